@@ -1,0 +1,49 @@
+"""One place for settings, so the app, the CLI and the tests agree on where the data lives."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_FILE = "review_desk.db"
+
+# litellm downloads a price map at import unless told otherwise; we never touch the network for it.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+class Settings(BaseSettings):
+    """Read from the environment (prefix REVIEW_STORE_); every field has a safe laptop default."""
+
+    model_config = SettingsConfigDict(env_prefix="REVIEW_STORE_", extra="ignore")
+
+    url: str = f"sqlite:///{Path.cwd() / DEFAULT_SQLITE_FILE}"
+    echo_sql: bool = False
+    lease_minutes: int = 15
+    judge_timeout_s: float = 60.0
+    judge_concurrency: int = 4
+
+    @field_validator("url")
+    @classmethod
+    def _normalise_url(cls, value: str) -> str:
+        # Heroku-style and bare postgresql:// URLs mean psycopg 3 here, never psycopg2.
+        if value.startswith("postgres://"):
+            value = "postgresql+psycopg://" + value[len("postgres://") :]
+        elif value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The URL to use: an explicit one (CLI --db) wins over REVIEW_STORE_URL and the default file."""
+    if explicit:
+        return Settings(url=explicit).url
+    return Settings().url

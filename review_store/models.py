@@ -1,0 +1,352 @@
+"""Tables of the store. Timestamps are naive UTC everywhere, so SQLite and PostgreSQL compare alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, MetaData, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+ROLES = ("reviewer", "owner", "lead", "admin")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _json(default: Any = None) -> Any:
+    nullable = default is None
+    if isinstance(default, list):
+        return Field(default_factory=list, sa_column=Column(JSON, nullable=nullable))
+    if isinstance(default, dict):
+        return Field(default_factory=dict, sa_column=Column(JSON, nullable=nullable))
+    return Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+def _text(nullable: bool = False) -> Any:
+    return Field(default=None if nullable else "", sa_column=Column(Text, nullable=nullable))
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True, max_length=80)
+    display_name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, index=True, unique=True, max_length=320)
+    role: str = Field(max_length=20)
+    password_hash: str | None = Field(default=None, max_length=500)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- production data ----------------------------------------------------------------------------
+
+
+class Trace(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_trace_ts", "ts"),
+        Index("ix_trace_segment_ts", "segment", "ts"),
+        Index("ix_trace_release_ts", "release", "ts"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(unique=True, max_length=200)
+    ts: datetime
+    app: str = Field(default="", max_length=120)
+    segment: str = Field(default="", max_length=120)
+    release: str = Field(default="", max_length=120)
+    model: str = Field(default="", max_length=200)
+    prompt_version: str = Field(default="", max_length=120)
+    input: str = _text()
+    output: str = _text()
+    context: list[dict[str, Any]] = _json([])
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost_usd: float | None = None
+    cache_hit: bool | None = None
+    user_feedback: str | None = Field(default=None, max_length=10)  # up | down | None
+    task_success: bool | None = None
+    top_retrieval_score: float | None = None  # max context score, kept for drift queries
+    meta: dict[str, Any] = _json({})
+
+
+class GuardrailEvent(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_guardrailevent_ts", "ts"),
+        Index("ix_guardrailevent_name_ts", "name", "ts"),
+        Index("ix_guardrailevent_segment_ts", "segment", "ts"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    trace_id: int = Field(foreign_key="trace.id", index=True, ondelete="CASCADE")
+    ts: datetime
+    name: str = Field(max_length=120)
+    stage: str = Field(max_length=10)  # input | output
+    action: str = Field(max_length=20)  # blocked | flagged | redacted | escalated
+    score: float | None = None
+    # Copies of the trace's segment and release: guardrail dashboards filter on them without a join.
+    segment: str = Field(default="", max_length=120)
+    release: str = Field(default="", max_length=120)
+
+
+# --- rubrics, judges -----------------------------------------------------------------------------
+
+
+class Rubric(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    version: int = 1
+    questions: list[dict[str, Any]] = _json([])
+    content_hash: str = Field(max_length=64)
+    created_by: str = Field(default="", max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class JudgeConfig(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    version: int = 1
+    model: str = Field(max_length=200)
+    prompt_template: str = _text()
+    rubric_id: int = Field(foreign_key="rubric.id")
+    params: dict[str, Any] = _json({})
+    api_base: str | None = Field(default=None, max_length=500)
+    content_hash: str = Field(max_length=64)
+    created_by: str = Field(default="", max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class JudgeRun(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    judge_config_id: int = Field(foreign_key="judgeconfig.id", index=True)
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    n_ok: int = 0
+    n_error: int = 0
+    cost_usd: float = 0.0
+    budget_usd: float | None = None
+    triggered_by: str = Field(default="", max_length=80)
+    scheduled: bool = False
+    stopped_reason: str | None = Field(default=None, max_length=200)
+
+
+class JudgeVerdict(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("trace_id", "judge_config_id", "question_key"),
+        Index("ix_judgeverdict_config_question", "judge_config_id", "question_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    trace_id: int = Field(foreign_key="trace.id", index=True, ondelete="CASCADE")
+    judge_config_id: int = Field(foreign_key="judgeconfig.id")
+    judge_run_id: int | None = Field(default=None, foreign_key="judgerun.id")
+    question_key: str = Field(max_length=80)
+    value: Any = _json()  # the answer as the rubric question expects it (number, label, list, text)
+    score: float | None = None  # numeric form of value for ratings, for SQL aggregates
+    confidence: float | None = None
+    rationale: str | None = _text(nullable=True)
+    cost_usd: float | None = None
+    latency_ms: float | None = None
+    error: str | None = _text(nullable=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- review ---------------------------------------------------------------------------------------
+
+
+class SamplingPolicy(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(unique=True)
+    strategies: list[dict[str, Any]] = _json([])
+    daily_quota: int = 100
+    overlap_k: int = 2
+    content_hash: str = Field(max_length=64)
+    created_by: str = Field(default="", max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewItem(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("trace_id", "queue"),
+        Index("ix_reviewitem_status_queue_priority", "status", "queue", "priority", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    trace_id: int = Field(foreign_key="trace.id", ondelete="CASCADE")
+    queue: str = Field(default="sampled", max_length=20)  # sampled | escalation
+    reason: str = Field(default="random", max_length=40)
+    priority: int = 0
+    overlap_k: int = 1
+    status: str = Field(default="open", max_length=20)  # open | done | adjudication | escalated | resolved
+    labels_done: int = 0
+    sampling_policy_id: int | None = Field(default=None, foreign_key="samplingpolicy.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    escalated_at: datetime | None = None
+    escalation_reason: str | None = Field(default=None, max_length=200)
+    resolution: str | None = Field(default=None, max_length=80)
+    resolution_note: str | None = _text(nullable=True)
+    resolved_by: str | None = Field(default=None, max_length=80)
+    resolved_at: datetime | None = None
+
+
+class Assignment(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("item_id", "reviewer_id"),
+        Index("ix_assignment_status_expires", "status", "expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="reviewitem.id", ondelete="CASCADE")
+    reviewer_id: int = Field(foreign_key="user.id", index=True)
+    leased_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    status: str = Field(default="active", max_length=20)  # active | done | skipped | expired
+
+
+class Label(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("item_id", "reviewer_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="reviewitem.id", index=True, ondelete="CASCADE")
+    reviewer_id: int = Field(foreign_key="user.id", index=True)
+    rubric_id: int = Field(foreign_key="rubric.id")
+    answers: dict[str, Any] = _json({})
+    correction: str | None = _text(nullable=True)
+    seconds_spent: float | None = None
+    source: str = Field(default="app", max_length=20)  # app | argilla | demo
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Adjudication(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="reviewitem.id", unique=True, ondelete="CASCADE")
+    adjudicator_id: int = Field(foreign_key="user.id")
+    rubric_id: int = Field(foreign_key="rubric.id")
+    answers: dict[str, Any] = _json({})
+    note: str | None = _text(nullable=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class GoldenExample(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    trace_id: int = Field(foreign_key="trace.id", unique=True)
+    item_id: int | None = Field(default=None, foreign_key="reviewitem.id")
+    input: str = _text()
+    expected_output: str = _text()
+    expected_labels: dict[str, Any] = _json({})
+    tags: list[str] = _json([])
+    added_by: str = Field(default="", max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- releases ---------------------------------------------------------------------------------------
+
+
+class Release(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=120)
+    manifest: dict[str, Any] = _json({})
+    manifest_hash: str = Field(max_length=64)
+    author_id: int = Field(foreign_key="user.id")
+    # candidate | approved | rejected | deploying | live | known_good | rolled_back | superseded
+    status: str = Field(default="candidate", max_length=20)
+    parent_id: int | None = Field(default=None, foreign_key="release.id")
+    notes: str | None = _text(nullable=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class EvalRun(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="release.id", index=True)
+    golden_set_version: str = Field(default="", max_length=64)
+    metrics: dict[str, Any] = _json({})
+    source: str = Field(default="", max_length=120)
+    created_by: str = Field(default="", max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class GatePolicy(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(unique=True)
+    thresholds: list[dict[str, Any]] = _json([])
+    content_hash: str = Field(max_length=64)
+    created_by: str = Field(default="", max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Approval(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="release.id", index=True)
+    approver_id: int = Field(foreign_key="user.id")
+    decision: str = Field(max_length=20)  # approved | rejected
+    comment: str = _text()
+    evidence_hash: str = Field(max_length=64)
+    gate_policy_id: int | None = Field(default=None, foreign_key="gatepolicy.id")
+    override_reason: str | None = _text(nullable=True)  # set => approved as a recorded exception
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Deployment(SQLModel, table=True):
+    """One step of a rollout: a canary stage, full traffic, a health check or a rollback."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="release.id", index=True)
+    kind: str = Field(max_length=20)  # canary | health_check | rollback
+    stage_pct: int = 0
+    healthy: bool | None = None
+    known_good: bool = False
+    actor: str = Field(default="", max_length=80)
+    note: str | None = _text(nullable=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# --- governance ------------------------------------------------------------------------------------
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only and hash-chained; the app never updates or deletes a row."""
+
+    seq: int | None = Field(default=None, primary_key=True)
+    ts: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=80)
+    action: str = Field(max_length=80, index=True)
+    entity: str = Field(max_length=80)
+    entity_id: str = Field(default="", max_length=200)
+    payload: str = _text()  # canonical JSON, hashed as stored
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class Setting(SQLModel, table=True):
+    """Named settings a lead edits in the app (thresholds, budgets, SLAs), each change audited."""
+
+    key: str = Field(primary_key=True, max_length=120)
+    value: Any = _json()
+    updated_by: str = Field(default="", max_length=80)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class MaturityAnswer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    question_key: str = Field(max_length=80, index=True)
+    answer: Any = _json()
+    answered_by: str = Field(default="", max_length=80)
+    created_at: datetime = Field(default_factory=utcnow)
