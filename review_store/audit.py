@@ -40,7 +40,15 @@ def _default(value: Any) -> Any:
 
 
 def event_hash(
-    *, prev_hash: str, seq: int, ts: datetime, actor: str, action: str, entity: str, entity_id: str, payload: str
+    *,
+    prev_hash: str,
+    seq: int,
+    ts: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    payload: str,
 ) -> str:
     body = canonical_json(
         {
@@ -120,7 +128,12 @@ class VerifyResult:
     problem: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checked": self.checked, "first_bad_seq": self.first_bad_seq, "problem": self.problem}
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "first_bad_seq": self.first_bad_seq,
+            "problem": self.problem,
+        }
 
 
 def _stream(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
@@ -143,7 +156,9 @@ def verify(session: Session) -> VerifyResult:
             bad = min(event.seq, expected_seq)
             return VerifyResult(False, checked, bad, f"seq {expected_seq} is missing (next is {event.seq})")
         if event.prev_hash != prev_hash:
-            return VerifyResult(False, checked, event.seq, f"seq {event.seq}: prev_hash does not link to seq {event.seq - 1}")
+            return VerifyResult(
+                False, checked, event.seq, f"seq {event.seq}: prev_hash does not link to seq {event.seq - 1}"
+            )
         digest = event_hash(
             prev_hash=event.prev_hash,
             seq=event.seq,
@@ -155,13 +170,20 @@ def verify(session: Session) -> VerifyResult:
             payload=event.payload,
         )
         if digest != event.hash:
-            return VerifyResult(False, checked, event.seq, f"seq {event.seq}: content does not match its hash")
+            return VerifyResult(
+                False, checked, event.seq, f"seq {event.seq}: content does not match its hash"
+            )
         prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
     head = session.get(Setting, HEAD_KEY)
     if head is not None and checked:
         if head.value.get("seq") != expected_seq - 1 or head.value.get("hash") != prev_hash:
             bad = min(int(head.value.get("seq") or 0), expected_seq - 1) + 1
-            return VerifyResult(False, checked, bad, f"chain ends at seq {expected_seq - 1} but the recorded head is seq {head.value.get('seq')}")
+            return VerifyResult(
+                False,
+                checked,
+                bad,
+                f"chain ends at seq {expected_seq - 1} but the recorded head is seq {head.value.get('seq')}",
+            )
     elif head is not None and not checked:
         return VerifyResult(False, 0, 1, "events were recorded but none are left")
     return VerifyResult(True, checked)

@@ -1,10 +1,11 @@
-"""Tables of the store. Timestamps are naive UTC everywhere, so SQLite and PostgreSQL compare alike."""
+"""Tables of the store. Timestamps are naive UTC everywhere (NaiveDatetime), so SQLite and PostgreSQL compare alike."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import NaiveDatetime
 from sqlalchemy import JSON, Column, Index, MetaData, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -48,7 +49,7 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=20)
     password_hash: str | None = Field(default=None, max_length=500)
     active: bool = True
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 # --- production data ----------------------------------------------------------------------------
@@ -63,7 +64,7 @@ class Trace(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(unique=True, max_length=200)
-    ts: datetime
+    ts: NaiveDatetime
     app: str = Field(default="", max_length=120)
     segment: str = Field(default="", max_length=120)
     release: str = Field(default="", max_length=120)
@@ -93,7 +94,7 @@ class GuardrailEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     trace_id: int = Field(foreign_key="trace.id", index=True, ondelete="CASCADE")
-    ts: datetime
+    ts: NaiveDatetime
     name: str = Field(max_length=120)
     stage: str = Field(max_length=10)  # input | output
     action: str = Field(max_length=20)  # blocked | flagged | redacted | escalated
@@ -115,7 +116,7 @@ class Rubric(SQLModel, table=True):
     questions: list[dict[str, Any]] = _json([])
     content_hash: str = Field(max_length=64)
     created_by: str = Field(default="", max_length=80)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class JudgeConfig(SQLModel, table=True):
@@ -131,14 +132,14 @@ class JudgeConfig(SQLModel, table=True):
     api_base: str | None = Field(default=None, max_length=500)
     content_hash: str = Field(max_length=64)
     created_by: str = Field(default="", max_length=80)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class JudgeRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     judge_config_id: int = Field(foreign_key="judgeconfig.id", index=True)
-    started_at: datetime = Field(default_factory=utcnow)
-    finished_at: datetime | None = None
+    started_at: NaiveDatetime = Field(default_factory=utcnow)
+    finished_at: NaiveDatetime | None = None
     n_ok: int = 0
     n_error: int = 0
     cost_usd: float = 0.0
@@ -166,7 +167,7 @@ class JudgeVerdict(SQLModel, table=True):
     cost_usd: float | None = None
     latency_ms: float | None = None
     error: str | None = _text(nullable=True)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 # --- review ---------------------------------------------------------------------------------------
@@ -180,7 +181,7 @@ class SamplingPolicy(SQLModel, table=True):
     overlap_k: int = 2
     content_hash: str = Field(max_length=64)
     created_by: str = Field(default="", max_length=80)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class ReviewItem(SQLModel, table=True):
@@ -198,13 +199,13 @@ class ReviewItem(SQLModel, table=True):
     status: str = Field(default="open", max_length=20)  # open | done | adjudication | escalated | resolved
     labels_done: int = 0
     sampling_policy_id: int | None = Field(default=None, foreign_key="samplingpolicy.id")
-    created_at: datetime = Field(default_factory=utcnow)
-    escalated_at: datetime | None = None
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    escalated_at: NaiveDatetime | None = None
     escalation_reason: str | None = Field(default=None, max_length=200)
     resolution: str | None = Field(default=None, max_length=80)
     resolution_note: str | None = _text(nullable=True)
     resolved_by: str | None = Field(default=None, max_length=80)
-    resolved_at: datetime | None = None
+    resolved_at: NaiveDatetime | None = None
 
 
 class Assignment(SQLModel, table=True):
@@ -216,8 +217,8 @@ class Assignment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="reviewitem.id", ondelete="CASCADE")
     reviewer_id: int = Field(foreign_key="user.id", index=True)
-    leased_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime
+    leased_at: NaiveDatetime = Field(default_factory=utcnow)
+    expires_at: NaiveDatetime
     status: str = Field(default="active", max_length=20)  # active | done | skipped | expired
 
 
@@ -232,7 +233,7 @@ class Label(SQLModel, table=True):
     correction: str | None = _text(nullable=True)
     seconds_spent: float | None = None
     source: str = Field(default="app", max_length=20)  # app | argilla | demo
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
 
 
 class Adjudication(SQLModel, table=True):
@@ -242,7 +243,7 @@ class Adjudication(SQLModel, table=True):
     rubric_id: int = Field(foreign_key="rubric.id")
     answers: dict[str, Any] = _json({})
     note: str | None = _text(nullable=True)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class GoldenExample(SQLModel, table=True):
@@ -254,7 +255,7 @@ class GoldenExample(SQLModel, table=True):
     expected_labels: dict[str, Any] = _json({})
     tags: list[str] = _json([])
     added_by: str = Field(default="", max_length=80)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 # --- releases ---------------------------------------------------------------------------------------
@@ -270,7 +271,7 @@ class Release(SQLModel, table=True):
     status: str = Field(default="candidate", max_length=20)
     parent_id: int | None = Field(default=None, foreign_key="release.id")
     notes: str | None = _text(nullable=True)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class EvalRun(SQLModel, table=True):
@@ -280,7 +281,7 @@ class EvalRun(SQLModel, table=True):
     metrics: dict[str, Any] = _json({})
     source: str = Field(default="", max_length=120)
     created_by: str = Field(default="", max_length=80)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class GatePolicy(SQLModel, table=True):
@@ -289,7 +290,7 @@ class GatePolicy(SQLModel, table=True):
     thresholds: list[dict[str, Any]] = _json([])
     content_hash: str = Field(max_length=64)
     created_by: str = Field(default="", max_length=80)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class Approval(SQLModel, table=True):
@@ -301,7 +302,7 @@ class Approval(SQLModel, table=True):
     evidence_hash: str = Field(max_length=64)
     gate_policy_id: int | None = Field(default=None, foreign_key="gatepolicy.id")
     override_reason: str | None = _text(nullable=True)  # set => approved as a recorded exception
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class Deployment(SQLModel, table=True):
@@ -315,7 +316,7 @@ class Deployment(SQLModel, table=True):
     known_good: bool = False
     actor: str = Field(default="", max_length=80)
     note: str | None = _text(nullable=True)
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
 
 
 # --- governance ------------------------------------------------------------------------------------
@@ -325,7 +326,7 @@ class AuditEvent(SQLModel, table=True):
     """Append-only and hash-chained; the app never updates or deletes a row."""
 
     seq: int | None = Field(default=None, primary_key=True)
-    ts: datetime = Field(default_factory=utcnow, index=True)
+    ts: NaiveDatetime = Field(default_factory=utcnow, index=True)
     actor: str = Field(max_length=80)
     action: str = Field(max_length=80, index=True)
     entity: str = Field(max_length=80)
@@ -341,7 +342,7 @@ class Setting(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=120)
     value: Any = _json()
     updated_by: str = Field(default="", max_length=80)
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class MaturityAnswer(SQLModel, table=True):
@@ -349,4 +350,4 @@ class MaturityAnswer(SQLModel, table=True):
     question_key: str = Field(max_length=80, index=True)
     answer: Any = _json()
     answered_by: str = Field(default="", max_length=80)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)

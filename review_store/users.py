@@ -61,7 +61,11 @@ def add_user(
     session.add(user)
     session.flush()
     audit.record(
-        session, actor=actor, action="user.add", entity="user", entity_id=username,
+        session,
+        actor=actor,
+        action="user.add",
+        entity="user",
+        entity_id=username,
         payload={"role": role, "email": user.email},
     )
     return user
@@ -76,7 +80,11 @@ def set_role(session: Session, *, actor: Actor, username: str, role: str) -> Use
     user.role = role
     session.add(user)
     audit.record(
-        session, actor=actor, action="user.set_role", entity="user", entity_id=username,
+        session,
+        actor=actor,
+        action="user.set_role",
+        entity="user",
+        entity_id=username,
         payload={"from": before, "to": role},
     )
     return user
@@ -91,7 +99,11 @@ def set_active(session: Session, *, actor: Actor, username: str, active: bool) -
     user.active = active
     session.add(user)
     audit.record(
-        session, actor=actor, action="user.set_active", entity="user", entity_id=username,
+        session,
+        actor=actor,
+        action="user.set_active",
+        entity="user",
+        entity_id=username,
         payload={"active": active},
     )
     return user

@@ -1,0 +1,32 @@
+"""The pages and the roles that see them; st.navigation shows a user only their role's pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES_DIR = ROOT / "pages"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    file: str
+    title: str
+    icon: str
+    roles: frozenset[str]
+    section: str
+
+
+ALL_ROLES = frozenset({"reviewer", "owner", "lead", "admin"})
+
+PAGES: list[PageSpec] = [
+    PageSpec(
+        "overview.py", "Overview", ":material/monitoring:", frozenset({"owner", "lead", "admin"}), "Watch"
+    ),
+    PageSpec("settings.py", "Settings", ":material/settings:", frozenset({"lead", "admin"}), "Configure"),
+]
+
+
+def pages_for(role: str) -> list[PageSpec]:
+    return [page for page in PAGES if role in page.roles]

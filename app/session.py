@@ -1,0 +1,94 @@
+"""Engine, migrations at start, sign-in (local accounts or Streamlit's OIDC) and the current actor."""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from app import state
+from review_store import schema, users
+from review_store.config import database_url
+from review_store.db import make_engine, session_scope
+from review_store.permissions import Actor
+
+
+@st.cache_resource(show_spinner="Preparing the database…")
+def _engine_for(url: str) -> Engine:
+    schema.upgrade(url)  # idempotent: the app always runs on the newest schema
+    return make_engine(url)
+
+
+def engine() -> Engine:
+    """The process-wide engine for REVIEW_STORE_URL, upgraded to the newest schema once."""
+    return _engine_for(database_url())
+
+
+def current_actor() -> Actor | None:
+    data = st.session_state.get(state.ACTOR)
+    return Actor(**data) if data else None
+
+
+def require_actor() -> Actor:
+    """The signed-in actor; stops the page when nobody is signed in (deep links before sign-in)."""
+    actor = current_actor()
+    if actor is None:
+        st.warning("Please sign in first.")
+        st.stop()
+    return actor
+
+
+def sign_in_as(actor: Actor) -> None:
+    st.session_state[state.ACTOR] = {"username": actor.username, "role": actor.role, "id": actor.id}
+
+
+def sign_out() -> None:
+    st.session_state.pop(state.ACTOR, None)
+    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
+        st.logout()
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+    except Exception:  # a malformed secrets.toml must not lock everybody out of local sign-in
+        return False
+
+
+def _try_oidc() -> None:
+    """Map an OIDC identity (by email) to a local user and role."""
+    if not getattr(st.user, "is_logged_in", False):
+        return
+    email = st.user.get("email")
+    with session_scope(engine()) as session:
+        actor = users.actor_for_email(session, email=email or "")
+    if actor is None:
+        st.error(
+            f"{email} signed in, but no active Review Desk user has that email. Ask an admin to add you."
+        )
+        return
+    sign_in_as(actor)
+
+
+def sign_in_form() -> None:
+    """The sign-in screen: local username and password, plus SSO when [auth] is configured."""
+    st.title("LLMOps Review Desk")
+    st.caption("Sign in to review, approve releases and watch your LLM features in production.")
+    if _oidc_configured():
+        _try_oidc()
+        if current_actor():
+            st.rerun()
+        st.button("Sign in with SSO", on_click=st.login, type="secondary")
+    with st.form("sign_in", enter_to_submit=True):
+        username = st.text_input("Username", key="sign_in_username")
+        password = st.text_input("Password", type="password", key="sign_in_password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        with session_scope(engine()) as session:
+            actor = users.authenticate(session, username=username, password=password)
+        if actor is None:
+            st.error("Unknown user or wrong password.")
+        else:
+            sign_in_as(actor)
+            st.rerun()

@@ -1,0 +1,9 @@
+"""Every session_state key the app uses, named once."""
+
+ACTOR = "actor"  # dict(username, role, id) of the signed-in user; never an ORM object
+SIGN_IN_ERROR = "sign_in_error"
+OVERVIEW_FILTERS = "overview_filters"
+REVIEW_ITEM = "review_item_id"
+REVIEW_STARTED = "review_started_at"
+REVIEW_SUBMITTED = "review_submitted_item"
+FLASH = "flash_message"

@@ -1,0 +1,3 @@
+from review_store.cli import main
+
+main()

@@ -1,0 +1,32 @@
+"""`review-desk db ...`: schema migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from review_store.cli import db_option, emit, json_option, resolve
+
+
+def register(app: typer.Typer) -> None:
+    db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+    @db_app.command("upgrade")
+    def upgrade(db: str = db_option(), as_json: bool = json_option()) -> None:
+        """Run the migrations up to the newest schema; safe to repeat.
+
+        Example: review-desk db upgrade --db postgresql+psycopg://user@host/reviews
+        """
+        from review_store import schema
+        from review_store.config import database_url
+
+        db, as_json = resolve(db, as_json)
+        schema.upgrade(db)
+        emit({"ok": True, "url": _safe(database_url(db))}, "database is at the newest schema", as_json)
+
+    app.add_typer(db_app, name="db")
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

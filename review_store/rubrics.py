@@ -1,0 +1,206 @@
+"""Versioned rubrics: the questions reviewers and judges answer, with their guidelines.
+
+A question is a small typed value that round-trips through a dict (stored as JSON on the rubric row).
+A rubric version that has answers is immutable; editing it creates the next version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from review_store import audit
+from review_store.errors import NotFound, ValidationFailed
+from review_store.models import Rubric
+from review_store.permissions import Actor, require
+
+KINDS = ("rating", "label", "multi_label", "text")
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    kind: str
+    prompt: str
+    guidelines: str = ""
+    min: int = 1
+    max: int = 5
+    options: tuple[str, ...] = ()
+    required: bool = True
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, where: str = "question") -> Question:
+        try:
+            key = str(data["key"]).strip()
+            kind = str(data["kind"]).strip()
+        except KeyError as exc:
+            raise ValidationFailed(f"{where}: missing field {exc.args[0]!r}") from None
+        question = cls(
+            key=key,
+            kind=kind,
+            prompt=str(data.get("prompt") or key),
+            guidelines=str(data.get("guidelines") or ""),
+            min=int(data.get("min", 1)),
+            max=int(data.get("max", 5)),
+            options=tuple(str(o) for o in data.get("options") or ()),
+            required=bool(data.get("required", kind != "text")),
+        )
+        question.validate(where=f"{where} {key!r}")
+        return question
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "key": self.key,
+            "kind": self.kind,
+            "prompt": self.prompt,
+            "guidelines": self.guidelines,
+            "required": self.required,
+        }
+        if self.kind == "rating":
+            data.update(min=self.min, max=self.max)
+        if self.kind in ("label", "multi_label"):
+            data["options"] = list(self.options)
+        return data
+
+    def validate(self, *, where: str = "question") -> None:
+        if not self.key or not self.key.replace("_", "").isalnum():
+            raise ValidationFailed(f"{where}: key must be letters, digits and underscores")
+        if self.kind not in KINDS:
+            raise ValidationFailed(f"{where}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.kind == "rating" and not self.min < self.max:
+            raise ValidationFailed(f"{where}: rating needs min < max (got {self.min}..{self.max})")
+        if self.kind in ("label", "multi_label"):
+            if len(self.options) < 2:
+                raise ValidationFailed(f"{where}: a {self.kind} question needs at least two options")
+            if len(set(self.options)) != len(self.options):
+                raise ValidationFailed(f"{where}: options repeat")
+
+    @property
+    def is_ordinal(self) -> bool:
+        return self.kind == "rating"
+
+    def check_answer(self, value: Any) -> Any:
+        """The answer normalised to its stored form; ValidationFailed names the valid choices."""
+        if value is None or value == "" or value == []:
+            if self.required:
+                raise ValidationFailed(f"{self.key}: an answer is required")
+            return None
+        if self.kind == "rating":
+            try:
+                number = int(value)
+            except (TypeError, ValueError):
+                raise ValidationFailed(f"{self.key}: {value!r} is not a whole number") from None
+            if number != value and not isinstance(value, str) and float(value) != number:
+                raise ValidationFailed(f"{self.key}: {value!r} is not a whole number")
+            if not self.min <= number <= self.max:
+                raise ValidationFailed(f"{self.key}: {number} is outside {self.min}..{self.max}")
+            return number
+        if self.kind == "label":
+            if str(value) not in self.options:
+                raise ValidationFailed(f"{self.key}: {value!r} is not one of {', '.join(self.options)}")
+            return str(value)
+        if self.kind == "multi_label":
+            values = [value] if isinstance(value, str) else list(value)
+            bad = [v for v in values if str(v) not in self.options]
+            if bad:
+                raise ValidationFailed(f"{self.key}: {bad!r} not among {', '.join(self.options)}")
+            return sorted({str(v) for v in values}, key=self.options.index)
+        return str(value)
+
+    def score(self, value: Any) -> float | None:
+        """Numeric form of an answer for aggregates: ratings only."""
+        if self.kind == "rating" and value is not None:
+            return float(value)
+        return None
+
+
+@dataclass(frozen=True)
+class RubricSpec:
+    name: str
+    questions: tuple[Question, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_dicts(cls, name: str, questions: list[dict[str, Any]]) -> RubricSpec:
+        if not name.strip():
+            raise ValidationFailed("rubric name: must not be empty")
+        parsed = tuple(Question.from_dict(q, where=f"question {i + 1}") for i, q in enumerate(questions))
+        if not parsed:
+            raise ValidationFailed("rubric: needs at least one question")
+        keys = [q.key for q in parsed]
+        if len(set(keys)) != len(keys):
+            raise ValidationFailed(f"rubric: question keys repeat ({', '.join(sorted(keys))})")
+        return cls(name=name.strip(), questions=parsed)
+
+    def question(self, key: str) -> Question:
+        for q in self.questions:
+            if q.key == key:
+                return q
+        raise NotFound(f"rubric {self.name!r} has no question {key!r}")
+
+    def check_answers(self, answers: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(answers) - {q.key for q in self.questions}
+        if unknown:
+            raise ValidationFailed(f"answers: unknown question(s) {', '.join(sorted(unknown))}")
+        return {q.key: q.check_answer(answers.get(q.key)) for q in self.questions}
+
+
+def content_hash(questions: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(audit.canonical_json(questions).encode()).hexdigest()
+
+
+def spec_of(rubric: Rubric) -> RubricSpec:
+    return RubricSpec.from_dicts(rubric.name, rubric.questions)
+
+
+def latest(session: Session, name: str) -> Rubric:
+    rubric = session.exec(
+        select(Rubric).where(Rubric.name == name).order_by(col(Rubric.version).desc()).limit(1)
+    ).first()
+    if rubric is None:
+        raise NotFound(f"no rubric named {name!r}")
+    return rubric
+
+
+def get(session: Session, rubric_id: int) -> Rubric:
+    rubric = session.get(Rubric, rubric_id)
+    if rubric is None:
+        raise NotFound(f"no rubric with id {rubric_id}")
+    return rubric
+
+
+def list_rubrics(session: Session) -> list[Rubric]:
+    return list(session.exec(select(Rubric).order_by(col(Rubric.name), col(Rubric.version))).all())
+
+
+def create_rubric(session: Session, *, actor: Actor, name: str, questions: list[dict[str, Any]]) -> Rubric:
+    """Save a rubric as the next version of `name`; an unchanged rubric returns the latest version."""
+    require(actor, "edit_rubrics")
+    spec = RubricSpec.from_dicts(name, questions)
+    stored = [q.to_dict() for q in spec.questions]
+    digest = content_hash(stored)
+    current_version = session.exec(select(func.max(Rubric.version)).where(Rubric.name == spec.name)).one()
+    if current_version:
+        current = latest(session, spec.name)
+        if current.content_hash == digest:
+            return current
+    rubric = Rubric(
+        name=spec.name,
+        version=(current_version or 0) + 1,
+        questions=stored,
+        content_hash=digest,
+        created_by=actor.username,
+    )
+    session.add(rubric)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="rubric.create",
+        entity="rubric",
+        entity_id=f"{rubric.name}@{rubric.version}",
+        payload={"content_hash": digest, "questions": [q.key for q in spec.questions]},
+    )
+    return rubric
