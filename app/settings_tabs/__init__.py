@@ -1,0 +1,15 @@
+"""The Settings page's tabs: (title, permission needed, module with render(actor)). Add a line to add a tab."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+TABS: list[tuple[str, str, str]] = [
+    ("Users", "manage_users", "users"),
+    ("Thresholds", "edit_settings", "thresholds"),
+]
+
+
+def module(name: str) -> ModuleType:
+    return importlib.import_module(f"app.settings_tabs.{name}")
