@@ -1,0 +1,99 @@
+"""`review-desk agreement`: how much raters (humans, judges) agree, with a confidence interval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from review_store.cli import EXIT_BAD_INPUT, emit, fail, json_option, resolve
+
+
+def summary_text(payload: dict[str, Any], *, title: str) -> str:
+    """Readable report of a summary payload (shared by the ratings-file and the store variants)."""
+
+    def num(value: Any) -> str:
+        return "undefined" if value is None else f"{value:.3f}"
+
+    lo, hi = payload["ci95"]
+    ci = "no interval" if lo is None else f"95% CI [{lo:.3f}, {hi:.3f}]"
+    lines = [
+        f"{title}  level: {payload['level']}",
+        f"items: {payload['n_items']} (pairable {payload['n_pairable_items']}, "
+        f"unpairable {payload['n_unpairable_items']})  raters: {payload['n_raters']}  "
+        f"ratings: {payload['n_ratings']}  missing: {payload['n_missing']}",
+        f"Krippendorff's alpha: {num(payload['krippendorff_alpha'])}  {ci}  "
+        f"({payload['resamples']} resamples, seed {payload['seed']})",
+        f"percent agreement: {num(payload['percent_agreement'])}"
+        + (
+            f"  adjacent (+-1): {num(payload['adjacent_agreement'])}"
+            if "adjacent_agreement" in payload
+            else ""
+        ),
+    ]
+    if "cohen_kappa" in payload:
+        kind = "unweighted" if payload["level"] == "nominal" else "quadratic-weighted"
+        lines.append(
+            f"Cohen's kappa ({kind}): {num(payload['cohen_kappa'])}  "
+            f"unweighted: {num(payload['cohen_kappa_unweighted'])}"
+        )
+    if "fleiss_kappa" in payload:
+        lines.append(f"Fleiss' kappa: {num(payload['fleiss_kappa'])}")
+    if payload["unpairable_items"]:
+        shown = ", ".join(str(i) for i in payload["unpairable_items"][:10])
+        more = len(payload["unpairable_items"]) - 10
+        lines.append(
+            "not pairable (fewer than two ratings, left out): "
+            + shown
+            + (f" and {more} more" if more > 0 else "")
+        )
+    if payload.get("binned"):
+        lines.append("note: more distinct values than a rating scale holds; values were binned")
+    lines.append(f"verdict: {payload['verdict']}")
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("agreement")
+    def agreement(
+        ratings: Path | None = typer.Option(
+            None, "--ratings", help="CSV with header item,rater,value; empty value = missing."
+        ),
+        level: str = typer.Option("nominal", "--level", help="nominal, ordinal, interval or ratio."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling (same seed, same CI)."),
+        resamples: int = typer.Option(
+            1000, "--resamples", help="Bootstrap resamples for the 95% CI (0: none)."
+        ),
+        as_json: bool = json_option(),
+    ) -> None:
+        """Agreement of any ratings table: Krippendorff's alpha with a bootstrap 95% CI, percent agreement,
+        Cohen's kappa (two raters) or Fleiss' kappa (more), and the trust verdict.
+
+        Example: review-desk agreement --ratings ratings.csv --level ordinal --json
+        """
+        from review_store import agreement as ag
+        from review_store.errors import ValidationFailed
+        from review_store.ratings import read_ratings_csv
+
+        _, as_json = resolve(None, as_json)
+        if ratings is None:
+            fail("give --ratings FILE.csv (header item,rater,value)", EXIT_BAD_INPUT, as_json)
+            return
+        if level not in ag.LEVELS:
+            fail(f"--level must be one of {', '.join(ag.LEVELS)}, not {level!r}", EXIT_BAD_INPUT, as_json)
+        if resamples < 0:
+            fail("--resamples must be 0 or more", EXIT_BAD_INPUT, as_json)
+        try:
+            parsed = read_ratings_csv(ratings, level=level)  # type: ignore[arg-type]
+            summary = ag.summarize(parsed.table(), level=level, seed=seed, resamples=resamples)  # type: ignore[arg-type]
+        except (ValidationFailed, ValueError) as exc:
+            fail(str(exc), EXIT_BAD_INPUT, as_json)
+            return
+        payload = summary.to_dict()
+        payload["source"] = str(ratings)
+        payload["n_blank_values"] = parsed.n_blank_values
+        payload["verdict"] = ag.trust_verdict(
+            summary.krippendorff_alpha, summary.ci95[0], summary.n_pairable_items
+        )
+        emit(payload, summary_text(payload, title=f"ratings: {ratings.name}"), as_json)
