@@ -1,0 +1,308 @@
+"""Reading trace files as a stream of records: JSONL and OTLP line by line, CSV with csv.reader, Parquet
+with iter_batches; each record parsed by `ingest_records.parse_record` and checked for duplicate ids.
+
+Batches are bounded by count and bytes, and the ids already seen live in a temporary on-disk SQLite
+table, so memory stays flat whatever the file size.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from review_store import otlp
+from review_store.errors import ValidationFailed
+from review_store.ingest_records import REQUIRED, parse_record
+
+FORMATS = ("jsonl", "csv", "parquet", "otlp")
+MAX_LINE_BYTES = 32 * 1024 * 1024
+MAX_BATCH_BYTES = 64 * 1024 * 1024
+csv.field_size_limit(MAX_LINE_BYTES)
+
+
+@dataclass
+class Item:
+    line: int
+    data: dict[str, Any] | None
+    source: str | None = None
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    row: dict[str, Any] | None = None
+    guardrails: list[dict[str, Any]] = field(default_factory=list)
+    size: int = 0
+
+    def source_text(self) -> str:
+        if self.source is not None:
+            return self.source
+        return orjson.dumps(self.data, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be read (no header, unreadable Parquet): nothing is imported."""
+
+    def __init__(self, line: int, field_: str, message: str) -> None:
+        super().__init__(message)
+        self.line, self.field, self.message = line, field_, message
+
+
+def detect_format(path: str | os.PathLike[str], format: str | None = None) -> str:
+    """The format named, else the one the file name says (.jsonl/.ndjson/.json, .csv, .parquet, .otlp.json)."""
+    if format:
+        if format not in FORMATS:
+            raise ValidationFailed(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+        return format
+    name = Path(path).name.lower().removesuffix(".gz")
+    if ".otlp" in name or name.startswith("otlp"):
+        return "otlp"
+    suffix = Path(name).suffix
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "otlp" if _looks_like_otlp(path) else "jsonl"
+    raise ValidationFailed(f"{path}: cannot tell the format from the name; pass --format {'|'.join(FORMATS)}")
+
+
+def _looks_like_otlp(path: str | os.PathLike[str]) -> bool:
+    with _open(path) as (fh, _):
+        head = fh.read(4096)
+    return b"resourceSpans" in head or b"resource_spans" in head
+
+
+@contextmanager
+def _open(path: str | os.PathLike[str]) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
+    """(stream to read, raw file for progress); .gz files are decompressed on the fly."""
+    with open(path, "rb") as raw:
+        if str(path).endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw) as fh:
+                yield fh, raw
+        else:
+            yield raw, raw
+
+
+def _read_jsonl(fh: IO[bytes]) -> Iterator[Item]:
+    lineno = 0
+    while raw := fh.readline(MAX_LINE_BYTES + 1):
+        lineno += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while (more := fh.readline(1 << 20)) and not more.endswith(b"\n"):
+                pass
+            head = raw[:200].decode("utf-8", "replace")
+            yield Item(lineno, None, head + "...", [("line", f"longer than {MAX_LINE_BYTES >> 20} MB")])
+            continue
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8").rstrip("\r\n").lstrip("\ufeff")
+        except UnicodeDecodeError as exc:
+            text = raw.decode("utf-8", "replace").rstrip("\r\n")
+            yield Item(lineno, None, text, [("encoding", _utf8_message(raw, exc))])
+            continue
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            yield Item(lineno, None, text, [("json", f"not valid JSON: {exc}")], size=len(raw))
+            continue
+        if not isinstance(data, dict):
+            yield Item(
+                lineno, None, text, [("json", f"each line must be a JSON object, got {type(data).__name__}")]
+            )
+            continue
+        yield Item(lineno, data, text, size=len(raw))
+
+
+def _utf8_message(raw: bytes, exc: UnicodeDecodeError) -> str:
+    return f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line"
+
+
+def _read_csv(fh: IO[bytes]) -> Iterator[Item]:
+    pending: list[str] = []
+    bad: dict[int, str] = {}
+    count = [0]
+
+    def lines() -> Iterator[str]:
+        for raw in fh:
+            count[0] += 1
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad[count[0]] = _utf8_message(raw, exc)
+                text = raw.decode("utf-8", "replace")
+            text = text.lstrip("\ufeff") if count[0] == 1 else text
+            pending.append(text)
+            yield text
+
+    reader = csv.reader(lines())
+    header = [h.strip() for h in next(reader, [])]
+    if not header:
+        return
+    if 1 in bad:
+        raise FileProblem(1, "header", bad[1])
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise FileProblem(1, "header", f"missing required column(s): {', '.join(missing)}")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise FileProblem(1, "header", f"column(s) named twice: {', '.join(dupes)}")
+    pending.clear()
+    start = reader.line_num + 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Item(start, None, "".join(pending).rstrip("\r\n"), [("csv", str(exc))])
+            pending.clear()
+            start = reader.line_num + 1
+            continue
+        source, line, end = "".join(pending).rstrip("\r\n"), start, reader.line_num
+        pending.clear()
+        start = end + 1
+        if not values:
+            continue
+        problems = [("encoding", bad.pop(n)) for n in range(line, end + 1) if n in bad]
+        if not problems and len(values) != len(header):
+            problems = [("csv", f"row has {len(values)} values but the header has {len(header)} columns")]
+        data = dict(zip(header, values, strict=False)) if not problems else None
+        yield Item(line, data, source, problems, size=len(source))
+
+
+def _read_parquet(path: str | os.PathLike[str]) -> Iterator[Item]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise FileProblem(0, "file", f"not a readable Parquet file: {exc}") from exc
+    missing = [c for c in REQUIRED if c not in pf.schema_arrow.names]
+    if missing:
+        raise FileProblem(0, "schema", f"missing required column(s): {', '.join(missing)}")
+    row = 0
+    for batch in pf.iter_batches(batch_size=1024):
+        size = max(1, batch.nbytes // max(1, batch.num_rows))
+        for data in batch.to_pylist():
+            row += 1
+            yield Item(row, data, size=size)
+
+
+def _read_otlp(fh: IO[bytes]) -> Iterator[Item]:
+    for line, document, error in otlp.iter_documents(fh):
+        if error:
+            yield Item(line, None, None, [("json", error)])
+            continue
+        try:
+            spans = otlp.spans_of(document)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            yield Item(line, None, None, [("otlp", f"not an OTLP trace export: {exc}")])
+            continue
+        for record, problems in otlp.records_of(spans):
+            yield Item(
+                line,
+                record,
+                None,
+                problems,
+                size=sum(len(str(record.get(k) or "")) for k in ("input", "output")),
+            )
+
+
+class SeenIds:
+    """trace_id -> first line, on disk, so a 5 GB file does not keep millions of ids in memory."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="review-desk-ingest-")
+        self._db = sqlite3.connect(os.path.join(self._dir.name, "seen.db"))
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("CREATE TABLE seen (id TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID")
+
+    def duplicates(self, items: list[tuple[str, int]]) -> dict[int, int]:
+        """Record these (id, line) pairs; return {line: first line} for ids seen before."""
+        out: dict[int, int] = {}
+        first: dict[str, int] = {}
+        for start in range(0, len(items), 500):
+            chunk = list({i for i, _ in items[start : start + 500]})
+            marks = ",".join("?" * len(chunk))
+            first.update(
+                self._db.execute(f"SELECT id, line FROM seen WHERE id IN ({marks})", chunk).fetchall()
+            )
+        new: list[tuple[str, int]] = []
+        for trace_id, line in items:
+            if trace_id in first:
+                out[line] = first[trace_id]
+            else:
+                first[trace_id] = line
+                new.append((trace_id, line))
+        self._db.executemany("INSERT INTO seen VALUES (?, ?)", new)
+        return out
+
+    def close(self) -> None:
+        self._db.close()
+        self._dir.cleanup()
+
+
+def batches(
+    path: str | os.PathLike[str], fmt: str, batch_size: int, progress: Callable[[float], None] | None
+) -> Iterator[list[Item]]:
+    """Parsed, validated, duplicate-checked records in batches bounded by count and bytes."""
+    with ExitStack() as stack:
+        seen = SeenIds()
+        stack.callback(seen.close)
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            total = max(1, pq.ParquetFile(path).metadata.num_rows)
+            items = _read_parquet(path)
+            fraction: Callable[[int], float] = lambda line: min(1.0, line / total)  # noqa: E731
+        else:
+            fh, raw = stack.enter_context(_open(path))
+            size = max(1, os.path.getsize(path))
+            items = {"jsonl": _read_jsonl, "csv": _read_csv, "otlp": _read_otlp}[fmt](fh)
+            fraction = lambda _line: min(1.0, raw.tell() / size)  # noqa: E731
+        batch: list[Item] = []
+        used = 0
+        for item in items:
+            batch.append(item)
+            used += item.size
+            if len(batch) >= batch_size or used >= MAX_BATCH_BYTES:
+                yield _finish(batch, seen)
+                if progress:
+                    progress(fraction(batch[-1].line))
+                batch, used = [], 0
+        if batch:
+            yield _finish(batch, seen)
+        if progress:
+            progress(1.0)
+
+
+def _finish(batch: list[Item], seen: SeenIds) -> list[Item]:
+    ids: list[tuple[str, int]] = []
+    for item in batch:
+        if item.data is not None:
+            row, guardrails, problems = parse_record(item.data)
+            known = {f for f, _ in item.problems}
+            item.problems += [(f, m) for f, m in problems if f not in known]
+            if not item.problems:
+                item.row, item.guardrails = row, guardrails
+                ids.append((row["external_id"], item.line))
+    dupes = seen.duplicates(ids)
+    for item in batch:
+        if item.line in dupes and item.row is not None:
+            item.problems.append(
+                (
+                    "trace_id",
+                    f"duplicate trace_id {item.row['external_id']!r} (first on line {dupes[item.line]})",
+                )
+            )
+            item.row = None
+    return batch

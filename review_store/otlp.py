@@ -1,0 +1,474 @@
+"""OTLP-JSON spans -> trace records, the same dicts a JSONL line holds, so one validator checks both.
+
+Input: files as the OpenTelemetry Collector's file exporter writes them (one ExportTraceServiceRequest
+JSON object per line) or one protobuf-JSON document (``MessageToJson``, possibly pretty-printed).
+Both key spellings are read (``resourceSpans`` and ``resource_spans``), trace/span ids as hex (OTLP/JSON)
+or base64 (plain protobuf JSON mapping), attribute values as ``stringValue``, ``intValue`` (a string),
+``doubleValue``, ``boolValue``, ``arrayValue`` and ``kvlistValue``.
+
+Mapping (spans are grouped by traceId within one request/document):
+
+=====================  ===========================================================================
+trace field            source
+=====================  ===========================================================================
+(which spans)          LLM spans: ``openinference.span.kind=LLM``, or ``gen_ai.request.model`` /
+                       ``gen_ai.response.model`` / ``gen_ai.operation.name`` in chat,
+                       text_completion, generate_content (embeddings spans are ignored)
+trace_id               ``<traceId hex>:<spanId hex>`` (stable across re-exports; both ids in meta)
+timestamp, latency_ms  ``startTimeUnixNano``; ``(endTimeUnixNano - startTimeUnixNano) / 1e6``
+app, release           resource ``service.name``, ``service.version`` (or span ``review_desk.release``)
+model                  ``gen_ai.response.model``, else ``gen_ai.request.model``, else ``llm.model_name``
+tokens_in / out        ``gen_ai.usage.input_tokens`` / ``output_tokens`` (also the older
+                       ``prompt_tokens`` / ``completion_tokens``), ``llm.token_count.prompt`` /
+                       ``completion``
+cost_usd               ``gen_ai.usage.cost`` or ``llm.cost.total``
+input                  ``gen_ai.prompt``, ``input.value``, the last user message of
+                       ``gen_ai.input.messages`` / ``gen_ai.prompt.N.*`` / ``llm.input_messages.N.*``,
+                       or a ``gen_ai.user.message`` span event
+output                 ``gen_ai.completion``, ``output.value``, ``gen_ai.output.messages``,
+                       ``gen_ai.completion.0.content``, ``llm.output_messages.0.*``, or a
+                       ``gen_ai.choice`` / ``gen_ai.assistant.message`` span event
+prompt_version         ``review_desk.prompt_version`` or ``llm.prompt_template.version``
+segment and others     ``review_desk.segment`` (also ``user_feedback``, ``task_success``,
+                       ``cache_hit``, ``ttft_ms`` under ``review_desk.``)
+context                retriever spans (``openinference.span.kind=RETRIEVER``,
+                       ``gen_ai.operation.name=retrieval``): ``retrieval.documents.N.document.id`` /
+                       ``score`` / ``content``, or a JSON list in ``gen_ai.retrieval.documents``
+guardrails             guardrail spans (kind GUARDRAIL, a name containing "guardrail", or
+                       ``guardrail.name`` / ``guardrail.action`` attributes) and span events named
+                       like that: ``guardrail.name`` (else the span/event name), ``guardrail.stage``
+                       (else input when it starts before the LLM span, output after),
+                       ``guardrail.action`` (none = the guardrail passed: no event; only
+                       ``guardrail.triggered=true`` = flagged), ``guardrail.score``
+meta                   ``{"otel": {trace_id, span_id, parent_span_id, name, status, attributes}}``
+                       with the attributes not mapped above (``gen_ai.request.model`` stays
+                       there when it differs from the response model)
+=====================  ===========================================================================
+
+A retriever or guardrail span belongs to its nearest LLM ancestor; without one, to the LLM span of the
+same trace whose start time is closest. Spans of one trace split across several lines are not joined:
+the Collector writes whole batches, and joining would need the whole file in memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import IO, Any
+
+import orjson
+
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+_EPOCH = datetime(1970, 1, 1)
+_HEX = re.compile(r"[0-9a-fA-F]{16}|[0-9a-fA-F]{32}")
+_DOC_ATTR = re.compile(r"retrieval\.documents\.(\d+)\.document\.(\w+)$")
+_MSG_ATTR = re.compile(
+    r"(gen_ai\.prompt|gen_ai\.completion|llm\.input_messages|llm\.output_messages)\.(\d+)\.(.+)$"
+)
+_LLM_OPS = {"chat", "text_completion", "generate_content"}
+_MAPPED = {
+    "gen_ai.response.model", "llm.model_name", "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens", "gen_ai.usage.prompt_tokens", "gen_ai.usage.completion_tokens",
+    "llm.token_count.prompt", "llm.token_count.completion", "gen_ai.usage.cost", "llm.cost.total",
+    "gen_ai.prompt", "gen_ai.completion", "input.value", "output.value", "gen_ai.input.messages",
+    "gen_ai.output.messages", "llm.prompt_template.version", "openinference.span.kind",
+}  # fmt: skip
+
+
+@dataclass
+class Span:
+    trace_id: str
+    span_id: str
+    parent_id: str
+    name: str
+    start_ns: int | None
+    end_ns: int | None
+    attrs: dict[str, Any]
+    events: list[tuple[str, int | None, dict[str, Any]]]
+    status: dict[str, Any]
+    resource: dict[str, Any]
+    kind: str = field(default="other")
+
+
+def _get(obj: dict[str, Any], camel: str, snake: str, default: Any = None) -> Any:
+    return obj.get(camel, obj.get(snake, default))
+
+
+def attr_value(value: Any) -> Any:
+    """One OTLP AnyValue -> a Python value."""
+    if not isinstance(value, dict):
+        return value
+    for camel, snake, conv in (
+        ("stringValue", "string_value", str),
+        ("boolValue", "bool_value", bool),
+        ("intValue", "int_value", int),
+        ("doubleValue", "double_value", float),
+        ("bytesValue", "bytes_value", str),
+    ):
+        if camel in value or snake in value:
+            return conv(_get(value, camel, snake))
+    array = _get(value, "arrayValue", "array_value")
+    if array is not None:
+        return [attr_value(v) for v in array.get("values", [])]
+    kvlist = _get(value, "kvlistValue", "kvlist_value")
+    if kvlist is not None:
+        return attributes(kvlist.get("values", []))
+    return None
+
+
+def attributes(kvs: Any) -> dict[str, Any]:
+    return {
+        kv["key"]: attr_value(kv.get("value", {})) for kv in kvs or [] if isinstance(kv, dict) and "key" in kv
+    }
+
+
+def _hex_id(value: Any) -> str:
+    if not value:
+        return ""
+    text = str(value)
+    if _HEX.fullmatch(text):
+        return text.lower()
+    try:
+        return base64.b64decode(text, validate=True).hex()
+    except ValueError:
+        return text
+
+
+def _nanos(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "", 0, "0") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _when(nanos: int | None) -> datetime | None:
+    return None if nanos is None else _EPOCH + timedelta(microseconds=nanos // 1000)
+
+
+def iter_documents(fh: IO[bytes]) -> Iterator[tuple[int, Any, str | None]]:
+    """(line, parsed JSON, error): one per line, or the whole file when it is one multi-line document."""
+    first, lineno = b"", 0
+    while not first.strip():
+        first = fh.readline()
+        lineno += 1
+        if not first:
+            return
+    try:
+        yield lineno, orjson.loads(first), None
+    except orjson.JSONDecodeError:
+        rest = fh.read(MAX_DOCUMENT_BYTES)
+        if fh.read(1):
+            yield lineno, None, "a single OTLP document over 512 MB: write one request per line instead"
+            return
+        try:
+            yield lineno, orjson.loads(first + rest), None
+        except orjson.JSONDecodeError as exc:
+            yield lineno, None, f"not valid JSON: {exc}"
+        return
+    for raw in fh:
+        lineno += 1
+        if not raw.strip():
+            continue
+        try:
+            yield lineno, orjson.loads(raw), None
+        except orjson.JSONDecodeError as exc:
+            yield lineno, None, f"not valid JSON: {exc}"
+
+
+def spans_of(document: Any) -> list[Span]:
+    """Every span of an ExportTraceServiceRequest (or a list of them), with resource attributes."""
+    requests = document if isinstance(document, list) else [document]
+    out: list[Span] = []
+    for request in requests:
+        if not isinstance(request, dict):
+            raise ValueError("expected an ExportTraceServiceRequest object with resourceSpans")
+        for rs in _get(request, "resourceSpans", "resource_spans", []):
+            resource = attributes((rs.get("resource") or {}).get("attributes"))
+            scopes = _get(rs, "scopeSpans", "scope_spans") or rs.get("instrumentationLibrarySpans") or []
+            for scope in scopes:
+                for s in scope.get("spans", []):
+                    events = [
+                        (
+                            e.get("name", ""),
+                            _nanos(_get(e, "timeUnixNano", "time_unix_nano")),
+                            attributes(e.get("attributes")),
+                        )
+                        for e in s.get("events", [])
+                    ]
+                    span = Span(
+                        trace_id=_hex_id(_get(s, "traceId", "trace_id")),
+                        span_id=_hex_id(_get(s, "spanId", "span_id")),
+                        parent_id=_hex_id(_get(s, "parentSpanId", "parent_span_id")),
+                        name=s.get("name", ""),
+                        start_ns=_nanos(_get(s, "startTimeUnixNano", "start_time_unix_nano")),
+                        end_ns=_nanos(_get(s, "endTimeUnixNano", "end_time_unix_nano")),
+                        attrs=attributes(s.get("attributes")),
+                        events=events,
+                        status=s.get("status") or {},
+                        resource=resource,
+                    )
+                    span.kind = classify(span)
+                    out.append(span)
+    return out
+
+
+def _is_guardrail(name: str, attrs: dict[str, Any]) -> bool:
+    return "guardrail" in name.lower() or "guardrail.name" in attrs or "guardrail.action" in attrs
+
+
+def classify(span: Span) -> str:
+    """llm | retriever | guardrail | other."""
+    a = span.attrs
+    oi = str(a.get("openinference.span.kind", "")).upper()
+    op = str(a.get("gen_ai.operation.name", "")).lower()
+    if oi in ("LLM", "RETRIEVER", "GUARDRAIL"):
+        return {"LLM": "llm", "RETRIEVER": "retriever", "GUARDRAIL": "guardrail"}[oi]
+    if _is_guardrail(span.name, a):
+        return "guardrail"
+    if op in ("retrieval", "retrieve") or "gen_ai.retrieval.documents" in a:
+        return "retriever"
+    if any(k.startswith("retrieval.documents.") for k in a):
+        return "retriever"
+    if op == "embeddings" or oi == "EMBEDDING":
+        return "other"
+    if op in _LLM_OPS or "gen_ai.request.model" in a or "gen_ai.response.model" in a:
+        return "llm"
+    return "other"
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return None
+    return value
+
+
+def _message_text(message: Any) -> str | None:
+    if not isinstance(message, dict):
+        return message if isinstance(message, str) else None
+    if isinstance(message.get("content"), str):
+        return message["content"]
+    if isinstance(message.get("message"), dict):
+        return _message_text(message["message"])
+    parts = [
+        p.get("content")
+        for p in message.get("parts") or []
+        if isinstance(p, dict) and p.get("type", "text") == "text"
+    ]
+    texts = [p for p in parts if isinstance(p, str)]
+    return "\n".join(texts) if texts else None
+
+
+def _indexed_messages(attrs: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for key, value in attrs.items():
+        m = _MSG_ATTR.match(key)
+        if m and m[1] == prefix:
+            sub = m[3].removeprefix("message.")
+            found.setdefault(int(m[2]), {})[sub] = value
+    return [found[i] for i in sorted(found)]
+
+
+def _input_text(span: Span) -> str | None:
+    a = span.attrs
+    for key in ("gen_ai.prompt", "input.value"):
+        if isinstance(a.get(key), str):
+            return a[key]
+    messages = _json(a.get("gen_ai.input.messages"))
+    if not isinstance(messages, list):
+        messages = _indexed_messages(a, "gen_ai.prompt") or _indexed_messages(a, "llm.input_messages")
+    users = [m for m in messages if isinstance(m, dict) and m.get("role", "user") == "user"]
+    if users:
+        return _message_text(users[-1])
+    for name, _, attrs in reversed(span.events):
+        if name == "gen_ai.user.message":
+            return _event_text(attrs)
+    return None
+
+
+def _output_text(span: Span) -> str | None:
+    a = span.attrs
+    for key in ("gen_ai.completion", "output.value"):
+        if isinstance(a.get(key), str):
+            return a[key]
+    messages = _json(a.get("gen_ai.output.messages"))
+    if not isinstance(messages, list):
+        messages = _indexed_messages(a, "gen_ai.completion") or _indexed_messages(a, "llm.output_messages")
+    if messages:
+        return _message_text(messages[0])
+    for name, _, attrs in span.events:
+        if name in ("gen_ai.choice", "gen_ai.assistant.message"):
+            return _event_text(attrs)
+    return None
+
+
+def _event_text(attrs: dict[str, Any]) -> str | None:
+    for key in ("content", "message", "gen_ai.event.content"):
+        if key in attrs:
+            value = attrs[key]
+            parsed = _json(value) if isinstance(value, str) and value[:1] in "{[" else value
+            return _message_text(parsed) if not isinstance(parsed, str) else parsed
+    return None
+
+
+def _documents(span: Span) -> list[dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for key, value in span.attrs.items():
+        m = _DOC_ATTR.match(key)
+        if m:
+            found.setdefault(int(m[1]), {})[m[2]] = value
+    docs = [
+        {"id": d.get("id"), "score": d.get("score"), "text": d.get("content", "")}
+        | ({"metadata": d["metadata"]} if "metadata" in d else {})
+        for _, d in sorted(found.items())
+    ]
+    extra = _json(span.attrs.get("gen_ai.retrieval.documents"))
+    if isinstance(extra, list):
+        for d in extra:
+            if isinstance(d, dict):
+                docs.append(
+                    {"id": d.get("id"), "score": d.get("score"), "text": d.get("content", d.get("text", ""))}
+                )
+    return docs
+
+
+def _guardrail(name: str, ts: int | None, attrs: dict[str, Any], llm: Span) -> dict[str, Any] | None:
+    action = attrs.get("guardrail.action")
+    if action is None:
+        if attrs.get("guardrail.triggered") is not True:
+            return None  # the guardrail ran and passed
+        action = "flagged"
+    stage = attrs.get("guardrail.stage")
+    if stage is None:
+        stage = "input" if ts is not None and llm.start_ns is not None and ts < llm.start_ns else "output"
+    return {
+        "name": attrs.get("guardrail.name") or name,
+        "stage": stage,
+        "action": action,
+        "score": attrs.get("guardrail.score"),
+        "timestamp": _when(ts),
+    }
+
+
+def _owner(span: Span, llms: list[Span], by_id: dict[str, Span]) -> Span | None:
+    """The nearest LLM ancestor, else the LLM span of the trace whose start is closest."""
+    llm_ids = {s.span_id: s for s in llms}
+    parent, hops = span.parent_id, 0
+    while parent and hops < 1000:
+        if parent in llm_ids:
+            return llm_ids[parent]
+        parent, hops = (by_id[parent].parent_id if parent in by_id else ""), hops + 1
+    if not llms:
+        return None
+    start = span.start_ns or 0
+    return min(llms, key=lambda s: (abs((s.start_ns or 0) - start), s.start_ns or 0))
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
+def records_of(spans: list[Span]) -> Iterator[tuple[dict[str, Any], list[tuple[str, str]]]]:
+    """One trace record per LLM span, with its context and guardrail events, plus mapping problems."""
+    by_trace: dict[str, list[Span]] = {}
+    for span in spans:
+        by_trace.setdefault(span.trace_id, []).append(span)
+    for trace_spans in by_trace.values():
+        by_id = {s.span_id: s for s in trace_spans}
+        llms = [s for s in trace_spans if s.kind == "llm"]
+        context: dict[str, list[dict[str, Any]]] = {s.span_id: [] for s in llms}
+        guards: dict[str, list[dict[str, Any]]] = {s.span_id: [] for s in llms}
+        for span in trace_spans:
+            if span.kind in ("retriever", "guardrail"):
+                owner = _owner(span, llms, by_id)
+                if owner is not None and span.kind == "retriever":
+                    context[owner.span_id].extend(_documents(span))
+                elif owner is not None:
+                    event = _guardrail(span.name, span.start_ns, span.attrs, owner)
+                    guards[owner.span_id] += [event] if event else []
+            for name, ts, attrs in span.events:
+                owner = span if span.kind == "llm" else _owner(span, llms, by_id)
+                if owner is not None and _is_guardrail(name, attrs):
+                    event = _guardrail(name, ts or span.start_ns, attrs, owner)
+                    guards[owner.span_id] += [event] if event else []
+        for span in llms:
+            yield _record(span, context[span.span_id], guards[span.span_id])
+
+
+def _record(
+    span: Span, context: list[dict[str, Any]], guards: list[dict[str, Any]]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    a, problems = span.attrs, []
+    where = f"LLM span {span.name!r} ({span.span_id})"
+    text_in, text_out = _input_text(span), _output_text(span)
+    if text_in is None:
+        problems.append(
+            (
+                "input",
+                f"{where} carries no prompt (gen_ai.prompt, gen_ai.input.messages, input.value or a gen_ai.user.message event)",
+            )
+        )
+    if text_out is None:
+        problems.append(
+            (
+                "output",
+                f"{where} carries no completion (gen_ai.completion, gen_ai.output.messages, output.value or a gen_ai.choice event)",
+            )
+        )
+    if span.start_ns is None:
+        problems.append(("timestamp", f"{where} has no startTimeUnixNano"))
+    latency = (span.end_ns - span.start_ns) / 1e6 if span.start_ns and span.end_ns else None
+    rd = {k.removeprefix("review_desk."): v for k, v in a.items() if k.startswith("review_desk.")}
+    rest = {
+        k: v
+        for k, v in a.items()
+        if k not in _MAPPED and not k.startswith("review_desk.") and not _MSG_ATTR.match(k)
+    }
+    model = _first(a.get("gen_ai.response.model"), a.get("gen_ai.request.model"), a.get("llm.model_name"))
+    if rest.get("gen_ai.request.model") == model:  # kept in meta only when it differs (alias vs pinned id)
+        rest.pop("gen_ai.request.model")
+    record = {
+        "trace_id": f"{span.trace_id}:{span.span_id}",
+        "timestamp": _when(span.start_ns),
+        "input": text_in,
+        "output": text_out,
+        "app": _first(span.resource.get("service.name"), rd.pop("app", None)),
+        "release": _first(rd.pop("release", None), span.resource.get("service.version")),
+        "model": _first(
+            a.get("gen_ai.response.model"), a.get("gen_ai.request.model"), a.get("llm.model_name")
+        ),
+        "tokens_in": _first(
+            a.get("gen_ai.usage.input_tokens"),
+            a.get("gen_ai.usage.prompt_tokens"),
+            a.get("llm.token_count.prompt"),
+        ),
+        "tokens_out": _first(
+            a.get("gen_ai.usage.output_tokens"),
+            a.get("gen_ai.usage.completion_tokens"),
+            a.get("llm.token_count.completion"),
+        ),
+        "cost_usd": _first(a.get("gen_ai.usage.cost"), a.get("llm.cost.total")),
+        "latency_ms": latency,
+        "prompt_version": _first(rd.pop("prompt_version", None), a.get("llm.prompt_template.version")),
+        "context": context,
+        "guardrails": guards,
+        "meta": {
+            "otel": {
+                "trace_id": span.trace_id,
+                "span_id": span.span_id,
+                "parent_span_id": span.parent_id or None,
+                "name": span.name,
+                "status": span.status or None,
+                "attributes": rest,
+            }
+        },
+    }
+    for key in ("segment", "user_feedback", "task_success", "cache_hit", "ttft_ms"):
+        if key in rd:
+            record[key] = rd.pop(key)
+    return record, problems
