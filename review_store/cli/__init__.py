@@ -10,16 +10,38 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
-import sys
 from typing import Any
 
 import typer
+import typer.core
 
 from review_store.errors import NotFound, PermissionDenied, ReviewStoreError, ValidationFailed
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
+
+class _DomainErrorsGroup(typer.core.TyperGroup):
+    """Domain errors become a clear message and an exit code (2 bad input, 1 refused), never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (ValidationFailed, NotFound, PermissionDenied) as exc:
+            _report(exc, EXIT_BAD_INPUT)
+        except ReviewStoreError as exc:
+            _report(exc, EXIT_FAILED)
+
+
+def _report(exc: Exception, code: int) -> None:
+    if state.json:
+        typer.echo(json.dumps({"ok": False, "error": str(exc)}))
+    else:
+        typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(code)
+
+
 app = typer.Typer(
+    cls=_DomainErrorsGroup,
     name="review-desk",
     help="LLMOps Review Desk: review, judge agreement, gated releases and dashboards from the shell.",
     no_args_is_help=True,
@@ -97,12 +119,5 @@ _load_commands()
 
 
 def main() -> None:
-    """Console entry point: domain errors become a clear message and exit code, never a traceback."""
-    try:
-        app()
-    except (ValidationFailed, NotFound, PermissionDenied) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except ReviewStoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_FAILED)
+    """Console entry point."""
+    app()
