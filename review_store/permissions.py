@@ -19,6 +19,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "edit_rubrics": frozenset({"lead"}),
     "edit_judges": frozenset({"lead"}),
     "run_judge": frozenset({"lead", "admin"}),
+    "view_reviewer_quality": frozenset({"lead"}),
     "edit_settings": frozenset({"lead"}),
     "answer_maturity": frozenset({"lead"}),
     "create_release": frozenset({"owner", "lead"}),
