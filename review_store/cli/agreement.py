@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, emit, fail, json_option, resolve
+from review_store.cli import EXIT_BAD_INPUT, db_option, emit, fail, get_engine, json_option, resolve
 
 
 def summary_text(payload: dict[str, Any], *, title: str) -> str:
@@ -65,20 +65,42 @@ def register(app: typer.Typer) -> None:
         resamples: int = typer.Option(
             1000, "--resamples", help="Bootstrap resamples for the 95% CI (0: none)."
         ),
+        judge: str | None = typer.Option(
+            None, "--judge", help="Judge config NAME (latest version) or NAME@VERSION, compared with humans."
+        ),
+        question: str | None = typer.Option(None, "--question", help="Rubric question key (with --judge)."),
+        segment: str | None = typer.Option(
+            None, "--segment", help="Only traces of this segment (with --judge)."
+        ),
+        human: str = typer.Option(
+            "each", "--human", help="With --judge: each label as a unit, or the majority of the labels."
+        ),
+        db: str | None = db_option(),
         as_json: bool = json_option(),
     ) -> None:
-        """Agreement of any ratings table: Krippendorff's alpha with a bootstrap 95% CI, percent agreement,
+        """Agreement of any ratings table (--ratings), or of a judge config with the human labels in the
+        store (--judge --question): Krippendorff's alpha with a bootstrap 95% CI, percent agreement,
         Cohen's kappa (two raters) or Fleiss' kappa (more), and the trust verdict.
 
         Example: review-desk agreement --ratings ratings.csv --level ordinal --json
+        Example: review-desk agreement --judge acme-judge@1 --question correctness --segment refunds --json
         """
+        if judge is not None or question is not None:
+            if ratings is not None:
+                fail("give either --ratings or --judge/--question, not both", EXIT_BAD_INPUT, as_json)
+            _store_variant(db, as_json, judge, question, segment, human, seed, resamples)
+            return
         from review_store import agreement as ag
         from review_store.errors import ValidationFailed
         from review_store.ratings import read_ratings_csv
 
         _, as_json = resolve(None, as_json)
         if ratings is None:
-            fail("give --ratings FILE.csv (header item,rater,value)", EXIT_BAD_INPUT, as_json)
+            fail(
+                "give --ratings FILE.csv (header item,rater,value), or --judge NAME --question KEY",
+                EXIT_BAD_INPUT,
+                as_json,
+            )
             return
         if level not in ag.LEVELS:
             fail(f"--level must be one of {', '.join(ag.LEVELS)}, not {level!r}", EXIT_BAD_INPUT, as_json)
@@ -97,3 +119,48 @@ def register(app: typer.Typer) -> None:
             summary.krippendorff_alpha, summary.ci95[0], summary.n_pairable_items
         )
         emit(payload, summary_text(payload, title=f"ratings: {ratings.name}"), as_json)
+
+
+def _store_variant(
+    db: str | None,
+    as_json: bool,
+    judge: str | None,
+    question: str | None,
+    segment: str | None,
+    human: str,
+    seed: int,
+    resamples: int,
+) -> None:
+    """Judge vs humans from the store: the --ratings keys plus human_human_alpha (and the confusion matrix)."""
+    from review_store import judge_agreement
+    from review_store.db import read_session
+    from review_store.errors import ReviewStoreError
+
+    db, as_json = resolve(db, as_json)
+    if not judge or not question:
+        fail("--judge NAME[@VERSION] and --question KEY go together", EXIT_BAD_INPUT, as_json)
+    if human not in ("each", "majority"):
+        fail(f"--human must be each or majority, not {human!r}", EXIT_BAD_INPUT, as_json)
+    if resamples < 0:
+        fail("--resamples must be 0 or more", EXIT_BAD_INPUT, as_json)
+    try:
+        with read_session(get_engine(db)) as session:
+            payload = judge_agreement.judge_vs_human(
+                session,
+                judge=judge,
+                question=question,
+                segment=segment,
+                human=human,  # type: ignore[arg-type]
+                seed=seed,
+                resamples=resamples,
+            )
+    except ReviewStoreError as exc:
+        fail(str(exc), EXIT_BAD_INPUT, as_json)
+        return
+    ceiling = payload["human_human_alpha"]
+    text = summary_text(payload, title=f"{payload['judge']} vs humans ({human}) on {question}")
+    text += (
+        f"\nlabelled items with a verdict: {payload['n_labelled_items']}  human-human alpha (ceiling): "
+        + ("undefined" if ceiling is None else f"{ceiling:.3f}")
+    )
+    emit(payload, text, as_json)
