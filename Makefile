@@ -43,7 +43,7 @@ format: install-dev
 
 ## make bench: the benchmarks of bench/ (not part of make test); writes bench/results.json
 bench: install-dev
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,228 @@
+"""`make bench`: build a world of --traces N (default 1,000,000) and measure what the README promises.
+
+Prints a table and writes bench/results.json. Targets are checked, never asserted: machines are noisy,
+so the ingest result is reported as a ratio to the floor measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench import floor, world
+from review_store.db import make_engine, read_session
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+TARGETS = {
+    "ingest_vs_floor": (">=", 0.5),
+    "next_item_ms_p95": ("<=", 20),
+    "page_render_s": ("<=", 1.5),
+    "agreement_s": ("<=", 2),
+    "dashboard_query_ms": ("<=", 300),
+    "peak_rss_mb": ("<=", 600),
+    "ingest_peak_rss_mb": ("<=", 500),
+}
+
+
+def _child(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """Run a command; return (seconds, its own peak RSS in MB, stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE)
+    out = proc.stdout.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {out[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024, out
+
+
+def bench_ingest(work: Path, n: int) -> dict:
+    jsonl = work / "records.jsonl"
+    world.write_jsonl(jsonl, n)
+    db = work / "ingest.db"
+    db.unlink(missing_ok=True)
+    url = f"sqlite:///{db}"
+    cli = [sys.executable, "-m", "review_store.cli"]
+    _child([*cli, "db", "upgrade", "--db", url])
+    ours, rss, _ = _child([*cli, "--json", "ingest", str(jsonl), "--db", url])
+    assert world.count_traces(url) == n, "ingest did not import every record"
+    floor_s = floor.ingest_floor(jsonl, work / "floor.db")
+    return {
+        "ingest_rows_per_s": round(n / ours),
+        "ingest_floor_rows_per_s": round(n / floor_s),
+        "ingest_vs_floor": round(floor_s / ours, 3),
+        "ingest_peak_rss_mb": round(rss, 1),
+    }
+
+
+def bench_queue(url: str, samples: int = 400) -> dict:
+    from review_store import queue
+    from review_store.db import session_scope
+    from review_store.permissions import actor_for
+
+    engine = make_engine(url)
+    timings = []
+    with read_session(engine) as session:
+        reviewers = [actor_for(session, name) for name in ("rita", "raj")]
+    for i in range(samples):
+        reviewer = reviewers[i % 2]
+        started = time.perf_counter()
+        with session_scope(engine) as session:
+            queue.next_item(session, actor=reviewer)
+        timings.append((time.perf_counter() - started) * 1000)
+    engine.dispose()
+    q = np.percentile(timings, [50, 95])
+    return {"next_item_ms_p50": round(float(q[0]), 2), "next_item_ms_p95": round(float(q[1]), 2)}
+
+
+def bench_agreement(items: int = 100_000, raters: int = 3) -> dict:
+    from review_store import agreement
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(1, 6, items)
+    noise = rng.choice([-1, 0, 0, 0, 1], size=(raters, items))
+    table = pd.DataFrame(np.clip(truth + noise, 1, 5).astype(float))
+    table.iloc[0, rng.choice(items, items // 20, replace=False)] = np.nan
+    started = time.perf_counter()
+    agreement.summarize(table, level="ordinal", seed=1, resamples=1000)
+    return {"agreement_s": round(time.perf_counter() - started, 3)}
+
+
+def dashboard_queries() -> dict:
+    """name -> callable(session, filters) for every query a dashboard page runs."""
+    from bench import queries
+
+    return queries.ALL
+
+
+def bench_dashboards(url: str, repeats: int = 3) -> dict[str, float]:
+    from review_store import dashboards
+
+    engine = make_engine(url)
+    with read_session(engine) as session:
+        last = dashboards.filter_options(session).last_ts
+    end = last.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    filters = dashboards.Filters(start=end - timedelta(days=7), end=end)
+    result = {}
+    for name, query in dashboard_queries().items():
+        runs = []
+        for _ in range(repeats):
+            with read_session(engine) as session:
+                started = time.perf_counter()
+                query(session, filters)
+                runs.append((time.perf_counter() - started) * 1000)
+        result[name] = round(statistics.median(runs), 1)
+    engine.dispose()
+    return result
+
+
+def bench_pages(url: str) -> dict:
+    _, rss, out = _child([sys.executable, "-m", "bench.render_pages", url])
+    data = json.loads(out.strip().splitlines()[-1])
+    data["peak_rss_mb"] = round(max(rss, data["peak_rss_mb"]), 1)
+    return data
+
+
+def postgres_world(n: int) -> str | None:
+    pg = os.environ.get("REVIEW_STORE_TEST_PG_URL")
+    if not pg:
+        return None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from review_store import schema
+    from review_store.demo import build_demo
+
+    admin = create_engine(make_url(pg).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text('DROP DATABASE IF EXISTS "review_desk_bench" WITH (FORCE)'))
+        conn.execute(text('CREATE DATABASE "review_desk_bench"'))
+    admin.dispose()
+    url = make_url(pg).set(database="review_desk_bench").render_as_string(hide_password=False)
+    schema.upgrade(url)
+    engine = make_engine(url)
+    build_demo(engine, seed=11, traces=n, password="bench-pass-123")
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return url
+
+
+def check(results: dict) -> list[tuple[str, object, str, bool]]:
+    rows = []
+    for key, (op, target) in TARGETS.items():
+        value = results.get(key)
+        values = list(value.values()) if isinstance(value, dict) else [value]
+        if key == "dashboard_query_ms":
+            values = [v for backend in value.values() for v in backend.values()]
+        values = [v for v in values if v is not None]
+        worst = (min if op == ">=" else max)(values) if values else None
+        ok = worst is not None and (worst >= target if op == ">=" else worst <= target)
+        rows.append((key, worst, f"{op} {target}", ok))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--traces", type=int, default=1_000_000)
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--work", type=Path, default=HERE / "work")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    n = args.traces
+    results: dict = {
+        "traces": n,
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+    }
+    steps = [
+        ("ingest", lambda: bench_ingest(args.work, n)),
+        ("world", lambda: {"_world": world.build_world(args.work / "world.db", n)}),
+        ("queue", lambda: bench_queue(results["_world"])),
+        ("agreement", bench_agreement),
+        (
+            "dashboards (SQLite)",
+            lambda: {"dashboard_query_ms": {"sqlite": bench_dashboards(results["_world"])}},
+        ),
+        ("pages", lambda: bench_pages(results["_world"])),
+    ]
+    for name, step in steps:
+        started = time.perf_counter()
+        print(f"[bench] {name} ...", flush=True)
+        results.update(step())
+        print(f"[bench] {name} done in {time.perf_counter() - started:.1f}s", flush=True)
+    pg_url = postgres_world(n)
+    if pg_url:
+        print("[bench] dashboards (PostgreSQL) ...", flush=True)
+        results["dashboard_query_ms"]["postgresql"] = bench_dashboards(pg_url)
+    results.pop("_world")
+    results["targets"] = {k: f"{op} {t}" for k, (op, t) in TARGETS.items()}
+    results["checks"] = {
+        key: {"worst": worst, "target": target, "met": ok} for key, worst, target, ok in check(results)
+    }
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\n{'measure':<24} {'worst value':>14}  {'target':<10} met")
+    for key, worst, target, ok in check(results):
+        print(f"{key:<24} {worst!s:>14}  {target:<10} {'yes' if ok else 'NO'}")
+    for group in ("page_render_s",):
+        for page_name, seconds in results[group].items():
+            print(f"  {group} {page_name:<28} {seconds}")
+    for backend, queries in results["dashboard_query_ms"].items():
+        for query, ms in queries.items():
+            print(f"  dashboard_query_ms {backend:<10} {query:<28} {ms}")
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
