@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from review_store import audit
-from review_store.errors import NotFound, ValidationFailed
+from review_store.errors import ConflictError, NotFound, ValidationFailed
 from review_store.models import Rubric
 from review_store.permissions import Actor, require
 
@@ -199,6 +199,48 @@ def create_rubric(session: Session, *, actor: Actor, name: str, questions: list[
         session,
         actor=actor,
         action="rubric.create",
+        entity="rubric",
+        entity_id=f"{rubric.name}@{rubric.version}",
+        payload={"content_hash": digest, "questions": [q.key for q in spec.questions]},
+    )
+    return rubric
+
+
+def is_used(session: Session, rubric_id: int) -> bool:
+    """A version is used once a label, an adjudication or a judge config points at it."""
+    from review_store.models import Adjudication, JudgeConfig, Label
+
+    for table in (Label, Adjudication, JudgeConfig):
+        if session.exec(select(table.id).where(table.rubric_id == rubric_id).limit(1)).first() is not None:
+            return True
+    return False
+
+
+def edit_rubric(session: Session, *, actor: Actor, rubric_id: int, questions: list[dict[str, Any]]) -> Rubric:
+    """Change a rubric: an unused latest version is changed in place; a used one is immutable, so the
+    change becomes the next version and existing labels keep pointing at the version they answered.
+    """
+    require(actor, "edit_rubrics")
+    rubric = get(session, rubric_id)
+    newest = latest(session, rubric.name)
+    if rubric.id != newest.id:
+        raise ConflictError(
+            f"{rubric.name}@{rubric.version} is not the latest version; edit version {newest.version}"
+        )
+    if is_used(session, rubric.id):
+        return create_rubric(session, actor=actor, name=rubric.name, questions=questions)
+    spec = RubricSpec.from_dicts(rubric.name, questions)
+    stored = [q.to_dict() for q in spec.questions]
+    digest = content_hash(stored)
+    if digest == rubric.content_hash:
+        return rubric
+    rubric.questions, rubric.content_hash = stored, digest
+    session.add(rubric)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="rubric.update",
         entity="rubric",
         entity_id=f"{rubric.name}@{rubric.version}",
         payload={"content_hash": digest, "questions": [q.key for q in spec.questions]},
