@@ -24,6 +24,7 @@ PAGES: list[PageSpec] = [
     PageSpec(
         "overview.py", "Overview", ":material/monitoring:", frozenset({"owner", "lead", "admin"}), "Watch"
     ),
+    PageSpec("agreement.py", "Agreement", ":material/balance:", frozenset({"lead"}), "Watch"),
     PageSpec("settings.py", "Settings", ":material/settings:", frozenset({"lead", "admin"}), "Configure"),
 ]
 

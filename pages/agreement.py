@@ -1,0 +1,83 @@
+"""Agreement: may the LLM judge be trusted? Judge vs humans per question, with the human ceiling beside it."""
+
+import pandas as pd
+import streamlit as st
+
+from app import agreement_view as view
+from app import session, widgets
+from app.agreement_view import load
+
+actor = session.require_actor()
+st.title("Agreement")
+configs = load("configs")
+if not configs:
+    st.info("No judge config yet: create one in Settings > Judges.")
+    st.stop()
+labels = [c["config"] for c in configs]
+with_verdicts = [c["config"] for c in configs if c["verdicts_ok"]]
+c1, c2, c3, c4 = st.columns(4)
+default = labels.index(with_verdicts[0]) if with_verdicts else 0
+judge = c1.selectbox("Judge config", labels, index=default, key="agreement_judge")
+question = c2.selectbox("Question", view.questions_for(judge), key="agreement_question")
+segment_pick = c3.selectbox("Segment", ["All", *load("segments")], key="agreement_segment")
+human = c4.selectbox(
+    "Human answer",
+    ["each", "majority"],
+    key="agreement_human",
+    help="each: every label is paired with the judge; majority: one answer per item (ties left out). "
+    "An adjudicated answer always wins.",
+)
+segment = None if segment_pick == "All" else segment_pick
+result = load("vs_human", judge=judge, question=question, segment=segment, human=human)
+if result["n_labelled_items"] == 0:
+    st.info(
+        f"{judge} has no verdicts on labelled traces for {question!r} yet, so there is nothing to compare. "
+        "A lead can run it on sampled traces below."
+    )
+else:
+    view.tiles(result)
+    st.plotly_chart(view.confusion_figure(result), key="agreement_confusion")
+
+trend, disagree, compare, per_segment, quality = st.tabs(
+    ["Trend across versions", "Disagreements", "Compare two configs", "Per segment", "Reviewer quality"]
+)
+with trend:
+    rows = load("trend", judge=judge, question=question, segment=segment)
+    if any(r["krippendorff_alpha"] is not None for r in rows):
+        st.plotly_chart(view.trend_figure(rows), key="agreement_trend")
+    widgets.table_with_download(pd.DataFrame(rows), key="agreement_trend_table", file_name="trend.csv")
+with disagree:
+    gaps = load("disagreements", judge=judge, question=question, segment=segment, limit=100)
+    if not gaps:
+        st.info("No disagreements of a full scale step or more.")
+    else:
+        widgets.table_with_download(pd.DataFrame(gaps), key="agreement_gaps", file_name="disagreements.csv")
+        options = {f"trace {g['trace_id']} · gap {g['gap']:.0f} · {g['human_labels']}": g for g in gaps}
+        picked = st.selectbox("Open a disagreement", list(options), key="agreement_trace")
+        view.side_by_side(judge, options[picked]["trace_id"])
+with compare:
+    others = [c for c in labels if c != judge]
+    if not others:
+        st.info("Only one judge config exists: create another version in Settings > Judges.")
+    else:
+        other = st.selectbox("Compare with", others, key="agreement_compare_b")
+        side = load("compare", a=judge, b=other, question=question, segment=segment, human=human)
+        st.caption(f"{side['n_common_items']} labelled items judged by both configs.")
+        if side["n_common_items"] == 0:
+            st.info("The two configs have no labelled items in common yet; run the missing one first.")
+        frame = pd.DataFrame(side["configs"]).set_index("config").T.reset_index(names="measure")
+        st.dataframe(frame.astype(str), hide_index=True, width="stretch")
+with per_segment:
+    rows = load("by_segment", judge=judge, question=question, human=human)
+    widgets.table_with_download(pd.DataFrame(rows), key="agreement_segments", file_name="segments.csv")
+with quality:
+    if not actor.can("view_reviewer_quality"):
+        st.info("Reviewer quality is for leads.")
+    else:
+        rows = view.reviewer_quality(actor, question=question, segment=segment)
+        st.caption("Each reviewer against the consensus of the others: low agreement = guidelines again.")
+        widgets.table_with_download(pd.DataFrame(rows), key="agreement_quality", file_name="reviewers.csv")
+
+if actor.can("run_judge"):
+    with st.expander("Run the judge"):
+        view.run_judge_button(actor, judge)
