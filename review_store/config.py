@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     url: str = f"sqlite:///{Path.cwd() / DEFAULT_SQLITE_FILE}"
     echo_sql: bool = False
     lease_minutes: int = 15
+    sqlite_busy_timeout_ms: int = 10_000
     judge_timeout_s: float = 60.0
     judge_concurrency: int = 4
 

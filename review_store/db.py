@@ -8,11 +8,15 @@ from functools import lru_cache
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, create_engine
 
-from review_store.config import database_url
+from review_store.config import Settings, database_url
+from review_store.errors import DatabaseBusy, DatabaseUnavailable
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+def _busy_timeout_ms() -> int:
+    return Settings().sqlite_busy_timeout_ms
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -21,7 +25,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={_busy_timeout_ms()}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -40,7 +44,7 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         engine = create_engine(
             url,
             echo=echo,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args={"check_same_thread": False, "timeout": _busy_timeout_ms() / 1000},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -54,18 +58,54 @@ def get_engine(url: str | None = None) -> Engine:
     return make_engine(url)
 
 
+def translate_db_error(exc: DBAPIError) -> Exception:
+    """A locked SQLite file or a dropped server connection as a domain error a person can act on."""
+    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+    if isinstance(exc, OperationalError) and ("database is locked" in text or "database is busy" in text):
+        return DatabaseBusy(
+            f"the database is busy: another writer held it longer than {_busy_timeout_ms() / 1000:g} s; "
+            "nothing was saved, please try again"
+        )
+    if (
+        exc.connection_invalidated
+        or "server closed the connection" in text
+        or "terminating connection" in text
+    ):
+        return DatabaseUnavailable(
+            "the connection to the database was lost before this was saved; nothing was kept, please resubmit"
+        )
+    return exc
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error, always close."""
+    """One unit of work: commit on success, roll back on any error, always close.
+
+    A locked database or a dropped connection surfaces as DatabaseBusy / DatabaseUnavailable (domain
+    errors the UI and CLI show as they are); the transaction is rolled back either way.
+    """
     session = Session(engine, expire_on_commit=False)
     try:
         yield session
         session.commit()
+    except DBAPIError as exc:
+        _safe_rollback(session)
+        translated = translate_db_error(exc)
+        if translated is exc:
+            raise
+        raise translated from exc
     except BaseException:
-        session.rollback()
+        _safe_rollback(session)
         raise
     finally:
         session.close()
+
+
+def _safe_rollback(session: Session) -> None:
+    try:
+        session.rollback()
+    except DBAPIError:
+        pass  # the connection is already gone; the server discarded the transaction
 
 
 @contextmanager

@@ -23,3 +23,11 @@ class ConflictError(ReviewStoreError):
 
 class DatabaseNotEmpty(ReviewStoreError):
     """Refusing to overwrite data that is already there."""
+
+
+class DatabaseBusy(ReviewStoreError):
+    """Another writer held the database longer than the busy timeout; nothing was written, try again."""
+
+
+class DatabaseUnavailable(ReviewStoreError):
+    """The database connection dropped mid-transaction; nothing of this action was kept, try again."""
