@@ -89,3 +89,22 @@ def test_run_judge_explains_missing_provider_key(monkeypatch, demo_db_url):
     at = _open(monkeypatch, demo_db_url, "correctness")
     assert any("OPENAI_API_KEY" in w.value for w in at.warning)
     assert at.button(key="agreement_run").disabled
+
+
+def test_settings_judges_tab_creates_the_next_version(monkeypatch, demo_db_url):
+    from review_store import judge
+    from review_store.db import make_engine, read_session
+
+    at = open_app(monkeypatch, demo_db_url, "lena")
+    at.run()
+    at.switch_page(page("settings")).run()
+    assert not at.exception, at.exception
+    listed = next(df.value for df in at.dataframe if "verdicts_ok" in df.value.columns)
+    assert {"acme-judge@1", "acme-judge@2"} <= set(listed["config"])
+    at.selectbox(key="judge_base").set_value("acme-judge").run()
+    at.text_input(key="judge_model").input("openai/gpt-4o")
+    at.button(key="FormSubmitter:judge_config-Save judge config").click().run()
+    assert not at.exception, at.exception
+    assert any("Saved acme-judge@3" in s.value for s in at.success)
+    with read_session(make_engine(demo_db_url)) as s:
+        assert judge.get_judge_config(s, "acme-judge").model == "openai/gpt-4o"
