@@ -64,6 +64,8 @@ class RuleStatus:
     def summary(self) -> str:
         if self.live is None or self.baseline is None or self.live == self.baseline:
             return "nothing to watch: no live release besides the known-good one"
+        if any(c.metric == "traffic" for c in self.checks):
+            return f"{self.live}: no traces to compare with {self.baseline} yet"
         hits = [c.note for c in self.flagged_checks]
         if hits:
             verb = "suggest rollback" if self.mode == "suggest" else "roll back"
