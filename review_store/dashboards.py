@@ -8,15 +8,58 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import and_, case, func, literal_column
 from sqlmodel import Session, col, select
 
 from review_store.models import GuardrailEvent, JudgeConfig, JudgeVerdict, Trace
 
 HALLUCINATION_MAX_SCORE = 2.0  # a groundedness verdict of 1-2 (of 5) counts as a hallucination
+BUCKETS = ("hour", "day", "week")
+_SQLITE_BUCKET = {
+    "hour": ("%Y-%m-%d %H:00:00",),
+    "day": ("%Y-%m-%d 00:00:00",),
+    "week": ("%Y-%m-%d 00:00:00", "weekday 0", "-6 days"),  # back to Monday, as PostgreSQL's ISO week
+}
+
+
+def bucket_expr(session: Session, column: Any, bucket: str) -> Any:
+    """The SQL expression that truncates a timestamp column to its hour, day or (Monday) week.
+
+    SQLite has no date_trunc: strftime formats the start of the bucket (and 'weekday 0', '-6 days' walks a
+    date back to its Monday); PostgreSQL uses date_trunc. Parse the values with `bucket_start()`.
+    """
+    if bucket not in BUCKETS:
+        raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}, not {bucket!r}")
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc(literal_column(f"'{bucket}'"), column)
+    fmt, *modifiers = _SQLITE_BUCKET[bucket]
+    return func.strftime(fmt, column, *modifiers)
+
+
+def bucket_start(value: Any) -> datetime:
+    """A bucket value from either backend (a string on SQLite, a timestamp on PostgreSQL) as a datetime."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def floor_time(ts: datetime, bucket: str) -> datetime:
+    """Python's twin of bucket_expr, for building the full grid of buckets (empty ones included)."""
+    if bucket == "hour":
+        return ts.replace(minute=0, second=0, microsecond=0)
+    day = ts.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day if bucket == "day" else day - timedelta(days=day.weekday())
+
+
+def bucket_grid(start: datetime, end: datetime, bucket: str) -> list[datetime]:
+    """Every bucket start that overlaps [start, end), whether or not it holds data."""
+    step = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}[bucket]
+    out, current = [], floor_time(start, bucket)
+    while current < end:
+        out.append(current)
+        current += step
+    return out
 
 
 @dataclass(frozen=True)
@@ -206,24 +249,169 @@ def filter_options(session: Session) -> FilterOptions:
     return FilterOptions(first, last, releases, segments)
 
 
+_TRACE_COLUMNS = (
+    Trace.external_id,
+    Trace.ts,
+    Trace.segment,
+    Trace.release,
+    Trace.model,
+    Trace.prompt_version,
+    Trace.latency_ms,
+    Trace.cost_usd,
+    Trace.task_success,
+    Trace.input,
+    Trace.output,
+)
+
+
 def traces_in(session: Session, filters: Filters, *, limit: int = 200) -> list[dict[str, Any]]:
     """The newest traces behind a filter, for drill-down tables."""
     rows = session.exec(
-        select(
-            Trace.external_id,
-            Trace.ts,
-            Trace.segment,
-            Trace.release,
-            Trace.model,
-            Trace.prompt_version,
-            Trace.latency_ms,
-            Trace.cost_usd,
-            Trace.task_success,
-            Trace.input,
-            Trace.output,
-        )
+        select(*_TRACE_COLUMNS)
         .where(and_(*_trace_conditions(filters)))
         .order_by(col(Trace.ts).desc())
         .limit(limit)
     ).all()
     return [dict(row._mapping) for row in rows]
+
+
+# --- trends and drill-down ---------------------------------------------------------------------------
+
+
+def _p95_by_bucket(session: Session, bucket_col: Any, conditions: list[Any]) -> dict[datetime, float]:
+    """Nearest-rank p95 per bucket with window functions (row_number, count over the bucket)."""
+    inner = (
+        select(
+            bucket_col.label("b"),
+            Trace.latency_ms.label("v"),
+            func.row_number().over(partition_by=bucket_col, order_by=Trace.latency_ms).label("rn"),
+            func.count().over(partition_by=bucket_col).label("n"),
+        )
+        .where(*conditions, Trace.latency_ms.is_not(None))
+        .subquery()
+    )
+    rows = session.exec(select(inner.c.b, inner.c.v).where(inner.c.rn == (95 * inner.c.n + 99) / 100)).all()
+    return {bucket_start(b): float(v) for b, v in rows}
+
+
+def kpi_trends(session: Session, filters: Filters, *, bucket: str = "day") -> dict[str, list[dict[str, Any]]]:
+    """Each Overview KPI per bucket over the filter (sparklines); buckets without traffic hold None."""
+    conditions = _trace_conditions(filters)
+    b = bucket_expr(session, Trace.ts, bucket)
+    rows = session.exec(
+        select(
+            b,
+            func.count(Trace.id),
+            func.sum(case((Trace.task_success.is_(True), 1), else_=0)),
+            func.count(Trace.task_success),
+            func.sum(Trace.cost_usd),
+            func.sum(case((Trace.cache_hit.is_(True), 1), else_=0)),
+            func.count(Trace.cache_hit),
+        )
+        .where(*conditions)
+        .group_by(b)
+    ).all()
+    per: dict[datetime, dict[str, Any]] = {}
+    for key, n, ok, known, cost, hits, cache_known in rows:
+        per[bucket_start(key)] = {
+            "traces": n,
+            "task_success_rate": _ratio(ok, known),
+            "cost_per_successful_task_usd": _ratio(cost, ok),
+            "cache_hit_rate": _ratio(hits, cache_known),
+            "n": n,
+        }
+    eb = bucket_expr(session, GuardrailEvent.ts, bucket)
+    events = dict(
+        session.exec(
+            select(eb, func.count(GuardrailEvent.id)).where(*_event_conditions(filters)).group_by(eb)
+        ).all()
+    )
+    events = {bucket_start(k): v for k, v in events.items()}
+    hallucinated: dict[datetime, float | None] = {}
+    judge = groundedness_judge(session)
+    if judge is not None:
+        for key, judged, bad in session.exec(
+            select(
+                b,
+                func.count(JudgeVerdict.id),
+                func.sum(case((JudgeVerdict.score <= HALLUCINATION_MAX_SCORE, 1), else_=0)),
+            )
+            .join(Trace, col(Trace.id) == JudgeVerdict.trace_id)
+            .where(
+                *conditions,
+                JudgeVerdict.judge_config_id == judge.id,
+                JudgeVerdict.question_key == "groundedness",
+                JudgeVerdict.error.is_(None),
+                JudgeVerdict.score.is_not(None),
+            )
+            .group_by(b)
+        ).all():
+            hallucinated[bucket_start(key)] = _ratio(bad, judged)
+    p95 = _p95_by_bucket(session, b, conditions)
+    out: dict[str, list[dict[str, Any]]] = {key: [] for key, *_ in KPI_DEFINITIONS}
+    for start in bucket_grid(filters.start, filters.end, bucket):
+        row = per.get(start, {})
+        values = {
+            **row,
+            "hallucination_rate": hallucinated.get(start),
+            "p95_latency_ms": p95.get(start),
+            "safety_triggers_per_1k": _ratio(events.get(start, 0) * 1000, row.get("n")),
+        }
+        for key in out:
+            out[key].append({"bucket": start, "value": values.get(key), "traces": row.get("n", 0)})
+    return out
+
+
+def _poor_condition(session: Session, filters: Filters, key: str) -> Any:
+    """Which traces make a KPI poor: the rows a lead wants to read when the tile turns red."""
+    if key == "task_success_rate":
+        return Trace.task_success.is_(False)
+    if key == "cache_hit_rate":
+        return Trace.cache_hit.is_(False)
+    if key == "cost_per_successful_task_usd":  # money spent without a successful task
+        return and_(Trace.cost_usd > 0, Trace.task_success.is_not(True))
+    if key == "p95_latency_ms":
+        p95 = percentile(session, Trace.latency_ms, _trace_conditions(filters), 0.95)
+        return Trace.latency_ms >= (p95 if p95 is not None else float("inf"))
+    if key == "safety_triggers_per_1k":
+        return select(GuardrailEvent.id).where(GuardrailEvent.trace_id == Trace.id).exists()
+    if key == "hallucination_rate":
+        judge = groundedness_judge(session)
+        return (
+            select(JudgeVerdict.id)
+            .where(
+                JudgeVerdict.trace_id == Trace.id,
+                JudgeVerdict.judge_config_id == (judge.id if judge else -1),
+                JudgeVerdict.question_key == "groundedness",
+                JudgeVerdict.score <= HALLUCINATION_MAX_SCORE,
+            )
+            .exists()
+        )
+    raise ValueError(f"unknown KPI {key!r}; known: {', '.join(k for k, *_ in KPI_DEFINITIONS)}")
+
+
+def kpi_drilldown(session: Session, *, filters: Filters, key: str, limit: int = 100) -> dict[str, Any]:
+    """The traces behind a poor KPI: which prompt version and model they come from, and each trace's context.
+
+    Returns {"by_version": [prompt_version, model, traces, poor, poor_share], "traces": [...newest poor]}.
+    """
+    poor = _poor_condition(session, filters, key)
+    conditions = _trace_conditions(filters)
+    poor_count = func.sum(case((poor, 1), else_=0))
+    groups = session.exec(
+        select(Trace.prompt_version, Trace.model, func.count(Trace.id), poor_count)
+        .where(*conditions)
+        .group_by(Trace.prompt_version, Trace.model)
+        .order_by(poor_count.desc(), Trace.prompt_version, Trace.model)
+    ).all()
+    by_version = [
+        {"prompt_version": pv, "model": m, "traces": n, "poor": int(p or 0), "poor_share": _ratio(p or 0, n)}
+        for pv, m, n, p in groups
+    ]
+    rows = session.exec(
+        select(*_TRACE_COLUMNS, Trace.top_retrieval_score, Trace.context)
+        .where(*conditions, poor)
+        .order_by(col(Trace.ts).desc(), col(Trace.id).desc())
+        .limit(limit)
+    ).all()
+    return {"by_version": by_version, "traces": [dict(r._mapping) for r in rows]}
