@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from review_store import audit, rubrics
 from review_store.config import get_settings
 from review_store.errors import ConflictError, NotFound, ValidationFailed
-from review_store.models import Assignment, Label, ReviewItem, Rubric, utcnow
+from review_store.models import Assignment, GuardrailEvent, Label, ReviewItem, Rubric, Trace, utcnow
 from review_store.permissions import Actor, require
 
 ESCALATION_PRIORITY = 10  # items returned from the Escalations page jump the queue
@@ -357,3 +357,47 @@ def expired_leases(session: Session, *, now: datetime | None = None) -> int:
         .select_from(Assignment)
         .where(Assignment.status == "active", or_(col(Assignment.expires_at) <= now))
     ).one()
+
+
+def item_view(session: Session, *, item_id: int) -> dict[str, Any]:
+    """Everything the trace card shows for one item, as plain data (the texts are untrusted)."""
+    item = session.get(ReviewItem, item_id)
+    if item is None:
+        raise NotFound(f"no review item {item_id}")
+    trace = session.get(Trace, item.trace_id)
+    events = session.exec(
+        select(GuardrailEvent).where(GuardrailEvent.trace_id == trace.id).order_by(col(GuardrailEvent.id))
+    ).all()
+    return {
+        "item": {
+            "id": item.id,
+            "queue": item.queue,
+            "reason": item.reason,
+            "priority": item.priority,
+            "status": item.status,
+            "overlap_k": item.overlap_k,
+            "labels_done": item.labels_done,
+            "escalation_reason": item.escalation_reason,
+        },
+        "trace": {
+            "id": trace.id,
+            "external_id": trace.external_id,
+            "ts": trace.ts,
+            "app": trace.app,
+            "segment": trace.segment,
+            "release": trace.release,
+            "model": trace.model,
+            "prompt_version": trace.prompt_version,
+            "input": trace.input,
+            "output": trace.output,
+            "context": list(trace.context or []),
+            "latency_ms": trace.latency_ms,
+            "cost_usd": trace.cost_usd,
+            "tokens_in": trace.tokens_in,
+            "tokens_out": trace.tokens_out,
+            "user_feedback": trace.user_feedback,
+        },
+        "guardrails": [
+            {"name": e.name, "stage": e.stage, "action": e.action, "score": e.score} for e in events
+        ],
+    }

@@ -1,0 +1,53 @@
+"""The shared trace card. Every model or user text (input, output, context, ids) is shown inert with
+st.text / st.code, never as markdown or HTML: a trace may carry `<script>` and it must stay text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if unit == "ms":
+        return f"{value:,.0f} ms"
+    if unit == "usd":
+        return f"${value:,.5f}"
+    return str(value)
+
+
+def render(view: dict[str, Any]) -> None:
+    """Draw one item's trace: metadata, input, output, retrieved chunks, guardrail events."""
+    trace, item = view["trace"], view["item"]
+    with st.container(border=True):
+        st.text(
+            f"Trace {trace['external_id']} · segment {trace['segment'] or '—'} · release {trace['release'] or '—'}"
+            f" · model {trace['model'] or '—'} · prompt {trace['prompt_version'] or '—'}"
+        )
+        st.text(
+            f"Latency {_fmt(trace['latency_ms'], 'ms')} · cost {_fmt(trace['cost_usd'], 'usd')} · tokens "
+            f"{_fmt(trace['tokens_in'])}/{_fmt(trace['tokens_out'])} · feedback {_fmt(trace['user_feedback'])}"
+            f" · sampled because: {item['reason']}"
+        )
+        if item.get("escalation_reason"):
+            st.text(f"Escalated: {item['escalation_reason']}")
+        st.caption("User input")
+        st.code(trace["input"] or "", language=None, wrap_lines=True)
+        st.caption("Model output")
+        st.code(trace["output"] or "", language=None, wrap_lines=True)
+        chunks = trace["context"]
+        with st.expander(f"Retrieved context ({len(chunks)} chunks)", expanded=False):
+            for chunk in chunks:
+                score = chunk.get("score")
+                st.text(f"{chunk.get('id', '?')} · score {score if score is not None else '—'}")
+                st.code(str(chunk.get("text", "")), language=None, wrap_lines=True)
+        events = view["guardrails"]
+        if events:
+            st.caption("Guardrail events")
+            for e in events:
+                st.text(f"{e['stage']}: {e['name']} {e['action']} (score {_fmt(e['score'])})")
+        else:
+            st.caption("No guardrail events")

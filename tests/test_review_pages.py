@@ -1,0 +1,128 @@
+"""The Review, Escalations, Adjudication and Golden set pages through AppTest on the demo world."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, func, select
+
+from app.review_form import widget_key
+from review_store import queue
+from review_store.models import Assignment, Label, ReviewItem, Rubric, User
+from tests.apptest import open_app, page
+from tests.factories import make_trace
+
+XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+ANSWERS = {"correctness": 4, "groundedness": 5, "tone": 3, "issue_type": "none"}
+
+
+def _review(monkeypatch, url, username="rita"):
+    at = open_app(monkeypatch, url, username)
+    at.run()
+    at.switch_page(page("review")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _current_item(at) -> int:
+    return at.session_state["review_item_id"]
+
+
+def _judge_shown(at) -> bool:
+    return any(h.value == "Judge verdict" for h in at.subheader)
+
+
+def test_reviewer_labels_three_items_blind_then_sees_the_judge(monkeypatch, demo_engine, demo_db_url):
+    at = _review(monkeypatch, demo_db_url)
+    done = []
+    for _ in range(3):
+        item_id = _current_item(at)
+        assert not _judge_shown(at)  # blind: nothing of the judge before submit
+        assert not any("rationale" in str(df.value.columns.tolist()) for df in at.dataframe)
+        for key, value in ANSWERS.items():
+            at.radio(key=widget_key(item_id, key)).set_value(value)
+        at.button(key="review_submit").click().run()
+        assert not at.exception, at.exception
+        assert _judge_shown(at)
+        table = at.dataframe[0].value
+        assert set(table["question"]) == {"correctness", "groundedness", "tone"}
+        assert set(table["agreement"]) <= {"agree", "disagree"}
+        row = table[table["question"] == "correctness"].iloc[0]
+        expected = "agree" if abs(int(row["judge answer"]) - 4) < 2 else "disagree"
+        assert row["agreement"] == expected
+        done.append(item_id)
+        at.button(key="review_next").click().run()
+        assert not at.exception
+        assert _current_item(at) not in done
+    assert [m.value for m in at.metric][:1] == ["3"]  # done today
+    with Session(demo_engine) as session:
+        rita = session.exec(select(User).where(User.username == "rita")).one()
+        labels = session.exec(select(Label).where(Label.reviewer_id == rita.id, Label.source == "app")).all()
+        rubric = session.exec(select(Rubric).where(Rubric.name == "acme-support")).one()
+    assert sorted(lb.item_id for lb in labels) == sorted(done)
+    for label in labels:
+        assert label.rubric_id == rubric.id
+        assert label.seconds_spent is not None and label.seconds_spent >= 0
+        assert {k: label.answers[k] for k in ANSWERS} == ANSWERS
+
+
+def test_skip_and_escalate_move_items(monkeypatch, demo_engine, demo_db_url):
+    at = _review(monkeypatch, demo_db_url)
+    skipped = _current_item(at)
+    at.button(key="review_skip").click().run()
+    assert not at.exception
+    escalated = _current_item(at)
+    assert escalated != skipped
+    at.text_input(key="review_reason").input("customer threatens legal action")
+    at.button(key="review_escalate").click().run()
+    assert not at.exception
+    assert _current_item(at) not in (skipped, escalated)
+    with Session(demo_engine) as session:
+        assert session.get(ReviewItem, skipped).status == "open"  # back for the others
+        lease = session.exec(select(Assignment).where(Assignment.item_id == skipped)).one()
+        assert lease.status == "skipped"
+        item = session.get(ReviewItem, escalated)
+        assert item.status == "escalated" and item.escalation_reason == "customer threatens legal action"
+    esc = open_app(monkeypatch, demo_db_url, "rita")
+    esc.run()
+    esc.switch_page(page("escalations")).run()
+    assert not esc.exception
+    table = esc.dataframe[0].value
+    assert escalated in set(table["item_id"])
+    assert set(table["SLA"]) <= {"🟢", "🟠", "🔴"}
+
+
+def test_untrusted_output_renders_as_text(monkeypatch, demo_engine, demo_db_url):
+    with Session(demo_engine) as session:
+        trace = make_trace(session, input=XSS, output=XSS, context=[{"id": XSS, "score": 0.5, "text": XSS}])
+        session.add(ReviewItem(trace_id=trace.id, priority=100, overlap_k=2, reason="random"))
+        session.commit()
+    at = _review(monkeypatch, demo_db_url)
+    codes = [c.value for c in at.code]
+    assert codes.count(XSS) >= 3  # input, output, context chunk: code blocks, never parsed
+    texts = [t.value for t in at.text]
+    assert any(XSS in t for t in texts)  # the chunk id: st.text
+    for md in [*at.markdown, *at.caption]:
+        assert "<script" not in md.value and "onerror" not in md.value
+        assert not getattr(md.proto, "allow_html", False)
+
+
+def test_lead_adjudicates_and_golden_page_exports(monkeypatch, demo_engine, demo_db_url):
+    with Session(demo_engine) as session:
+        waiting = session.exec(
+            select(func.count()).select_from(ReviewItem).where(ReviewItem.status == "adjudication")
+        ).one()
+    assert waiting > 0
+    at = open_app(monkeypatch, demo_db_url, "lena")
+    at.run()
+    at.switch_page(page("adjudication")).run()
+    assert not at.exception
+    item_id = at.selectbox(key="adj_item").value
+    for key, value in ANSWERS.items():
+        at.radio(key=widget_key(item_id, key)).set_value(value)
+    at.button(key="review_submit").click().run()
+    assert not at.exception
+    with Session(demo_engine) as session:
+        assert session.get(ReviewItem, item_id).status == "done"
+        assert queue.queue_counts(session).get("adjudication", 0) == waiting - 1
+    at.switch_page(page("golden_set")).run()
+    assert not at.exception
+    assert at.metric[0].value == "40"
