@@ -25,6 +25,12 @@ PAGES: list[PageSpec] = [
         "overview.py", "Overview", ":material/monitoring:", frozenset({"owner", "lead", "admin"}), "Watch"
     ),
     PageSpec("agreement.py", "Agreement", ":material/balance:", frozenset({"lead"}), "Watch"),
+    PageSpec("review.py", "Review", ":material/rate_review:", frozenset({"reviewer", "lead"}), "Review"),
+    PageSpec(
+        "escalations.py", "Escalations", ":material/priority_high:", frozenset({"reviewer", "lead"}), "Review"
+    ),
+    PageSpec("adjudication.py", "Adjudication", ":material/gavel:", frozenset({"lead"}), "Review"),
+    PageSpec("golden_set.py", "Golden set", ":material/star:", frozenset({"reviewer", "lead"}), "Review"),
     PageSpec("settings.py", "Settings", ":material/settings:", frozenset({"lead", "admin"}), "Configure"),
 ]
 
