@@ -138,14 +138,19 @@ def demo_engine(demo_db_url) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def demo_pg_url(pg_database_url) -> str:
-    """The demo world on PostgreSQL, built once per run; treat it as read-only."""
+def demo_pg_url() -> Iterator[str]:
+    """The demo world on PostgreSQL in its own database, built once per run; treat it as read-only."""
     from review_store.demo import build_demo
 
-    engine = _reset_pg(pg_database_url)
+    if not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    name = f"rd_demo_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    url = _create_pg_database(name)
+    engine = _reset_pg(url)
     build_demo(engine, seed=DEMO_SEED, traces=DEMO_TRACES, password="demo-pass-123")
     engine.dispose()
-    return pg_database_url
+    yield url
+    _drop_pg_database(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
