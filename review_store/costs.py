@@ -1,0 +1,114 @@
+"""Cost dashboards: tokens and cost per feature/segment/release/model, cost per successful task, cache hit
+rate, and the budget burn for the current period (setting "cost.budget": {"period": day|week|month, "usd"}).
+
+Projection: spent so far in the period + the average daily cost of the 7 days before `as_of` x the days
+left in the period. A recent burn rate, not the period's mean, so a cost blow-up yesterday already counts.
+The alert fires when the projection exceeds the budget (and says so when the spend already has).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func
+from sqlmodel import Session, select
+
+from review_store import settings
+from review_store.dashboards import Filters, _ratio
+from review_store.models import Trace, utcnow
+
+GROUPINGS = {"feature": Trace.app, "segment": Trace.segment, "release": Trace.release, "model": Trace.model}
+BURN_DAYS = 7
+
+
+def _where(filters: Filters) -> list[Any]:
+    out = [Trace.ts >= filters.start, Trace.ts < filters.end]
+    if filters.release:
+        out.append(Trace.release == filters.release)
+    if filters.segment:
+        out.append(Trace.segment == filters.segment)
+    return out
+
+
+def cost_breakdown(session: Session, *, filters: Filters, by: str = "feature") -> list[dict[str, Any]]:
+    """Per group: traces, tokens, cost, successes, cost per successful task and cache hit rate."""
+    if by not in GROUPINGS:
+        raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, not {by!r}")
+    column = GROUPINGS[by]
+    successes = func.sum(case((Trace.task_success.is_(True), 1), else_=0))
+    rows = session.exec(
+        select(
+            column,
+            func.count(Trace.id),
+            func.sum(Trace.tokens_in),
+            func.sum(Trace.tokens_out),
+            func.sum(Trace.cost_usd),
+            successes,
+            func.sum(case((Trace.cache_hit.is_(True), 1), else_=0)),
+            func.count(Trace.cache_hit),
+        )
+        .where(*_where(filters))
+        .group_by(column)
+        .order_by(func.sum(Trace.cost_usd).desc(), column)
+    ).all()
+    out = []
+    for group, n, t_in, t_out, cost, ok, hits, cache_known in rows:
+        out.append(
+            {
+                by: group,
+                "traces": n,
+                "tokens_in": int(t_in or 0),
+                "tokens_out": int(t_out or 0),
+                "tokens_per_trace": _ratio((t_in or 0) + (t_out or 0), n),
+                "cost_usd": float(cost or 0.0),
+                "successes": int(ok or 0),
+                "cost_per_successful_task_usd": _ratio(cost, ok),
+                "cache_hit_rate": _ratio(hits, cache_known),
+            }
+        )
+    return out
+
+
+def period_bounds(period: str, as_of: datetime) -> tuple[datetime, datetime]:
+    """The calendar day, Monday week or month that contains as_of."""
+    day = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "day":
+        return day, day + timedelta(days=1)
+    if period == "week":
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=7)
+    if period == "month":
+        start = day.replace(day=1)
+        return start, (start + timedelta(days=32)).replace(day=1)
+    raise ValueError(f"cost.budget period must be day, week or month, not {period!r}")
+
+
+def _spent(session: Session, start: datetime, end: datetime) -> float:
+    return float(
+        session.exec(select(func.sum(Trace.cost_usd)).where(Trace.ts >= start, Trace.ts < end)).one() or 0
+    )
+
+
+def budget_status(session: Session, *, as_of: datetime | None = None) -> dict[str, Any]:
+    """Spend against the "cost.budget" setting for the period containing as_of (default now), projected."""
+    as_of = as_of or utcnow()
+    budget = settings.get(session, "cost.budget")
+    start, end = period_bounds(budget["period"], as_of)
+    spent = _spent(session, start, as_of)
+    daily = _spent(session, as_of - timedelta(days=BURN_DAYS), as_of) / BURN_DAYS
+    remaining_days = max(0.0, (end - as_of).total_seconds() / 86400)
+    projected = spent + daily * remaining_days
+    usd = float(budget["usd"])
+    return {
+        "period": budget["period"],
+        "period_start": start,
+        "period_end": end,
+        "as_of": as_of,
+        "budget_usd": usd,
+        "spent_usd": spent,
+        "daily_burn_usd": daily,
+        "projected_usd": projected,
+        "exceeded": spent > usd,
+        "alert": projected > usd,
+    }

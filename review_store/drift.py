@@ -1,0 +1,164 @@
+"""Week-over-week drift as a population stability index (PSI), counted in SQL.
+
+PSI = sum over bins of (c - r) * ln(c / r), where r and c are the reference and current weeks' shares.
+- Windows: current = the 7 days before `end`, reference = the 7 days before that.
+- Continuous metrics (input length in characters, top retrieval score): the bin edges are the reference
+  week's deciles (nearest rank, duplicates dropped), fixed before the current week is counted; bins are
+  [-inf, e1), [e1, e2), ..., [ek, +inf), so every value lands in a bin.
+- Categorical metrics (segment mix, the groundedness judge's scores 1-5): one bin per value seen in
+  either week.
+- An empty bin's share is replaced by EPSILON (1e-4) before the log (no renormalisation), so a value that
+  appears or vanishes adds a large but finite term instead of infinity.
+Thresholds come from the "drift.psi" setting (default 0.1 watch, 0.25 act).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
+
+from review_store import settings
+from review_store.dashboards import groundedness_judge, percentile
+from review_store.models import JudgeVerdict, Trace
+
+EPSILON = 1e-4
+METRICS = {
+    "input_length": "Input length (characters)",
+    "segment_mix": "Segment mix",
+    "judge_score": "Judge groundedness score",
+    "top_retrieval_score": "Top retrieval score",
+}
+
+
+def psi(reference: Sequence[float], current: Sequence[float], *, epsilon: float = EPSILON) -> float:
+    """PSI of two share vectors over the same bins (zero shares replaced by epsilon)."""
+    if len(reference) != len(current):
+        raise ValueError("reference and current need the same bins")
+    total = 0.0
+    for r, c in zip(reference, current, strict=True):
+        r, c = max(r, epsilon), max(c, epsilon)
+        total += (c - r) * math.log(c / r)
+    return total
+
+
+@dataclass
+class DriftResult:
+    metric: str
+    label: str
+    psi: float | None
+    status: str  # ok | watch | act | no data
+    reference_n: int
+    current_n: int
+    bins: list[str] = field(default_factory=list)
+    reference_share: list[float] = field(default_factory=list)
+    current_share: list[float] = field(default_factory=list)
+    current_start: datetime | None = None
+    end: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _window(start: datetime, end: datetime, release: str | None) -> list[Any]:
+    out = [Trace.ts >= start, Trace.ts < end]
+    if release:
+        out.append(Trace.release == release)
+    return out
+
+
+def _continuous(session: Session, value: Any, ref: list[Any], cur: list[Any]) -> tuple[list[str], dict, dict]:
+    edges = sorted({e for q in range(1, 10) if (e := percentile(session, value, ref, q / 10)) is not None})
+    whens = [(value < edge, i) for i, edge in enumerate(edges)]
+    bin_of = case(*whens, else_=len(edges)) if whens else case((value.is_not(None), 0), else_=0)
+    counts = []
+    for where in (ref, cur):
+        rows = session.exec(
+            select(bin_of, func.count()).where(*where, value.is_not(None)).group_by(bin_of)
+        ).all()
+        counts.append({int(b): n for b, n in rows})
+    bounds = [-math.inf, *edges, math.inf]
+    labels = [f"[{bounds[i]:.4g}, {bounds[i + 1]:.4g})" for i in range(len(edges) + 1)]
+    return labels, {labels[k]: v for k, v in counts[0].items()}, {labels[k]: v for k, v in counts[1].items()}
+
+
+def _categorical(session: Session, value: Any, ref: list[Any], cur: list[Any], join: Any = None) -> tuple:
+    counts = []
+    for where in (ref, cur):
+        query = select(value, func.count()).where(*where, value.is_not(None)).group_by(value)
+        if join is not None:
+            query = query.join(Trace, col(Trace.id) == JudgeVerdict.trace_id)
+        counts.append({str(k): n for k, n in session.exec(query).all()})
+    labels = sorted(set(counts[0]) | set(counts[1]))
+    return labels, counts[0], counts[1]
+
+
+def _shares(labels: list[str], counts: dict[str, int]) -> tuple[list[float], int]:
+    n = sum(counts.values())
+    return [counts.get(label, 0) / n if n else 0.0 for label in labels], n
+
+
+def drift_report(session: Session, *, end: datetime, release: str | None = None) -> list[DriftResult]:
+    """PSI of each metric for the week before `end` against the week before that, with its status."""
+    thresholds = settings.get(session, "drift.psi")
+    cur_start, ref_start = end - timedelta(days=7), end - timedelta(days=14)
+    ref, cur = _window(ref_start, cur_start, release), _window(cur_start, end, release)
+    judge = groundedness_judge(session)
+    results = []
+    for metric, label in METRICS.items():
+        if metric == "input_length":
+            bins, r, c = _continuous(session, func.length(Trace.input), ref, cur)
+        elif metric == "top_retrieval_score":
+            bins, r, c = _continuous(session, Trace.top_retrieval_score, ref, cur)
+        elif metric == "segment_mix":
+            bins, r, c = _categorical(session, Trace.segment, ref, cur)
+        else:
+            verdict = [
+                JudgeVerdict.judge_config_id == (judge.id if judge else -1),
+                JudgeVerdict.question_key == "groundedness",
+                JudgeVerdict.error.is_(None),
+            ]
+            bins, r, c = _categorical(session, JudgeVerdict.score, ref + verdict, cur + verdict, join=True)
+        ref_share, ref_n = _shares(bins, r)
+        cur_share, cur_n = _shares(bins, c)
+        value = psi(ref_share, cur_share) if ref_n and cur_n else None
+        status = (
+            "no data"
+            if value is None
+            else "act"
+            if value >= thresholds["act"]
+            else "watch"
+            if value >= thresholds["watch"]
+            else "ok"
+        )
+        results.append(
+            DriftResult(
+                metric, label, value, status, ref_n, cur_n, bins, ref_share, cur_share, cur_start, end
+            )
+        )
+    return results
+
+
+def drift_alerts(session: Session, *, end: datetime, release: str | None = None) -> list[DriftResult]:
+    """The metrics at watch or act for the week before `end`, worst first (the Overview's alert list)."""
+    alerts = [r for r in drift_report(session, end=end, release=release) if r.status in ("watch", "act")]
+    return sorted(alerts, key=lambda r: -(r.psi or 0))
+
+
+def drift_history(
+    session: Session, *, start: datetime, end: datetime, release: str | None = None
+) -> list[dict]:
+    """PSI per metric for weekly windows ending every 7 days back from `end` (not before start + 14 days)."""
+    out, window_end = [], end
+    while window_end - timedelta(days=14) >= start:
+        for r in drift_report(session, end=window_end, release=release):
+            out.append(
+                {"end": window_end, "metric": r.metric, "label": r.label, "psi": r.psi, "status": r.status}
+            )
+        window_end -= timedelta(days=7)
+    return sorted(out, key=lambda row: (row["end"], row["metric"]))
