@@ -60,16 +60,20 @@ class SampleResult:
         }
 
 
-def _base(queue: str, segment: str | None, since: datetime | None, until: datetime | None):
+def _conditions(queue: str, segment: str | None, since: datetime | None, until: datetime | None) -> list:
     taken = exists().where(ReviewItem.trace_id == Trace.id, ReviewItem.queue == queue)
-    query = select(Trace.id).where(~taken)
+    conditions = [~taken]
     if segment:
-        query = query.where(Trace.segment == segment)
+        conditions.append(Trace.segment == segment)
     if since:
-        query = query.where(col(Trace.ts) >= since)
+        conditions.append(col(Trace.ts) >= since)
     if until:
-        query = query.where(col(Trace.ts) < until)
-    return query
+        conditions.append(col(Trace.ts) < until)
+    return conditions
+
+
+def _base(queue: str, segment: str | None, since: datetime | None, until: datetime | None):
+    return select(Trace.id).where(*_conditions(queue, segment, since, until))
 
 
 def _pick(session: Session, strategy: str, n: int, base, params: dict[str, Any]) -> list[int]:
@@ -148,13 +152,19 @@ def stratified_quotas(counts: dict[str, int], n: int, mode: str) -> dict[str, in
     return {s: min(q, counts[s]) for s, q in quota.items()}
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
+def _insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert, skipping traces a concurrent sampler took meanwhile; the trace ids actually inserted."""
     if not rows:
-        return 0
+        return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(ReviewItem).values(rows).on_conflict_do_nothing(index_elements=["trace_id", "queue"])
-    return session.exec(statement).rowcount or 0
+    statement = (
+        insert(ReviewItem)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["trace_id", "queue"])
+        .returning(ReviewItem.trace_id)
+    )
+    return sorted(session.exec(statement).scalars().all())
 
 
 def sample(
@@ -202,8 +212,8 @@ def sample(
     result = SampleResult(strategy=strategy, requested=n, created=0)
     if strategy == "stratified":
         counts_query = (
-            _base(queue, segment, since, until)
-            .with_only_columns(Trace.segment, func.count())
+            select(Trace.segment, func.count())
+            .where(*_conditions(queue, segment, since, until))
             .group_by(Trace.segment)
         )
         counts = dict(session.exec(counts_query).all())
@@ -229,8 +239,8 @@ def sample(
         }
         for trace_id in picked
     ]
-    result.created = _insert(session, rows)
-    result.trace_ids = picked
+    result.trace_ids = _insert(session, rows)
+    result.created = len(result.trace_ids)
     audit.record(
         session,
         actor=actor,
