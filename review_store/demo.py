@@ -660,12 +660,61 @@ def _human(rng: random.Random, truth: _Truth, careful: float) -> dict[str, Any]:
     }
 
 
+def _judge_v2(session, rng, summary, truths, ids, trace_ids) -> None:
+    """acme-judge@2 (better tone guidelines, pricier) judged only the labelled traces: a trend to show."""
+    rows = []
+    for trace_id in trace_ids:
+        truth = truths[trace_id - 1]
+        values = {
+            "correctness": _judge_value(rng, truth.correctness, 0.06),
+            "groundedness": _judge_value(rng, truth.groundedness, 0.05),
+            "tone": rng.randint(1, 5) if rng.random() < 0.25 else _judge_value(rng, truth.tone, 0.1),
+        }
+        for key, value in values.items():
+            rows.append(
+                {
+                    "trace_id": trace_id,
+                    "judge_config_id": ids["judge2"],
+                    "question_key": key,
+                    "value": value,
+                    "score": float(value),
+                    "confidence": round(rng.betavariate(8, 2), 3),
+                    "rationale": f"{key} {value}/5 (v2 guidelines).",
+                    "cost_usd": 0.00018,
+                    "latency_ms": round(rng.uniform(500, 1600), 1),
+                    "error": None,
+                    "created_at": summary.start + timedelta(days=DAYS - 2),
+                }
+            )
+    session.execute(insert(JudgeVerdict), rows)
+    summary.verdicts += len(rows)
+    session.add(
+        JudgeRun(
+            judge_config_id=ids["judge2"],
+            started_at=summary.start + timedelta(days=DAYS - 2),
+            finished_at=summary.start + timedelta(days=DAYS - 2, minutes=20),
+            n_ok=len(rows),
+            cost_usd=round(0.00018 * len(rows), 4),
+            triggered_by="lena",
+        )
+    )
+    audit.record(
+        session,
+        actor="lena",
+        action="judge.run",
+        entity="judge_config",
+        entity_id="acme-judge@2",
+        payload={"verdicts": len(rows)},
+    )
+
+
 def _review(session, rng, summary, truths, ids, start, end) -> None:  # noqa: C901 (one linear story)
     n = len(truths)
     reviewers = [ids["rita"], ids["raj"]]
     candidates = list(range(1, n))
     rng.shuffle(candidates)
     labelled, open_items = candidates[:300], candidates[300:450]
+    _judge_v2(session, rng, summary, truths, ids, sorted(labelled))
     reasons = ["random"] * 5 + ["low_score", "guardrail", "thumbs_down", "stratified", "low_confidence"]
     done_day0 = DAYS - 14
     for idx, trace_id in enumerate(sorted(labelled)):

@@ -34,7 +34,8 @@ def expected_kpis(engine, filters: dashboards.Filters) -> dict[str, float | None
         ),
         engine,
     )
-    judge_id = verdicts["judge_config_id"].max()  # the demo's newest judge with groundedness verdicts
+    ok = verdicts[verdicts["error"].isna()]
+    judge_id = ok["judge_config_id"].value_counts().sort_index(ascending=False).idxmax()  # widest coverage
     v = verdicts[
         (verdicts["judge_config_id"] == judge_id) & verdicts["error"].isna() & verdicts["score"].notna()
     ]
