@@ -31,6 +31,8 @@ PAGES: list[PageSpec] = [
     ),
     PageSpec("adjudication.py", "Adjudication", ":material/gavel:", frozenset({"lead"}), "Review"),
     PageSpec("golden_set.py", "Golden set", ":material/star:", frozenset({"reviewer", "lead"}), "Review"),
+    PageSpec("releases.py", "Releases", ":material/rocket_launch:", frozenset({"owner", "lead"}), "Ship"),
+    PageSpec("audit.py", "Audit", ":material/policy:", frozenset({"owner", "lead", "admin"}), "Ship"),
     PageSpec("settings.py", "Settings", ":material/settings:", frozenset({"lead", "admin"}), "Configure"),
 ]
 

@@ -22,6 +22,11 @@ STAGES = (5, 25, 50, 100)
 SERVING = ("live", "known_good")
 
 
+def current_stage(session: Session, *, release_id: int) -> int:
+    """The highest canary percentage recorded for the release (0 before its first step)."""
+    return _stage(session, release_id)
+
+
 def _stage(session: Session, release_id: int) -> int:
     value = session.exec(
         select(func.max(Deployment.stage_pct)).where(
