@@ -126,3 +126,15 @@ def test_lead_adjudicates_and_golden_page_exports(monkeypatch, demo_engine, demo
     at.switch_page(page("golden_set")).run()
     assert not at.exception
     assert at.metric[0].value == "40"
+
+
+def test_lead_settings_tabs_for_rubrics_and_sampling(monkeypatch, demo_engine, demo_db_url):
+    at = open_app(monkeypatch, demo_db_url, "lena")
+    at.run()
+    at.switch_page(page("settings")).run()
+    assert not at.exception, at.exception
+    assert {"Rubrics", "Sampling"} <= {t.label for t in at.tabs}
+    at.number_input(key="sp_quota").set_value(80)
+    at.button(key="sp_save").click().run()
+    assert not at.exception
+    assert any("version 2 is current" in s.value for s in at.success)

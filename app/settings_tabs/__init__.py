@@ -10,6 +10,8 @@ TABS: list[tuple[str, str, str]] = [
     ("Thresholds", "edit_settings", "thresholds"),
     ("Import", "import_data", "import_data"),
     ("Judges", "edit_judges", "judges"),
+    ("Rubrics", "edit_rubrics", "rubrics"),
+    ("Sampling", "edit_settings", "sampling"),
 ]
 
 
