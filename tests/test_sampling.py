@@ -178,3 +178,22 @@ def test_policy_is_versioned_and_only_leads_edit_it(engine):
         items = session.exec(select(ReviewItem)).all()
         policy = session.exec(select(SamplingPolicy).where(SamplingPolicy.version == 2)).one()
     assert {i.overlap_k for i in items} == {3} and {i.sampling_policy_id for i in items} == {policy.id}
+
+
+def test_cli_sample_and_golden_round_trip(demo_db_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from review_store.cli import app
+
+    runner = CliRunner()
+    args = ["sample", "--strategy", "thumbs_down", "--n", "7", "--as", "lena", "--db", demo_db_url, "--json"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert '"created": 7' in first.output
+    bad = runner.invoke(app, ["sample", "--strategy", "nope", "--db", demo_db_url])
+    assert bad.exit_code == 2 and "not one of" in bad.output
+    out = tmp_path / "golden.jsonl"
+    exported = runner.invoke(app, ["golden", "export", str(out), "--db", demo_db_url, "--json"])
+    assert exported.exit_code == 0 and len(out.read_text().splitlines()) == 40
+    back = runner.invoke(app, ["golden", "import", str(out), "--as", "lena", "--db", demo_db_url, "--json"])
+    assert back.exit_code == 0 and '"unchanged": 40' in back.output
