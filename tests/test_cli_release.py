@@ -1,0 +1,114 @@
+"""`review-desk release ...` through typer's CliRunner, on the demo world and an empty database."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from typer.testing import CliRunner
+
+from review_store.cli import app
+from review_store.db import session_scope
+from tests.factories import make_user
+from tests.test_releases import MANIFEST
+
+runner = CliRunner()
+
+
+def _run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_gate_r2_exits_1_with_failing_rows_and_r3_exits_0(demo_any_url):
+    r2 = _run("release", "gate", "r2", "--db", demo_any_url)
+    assert r2.exit_code == 1
+    failing = [line for line in r2.stdout.splitlines() if " fail " in line]
+    assert any(line.startswith("groundedness_rate:refunds") and "0.71" in line for line in failing)
+    r3 = _run("release", "gate", "r3", "--db", demo_any_url, "--json")
+    assert r3.exit_code == 0 and json.loads(r3.stdout)["passed"] is True
+
+
+def test_watch_flags_r2(demo_any_url):
+    out = _run("release", "watch", "--db", demo_any_url, "--json")
+    status = json.loads(out.stdout)
+    assert out.exit_code == 1 and status["live"] == "r2" and status["baseline"] == "r1"
+    assert any(c["flagged"] and c["metric"] == "grounding per 1k traces in refunds" for c in status["checks"])
+
+
+def test_sign_off_refusals_and_canary(demo_db_url):
+    db = ("--db", demo_db_url)
+    author = _run("release", "approve", "r3", "--as", "olivia", "--comment", "mine", *db)
+    assert author.exit_code == 2 and "four-eyes" in author.output
+    reviewer = _run("release", "approve", "r3", "--as", "rita", "--comment", "ok", *db)
+    assert reviewer.exit_code == 2 and "may not approve" in reviewer.output
+    ok = _run("release", "approve", "r3", "--as", "oscar", "--comment", "gates pass", *db)
+    assert ok.exit_code == 0, ok.output
+    stages = [
+        json.loads(_run("release", "promote", "r3", "--as", "oscar", "--json", *db).stdout)["stage_pct"]
+        for _ in range(4)
+    ]
+    assert stages == [5, 25, 50, 100]
+    again = _run("release", "promote", "r3", "--as", "oscar", *db)
+    assert again.exit_code == 1 and "100 %" in again.output
+    back = json.loads(_run("release", "rollback", "--as", "oscar", "--json", *db).stdout)
+    assert back["live"] == "r1"
+
+
+def test_create_from_yaml_warns_on_unpinned_model_and_diffs(engine, db_url, tmp_path):
+    with session_scope(engine) as s:
+        make_user(s, role="owner", username="olivia")
+    path = tmp_path / "r9.yaml"
+    path.write_text(yaml.safe_dump(dict(MANIFEST, models={"default": "openai/gpt-4o"})))
+    out = _run("release", "create", "--manifest", path, "--as", "olivia", "--db", db_url)
+    assert out.exit_code == 0, out.output
+    assert (
+        "created r9" in out.stdout and "warning: models.default: 'openai/gpt-4o' is not pinned" in out.stdout
+    )
+    (tmp_path / "r10.json").write_text(json.dumps(dict(MANIFEST, name="r10")))
+    assert (
+        _run(
+            "release", "create", "--manifest", tmp_path / "r10.json", "--as", "olivia", "--db", db_url
+        ).exit_code
+        == 0
+    )
+    diff = _run("release", "diff", "r9", "r10", "--db", db_url)
+    assert (
+        "[models] changed" in diff.stdout
+        and "default: 'openai/gpt-4o' -> 'openai/gpt-4o-mini-2024-07-18'" in diff.stdout
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("prompts:\n  system: hi\n  - stray\n")
+    refused = _run("release", "create", "--manifest", bad, "--as", "olivia", "--db", db_url)
+    assert refused.exit_code == 2 and "bad.yaml:3" in refused.output
+
+
+def test_eval_import_schema(demo_db_url, tmp_path):
+    path = tmp_path / "eval.json"
+    path.write_text(
+        json.dumps(
+            {
+                "release": "r3",
+                "golden_set_version": "g2",
+                "metrics": {
+                    "p95_latency_ms": 2000,
+                    "correctness_accuracy": {
+                        "value": 0.93,
+                        "judge": "acme-judge@1",
+                        "question": "correctness",
+                    },
+                },
+            }
+        )
+    )
+    out = _run("release", "eval-import", path, "--as", "lena", "--db", demo_db_url, "--json")
+    assert out.exit_code == 0 and len(json.loads(out.stdout)["eval_run_ids"]) == 1
+    path.write_text(json.dumps({"release": "r3", "metrics": {"x": "high"}}))
+    bad = _run("release", "eval-import", path, "--as", "lena", "--db", demo_db_url)
+    assert bad.exit_code == 2 and "metrics.x.value" in bad.output
+
+
+def test_every_release_and_audit_command_has_an_example():
+    for group in ("release", "audit"):
+        typer_group = next(g for g in app.registered_groups if g.name == group).typer_instance
+        for command in typer_group.registered_commands:
+            assert "Example:" in (command.callback.__doc__ or ""), command.callback.__name__
