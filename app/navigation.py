@@ -33,6 +33,9 @@ PAGES: list[PageSpec] = [
     PageSpec("golden_set.py", "Golden set", ":material/star:", frozenset({"reviewer", "lead"}), "Review"),
     PageSpec("releases.py", "Releases", ":material/rocket_launch:", frozenset({"owner", "lead"}), "Ship"),
     PageSpec("audit.py", "Audit", ":material/policy:", frozenset({"owner", "lead", "admin"}), "Ship"),
+    PageSpec("guardrails.py", "Guardrails", ":material/shield:", frozenset({"owner", "lead"}), "Watch"),
+    PageSpec("costs.py", "Costs", ":material/payments:", frozenset({"owner", "lead"}), "Watch"),
+    PageSpec("maturity.py", "Maturity", ":material/stairs:", frozenset({"lead"}), "Watch"),
     PageSpec("settings.py", "Settings", ":material/settings:", frozenset({"lead", "admin"}), "Configure"),
 ]
 

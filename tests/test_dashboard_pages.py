@@ -1,0 +1,67 @@
+"""AppTest: the dashboard pages render for a lead on the demo world; drill-downs list the traces behind a point."""
+
+from __future__ import annotations
+
+import pytest
+
+from review_store import maturity
+from review_store.db import make_engine, read_session
+from tests.apptest import open_app, page, plotly_figures
+
+
+@pytest.mark.parametrize(
+    "name,title",
+    [("overview", "Overview"), ("guardrails", "Guardrails"), ("costs", "Costs"), ("maturity", "Maturity")],
+)
+def test_page_renders_for_a_lead(monkeypatch, demo_db_url, name, title):
+    at = open_app(monkeypatch, demo_db_url, "lena")
+    at.run()
+    at.switch_page(page(name)).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == title
+    if name != "maturity":
+        assert plotly_figures(at)
+
+
+def test_guardrails_drilldown_lists_the_traces_behind_a_point(monkeypatch, demo_db_url):
+    at = open_app(monkeypatch, demo_db_url, "lena")
+    at.run()
+    at.switch_page(page("guardrails")).run()
+    at.selectbox(key="guardrails_segment").set_value("refunds")
+    at.selectbox(key="gr_name").set_value("grounding")
+    at.run()
+    assert not at.exception
+    point = at.selectbox(key="gr_point")
+    events = int(point.format_func(point.value).split("·")[2].split()[0])
+    table = at.dataframe[
+        [i for i, d in enumerate(at.dataframe) if {"external_id", "name"} <= set(d.value.columns)][0]
+    ]
+    assert len(table.value) == events > 0
+    assert set(table.value["name"]) == {"grounding"} and set(table.value["segment"]) == {"refunds"}
+    figure = plotly_figures(at)[0]
+    assert any(s.get("name") == "grounding" for s in figure["data"])
+    assert any("r2" in (a.get("text") or "") for a in figure["layout"].get("annotations", []))
+
+
+def test_overview_drilldown_shows_prompt_version_model_and_context(monkeypatch, demo_db_url):
+    at = open_app(monkeypatch, demo_db_url, "lena")
+    at.run()
+    at.selectbox(key="overview_drill").set_value("task_success_rate")
+    at.run()
+    assert not at.exception
+    versions = [d.value for d in at.dataframe if "poor_share" in d.value.columns][0]
+    assert {"prompt_version", "model"} <= set(versions.columns) and versions["poor"].sum() > 0
+    assert any(c.value.startswith("prompt ") for c in at.caption)
+    assert any(c.value.startswith("Context ") for c in at.caption)
+    assert len(plotly_figures(at)) == 6  # one sparkline per KPI
+
+
+def test_lead_answers_the_questionnaire(monkeypatch, demo_db_url):
+    at = open_app(monkeypatch, demo_db_url, "lena")
+    at.run()
+    at.switch_page(page("maturity")).run()
+    at.radio(key="mat_q_routing_quality_cost").set_value("yes")
+    at.button[0].click().run()
+    assert not at.exception
+    with read_session(make_engine(demo_db_url)) as session:
+        assert maturity.latest_answers(session)["routing_quality_cost"]["value"] is True
