@@ -74,11 +74,6 @@ def test_verdicts_and_confusion_matrix(monkeypatch, demo_any_url, question, expe
 
 
 def test_drill_down_reviewer_quality_and_version_without_verdicts(monkeypatch, demo_db_url):
-    at = _open(monkeypatch, demo_db_url, "tone")
-    codes = [c.value for c in at.code]
-    assert any("tone" in c and "/5" in c for c in codes)  # the judge's rationale of the opened trace
-    frames = [df.value for df in at.dataframe]
-    assert any("mean_abs_diff" in f.columns and set(f["reviewer"]) >= {"rita", "raj"} for f in frames)
     from review_store import judge
     from review_store.db import make_engine, session_scope
     from review_store.permissions import SYSTEM
@@ -89,6 +84,10 @@ def test_drill_down_reviewer_quality_and_version_without_verdicts(monkeypatch, d
             s, actor=SYSTEM, name="acme-judge", model="openai/gpt-4o-2024-08-06", rubric_id=v1.rubric_id
         )
     at = _open(monkeypatch, demo_db_url, "tone")
+    codes = [c.value for c in at.code]
+    assert any("tone" in c and "/5" in c for c in codes)  # the judge's rationale of the opened trace
+    frames = [df.value for df in at.dataframe]
+    assert any("mean_abs_diff" in f.columns and set(f["reviewer"]) >= {"rita", "raj"} for f in frames)
     at.selectbox(key="agreement_judge").set_value("acme-judge@3").run()
     assert not at.exception
     assert any("no verdicts on labelled traces" in i.value for i in at.info)
