@@ -30,17 +30,19 @@ MAX_BATCH_BYTES = 64 * 1024 * 1024
 csv.field_size_limit(MAX_LINE_BYTES)
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     line: int
     data: dict[str, Any] | None
-    source: str | None = None
+    source: str | bytes | None = None  # bytes: the raw JSONL line, decoded only for a rejects file
     problems: list[tuple[str, str]] = field(default_factory=list)
     row: dict[str, Any] | None = None
     guardrails: list[dict[str, Any]] = field(default_factory=list)
     size: int = 0
 
     def source_text(self) -> str:
+        if isinstance(self.source, bytes):
+            return self.source.decode("utf-8", "replace").rstrip("\r\n").lstrip("\ufeff")
         if self.source is not None:
             return self.source
         return orjson.dumps(self.data, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
@@ -92,9 +94,20 @@ def _open(path: str | os.PathLike[str]) -> Iterator[tuple[IO[bytes], IO[bytes]]]
 
 def _read_jsonl(fh: IO[bytes]) -> Iterator[Item]:
     lineno = 0
-    while raw := fh.readline(MAX_LINE_BYTES + 1):
+    readline, loads, decode_error = fh.readline, orjson.loads, orjson.JSONDecodeError
+    while raw := readline(MAX_LINE_BYTES + 1):
         lineno += 1
-        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+        if len(raw) <= MAX_LINE_BYTES:
+            # The usual line: orjson reads the bytes (checking UTF-8 itself); anything it refuses
+            # (blank, BOM, bad UTF-8, bad JSON, not an object) takes the careful path for its message.
+            try:
+                data = loads(raw)
+            except decode_error:
+                data = None
+            if type(data) is dict:
+                yield Item(lineno, data, raw, size=len(raw))
+                continue
+        elif not raw.endswith(b"\n"):
             while (more := fh.readline(1 << 20)) and not more.endswith(b"\n"):
                 pass
             head = raw[:200].decode("utf-8", "replace")
@@ -227,15 +240,13 @@ class SeenIds:
         self._db.execute("CREATE TABLE seen (id TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID")
 
     def duplicates(self, items: list[tuple[str, int]]) -> dict[int, int]:
-        """Record these (id, line) pairs; return {line: first line} for ids seen before."""
+        """Record these (id, line) pairs; return {line: first line} for ids seen before.
+
+        One lookup per batch (the ids passed as one JSON array) and one executemany insert."""
         out: dict[int, int] = {}
-        first: dict[str, int] = {}
-        for start in range(0, len(items), 500):
-            chunk = list({i for i, _ in items[start : start + 500]})
-            marks = ",".join("?" * len(chunk))
-            first.update(
-                self._db.execute(f"SELECT id, line FROM seen WHERE id IN ({marks})", chunk).fetchall()
-            )
+        if not items:
+            return out
+        first: dict[str, int] = dict(self._lookup([i for i, _ in items]))
         new: list[tuple[str, int]] = []
         for trace_id, line in items:
             if trace_id in first:
@@ -245,6 +256,22 @@ class SeenIds:
                 new.append((trace_id, line))
         self._db.executemany("INSERT INTO seen VALUES (?, ?)", new)
         return out
+
+    def _lookup(self, ids: list[str]) -> list[tuple[str, int]]:
+        try:
+            array = orjson.dumps(ids)
+        except TypeError:  # text orjson refuses (lone surrogates): bind the ids one by one
+            found = []
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                found += self._db.execute(
+                    f"SELECT id, line FROM seen WHERE id IN ({marks})", chunk
+                ).fetchall()
+            return found
+        return self._db.execute(
+            "SELECT id, line FROM seen WHERE id IN (SELECT value FROM json_each(?))", (array,)
+        ).fetchall()
 
     def close(self) -> None:
         self._db.close()
@@ -290,8 +317,9 @@ def _finish(batch: list[Item], seen: SeenIds) -> list[Item]:
     for item in batch:
         if item.data is not None:
             row, guardrails, problems = parse_record(item.data)
-            known = {f for f, _ in item.problems}
-            item.problems += [(f, m) for f, m in problems if f not in known]
+            if problems:
+                known = {f for f, _ in item.problems}
+                item.problems += [(f, m) for f, m in problems if f not in known]
             if not item.problems:
                 item.row, item.guardrails = row, guardrails
                 ids.append((row["external_id"], item.line))

@@ -294,7 +294,21 @@ def _choice(value: Any, allowed: tuple[str, ...]) -> str:
 def parse_record(
     data: dict[str, Any],
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[tuple[str, str]]]:
-    """(trace row for the Trace table, guardrail events, problems); the row is None when any problem."""
+    """(trace row for the Trace table, guardrail events, problems); the row is None when any problem.
+
+    Well-typed records take `_fast_record`; anything it is unsure of goes through the detailed
+    checkers, which alone write the messages, so both give the same result for every record.
+    """
+    fast = _fast_record(data)
+    if fast is not None:
+        return fast
+    return parse_record_detailed(data)
+
+
+def parse_record_detailed(
+    data: dict[str, Any],
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[tuple[str, str]]]:
+    """`parse_record` through the per-field checkers only (the reference the fast path is tested against)."""
     problems: list[tuple[str, str]] = []
     row: dict[str, Any] = {}
 
@@ -332,6 +346,15 @@ def parse_record(
     except Bad as exc:
         problems.append(("guardrails", str(exc)))
         guardrails = []
+    row["meta"] = _meta(data, problems)
+    if problems:
+        return None, [], problems
+    scores = [c["score"] for c in row["context"] if c.get("score") is not None]
+    row["top_retrieval_score"] = max(scores) if scores else None
+    return row, guardrails, []
+
+
+def _meta(data: dict[str, Any], problems: list[tuple[str, str]]) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     for key in ("metadata", "meta"):
         try:
@@ -339,11 +362,178 @@ def parse_record(
         except Bad as exc:
             problems.append((key, str(exc)))
     meta.update({k: v for k, v in data.items() if k not in KNOWN and v is not None and v != ""})
-    row["meta"] = jsonable(meta)
-    if row["meta"] and _json_size(row["meta"]) > MAX_TEXT_CHARS:
+    meta = jsonable(meta)
+    if meta and _json_size(meta) > MAX_TEXT_CHARS:
         problems.append(("meta", f"extra fields take over {MAX_TEXT_CHARS:,} bytes as JSON"))
-    if problems:
-        return None, [], problems
-    scores = [c["score"] for c in row["context"] if c.get("score") is not None]
+    return meta
+
+
+# --- the fast path: plain type checks for well-formed values ----------------------------------------
+# Each check accepts only values for which the detailed converter above returns the same thing without
+# a problem; anything else (a string number, "yes", a zone name, extra chunk keys...) returns None and
+# the record is parsed again by parse_record_detailed, which produces the messages.
+
+_EXACT = 2**53  # integers up to this survive the detailed path's float() round trip unchanged
+_INF = math.inf
+_SHORT_ITEMS = tuple(SHORT_TEXT.items())
+_KNOWN = frozenset(KNOWN)
+_CHUNK_KEYS = frozenset(("id", "score", "text"))
+_SKIP = object()  # "not sure": take the detailed path
+
+
+def _fast_ts(value: Any) -> Any:
+    if type(value) is str:
+        # ISO dates have "-" at index 4, which no float text has there, so the epoch branch never applies
+        if len(value) < 10 or value[4] != "-":
+            return _SKIP
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return _SKIP
+    elif type(value) is not datetime:
+        return _SKIP
+    zone = value.tzinfo
+    if zone is None:
+        return value
+    if zone is UTC:  # "Z" or +00:00: the same wall time
+        return value.replace(tzinfo=None)
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        return _SKIP
+
+
+def _fast_score(value: Any) -> Any:
+    if value is None:
+        return None
+    if type(value) is float:
+        return value if -_INF < value < _INF else _SKIP
+    if type(value) is int and -_EXACT <= value <= _EXACT:
+        return float(value)
+    return _SKIP
+
+
+def _fast_context(value: Any) -> Any:
+    if value is None:
+        return []
+    if type(value) is not list:
+        return _SKIP
+    chunks = []
+    for chunk in value:
+        if type(chunk) is not dict:
+            return _SKIP
+        cid, score, text = chunk.get("id"), chunk.get("score"), chunk.get("text")
+        if not chunk.keys() <= _CHUNK_KEYS:
+            return _SKIP
+        if type(cid) is str and type(score) is float and type(text) is str:  # the usual chunk
+            cid = cid.strip()
+            if len(cid) > MAX_ID_CHARS or len(text) > MAX_TEXT_CHARS or not -_INF < score < _INF:
+                return _SKIP
+        else:
+            if cid is not None:
+                if type(cid) is str:
+                    cid = cid.strip()
+                    if len(cid) > MAX_ID_CHARS:
+                        return _SKIP
+                elif type(cid) is int:
+                    cid = str(cid)
+                else:
+                    return _SKIP
+            score = _fast_score(score)
+            if text is None:
+                text = ""
+            elif type(text) is not str or len(text) > MAX_TEXT_CHARS or score is _SKIP:
+                return _SKIP
+            if score is _SKIP:
+                return _SKIP
+        chunks.append({"id": cid, "score": score, "text": text})
+    return chunks
+
+
+def _fast_guardrails(value: Any, ts: datetime) -> Any:
+    if value is None:
+        return []
+    if type(value) is not list:
+        return _SKIP
+    events = []
+    for g in value:
+        if type(g) is not dict or "timestamp" in g or "ts" in g:
+            return _SKIP
+        name, stage, action = g.get("name"), g.get("stage"), g.get("action")
+        if type(name) is not str or stage not in STAGES or action not in ACTIONS:
+            return _SKIP
+        name = name.strip()
+        score = _fast_score(g.get("score"))
+        if not name or len(name) > 120 or score is _SKIP or type(stage) is not str or type(action) is not str:
+            return _SKIP
+        events.append({"name": name, "stage": stage, "action": action, "score": score, "ts": ts})
+    return events
+
+
+def _fast_record(
+    data: dict[str, Any],
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[tuple[str, str]]] | None:
+    get = data.get
+    trace_id, inp, out = get("trace_id"), get("input"), get("output")
+    if type(trace_id) is not str or type(inp) is not str or type(out) is not str:
+        return None
+    trace_id = trace_id.strip()
+    if not trace_id or len(trace_id) > MAX_ID_CHARS or len(inp) > MAX_TEXT_CHARS or len(out) > MAX_TEXT_CHARS:
+        return None
+    ts = _fast_ts(get("timestamp"))
+    if ts is _SKIP:
+        return None
+    row: dict[str, Any] = {"external_id": trace_id, "ts": ts, "input": inp, "output": out}
+    for key, limit in _SHORT_ITEMS:
+        value = get(key)
+        if value is None:
+            row[key] = ""
+        elif type(value) is str:
+            value = value.strip()
+            if len(value) > limit:
+                return None
+            row[key] = value
+        else:
+            return None
+    for key in FLOATS:
+        value = get(key)
+        if value is None or (type(value) is float and 0.0 <= value < _INF):
+            row[key] = value
+        elif type(value) is int and 0 <= value <= _EXACT:
+            row[key] = float(value)
+        else:
+            return None
+    for key in INTS:
+        value = get(key)
+        if value is None or (type(value) is int and 0 <= value <= _EXACT):
+            row[key] = value
+        else:
+            return None
+    for key in BOOLS:
+        value = get(key)
+        if value is None or value is True or value is False:
+            row[key] = value
+        else:
+            return None
+    feedback = get("user_feedback")
+    if feedback is None or feedback == "none":
+        row["user_feedback"] = None
+    elif feedback == "up" or feedback == "down":
+        row["user_feedback"] = feedback
+    else:
+        return None
+    context = _fast_context(get("context"))
+    guardrails = _fast_guardrails(get("guardrails"), ts)
+    if context is _SKIP or guardrails is _SKIP:
+        return None
+    row["context"] = context
+    if get("metadata") is None and get("meta") is None and _KNOWN.issuperset(data):
+        row["meta"] = {}
+    else:
+        problems: list[tuple[str, str]] = []
+        row["meta"] = _meta(data, problems)
+        if problems:
+            return None
+    scores = [c["score"] for c in context if c["score"] is not None]
     row["top_retrieval_score"] = max(scores) if scores else None
     return row, guardrails, []
