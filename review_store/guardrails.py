@@ -18,8 +18,8 @@ Anomaly rule (daily evaluation, one series per guardrail and segment, or per gua
   (expected = window traffic x baseline rate, a zero-event baseline counting as 0.5 event) AND at least
   3 events were observed, so neither volume nor a single stray event can flag on its own.
 Calibrated on the demo world (3,000-5,000 traces over 30 days, ~20-35 refunds traces a day): the r2
-grounding shift in refunds (about 3x) is flagged from 2-6 days after the canary; no guardrail flags
-before it. The baseline trails, so a lasting shift stops flagging once it is the new normal.
+grounding shift in refunds (about 3x) is flagged 2-6 days after the canary and, for seed 7, nothing
+flags before it; other seeds show about one stray single-day flag of a rare guardrail per 30 days. The baseline trails, so a lasting shift stops flagging once it is the new normal.
 """
 
 from __future__ import annotations

@@ -65,3 +65,24 @@ def test_lead_answers_the_questionnaire(monkeypatch, demo_db_url):
     assert not at.exception
     with read_session(make_engine(demo_db_url)) as session:
         assert maturity.latest_answers(session)["routing_quality_cost"]["value"] is True
+
+
+def test_cli_dashboards(demo_db_url):
+    import json
+
+    from typer.testing import CliRunner
+
+    from review_store.cli import app
+
+    runner = CliRunner()
+    gr = runner.invoke(app, ["--json", "guardrails", "--segment", "refunds", "--db", demo_db_url])
+    assert gr.exit_code == 1  # the r2 grounding anomaly fails the check
+    payload = json.loads(gr.output)
+    assert {(a["name"], a["segment"]) for a in payload["anomalies"]} == {("grounding", "refunds")}
+    mat = runner.invoke(app, ["--json", "maturity", "--db", demo_db_url])
+    assert mat.exit_code == 0 and json.loads(mat.output)["level"] in (
+        2,
+        3,
+    )  # cadence depends on today's weeks
+    bad = runner.invoke(app, ["guardrails", "--bucket", "month", "--db", demo_db_url])
+    assert bad.exit_code == 2

@@ -47,7 +47,8 @@ def test_psi_equals_numpy(demo_any_url, day):
         ),
         engine,
     )
-    judge = verdicts["judge_config_id"].value_counts().idxmax()  # the KPI's judge: the one covering most traces
+    # the KPI's judge: the one covering the most traces
+    judge = verdicts["judge_config_id"].value_counts().idxmax()
     verdicts = verdicts[verdicts["judge_config_id"] == judge]
     expected = {
         "input_length": numpy_psi(ref["input"].str.len().to_numpy(), cur["input"].str.len().to_numpy()),
