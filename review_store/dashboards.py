@@ -133,19 +133,17 @@ def percentile(session: Session, column: Any, conditions: list[Any], q: float) -
 
 
 def groundedness_judge(session: Session) -> JudgeConfig | None:
-    """The judge config whose groundedness verdicts feed the hallucination KPI: the newest with any."""
-    return session.exec(
-        select(JudgeConfig)
-        .where(
-            select(JudgeVerdict.id)
-            .where(
-                JudgeVerdict.judge_config_id == JudgeConfig.id, JudgeVerdict.question_key == "groundedness"
-            )
-            .exists()
-        )
-        .order_by(col(JudgeConfig.created_at).desc(), col(JudgeConfig.version).desc())
+    """The judge config whose groundedness verdicts feed the hallucination KPI: the one covering the most
+    traces (a new config tried on a few hundred labelled traces must not redefine a production KPI)."""
+    verdicts = func.count(JudgeVerdict.id)
+    row = session.exec(
+        select(JudgeVerdict.judge_config_id, verdicts)
+        .where(JudgeVerdict.question_key == "groundedness", JudgeVerdict.error.is_(None))
+        .group_by(JudgeVerdict.judge_config_id)
+        .order_by(verdicts.desc(), col(JudgeVerdict.judge_config_id).desc())
         .limit(1)
     ).first()
+    return session.get(JudgeConfig, row[0]) if row else None
 
 
 def _period(session: Session, filters: Filters, judge_id: int | None) -> dict[str, float | None]:
