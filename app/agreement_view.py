@@ -36,6 +36,7 @@ def cached(name: str, url: str, **kwargs) -> Any:
         "by_segment": views.by_segment,
         "disagreements": views.disagreements,
         "compare": views.compare_configs,
+        "trust": lambda db, **kw: ja.judge_trust(db, **kw).as_dict(),
     }[name]
     return _read(fn, **kwargs)
 
@@ -57,8 +58,8 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def tiles(result: dict[str, Any]) -> None:
-    """Alpha with its CI, kappa, exact/adjacent agreement, the human ceiling and the verdict badge."""
+def tiles(result: dict[str, Any], trust: dict[str, Any]) -> None:
+    """Alpha with its CI, kappa, exact/adjacent agreement, the human ceiling and the release gate's verdict."""
     lo, hi = result["ci95"]
     ci = "no interval" if lo is None else f"95% CI [{lo:.3f}, {hi:.3f}]"
     cols = st.columns(6)
@@ -75,13 +76,23 @@ def tiles(result: dict[str, Any]) -> None:
         help="Reviewers' agreement with each other: a judge rarely beats it.",
         border=True,
     )
-    cols[5].metric("Verdict", result["verdict"], border=True)
+    cols[5].metric("Verdict", trust["verdict"], border=True)
     limits = result["thresholds"]
-    st.badge(result["verdict"], color=BADGE_COLOURS.get(result["verdict"], "gray"))
+    st.badge(trust["verdict"], color=BADGE_COLOURS.get(trust["verdict"], "gray"))
     st.caption(
         f"{result['n_labelled_items']} labelled items with a verdict ({result['n_items']} judge/human pairs). "
         f"Trusted: alpha ≥ {limits['trusted']}; needs calibration: ≥ {limits['calibrate']}; "
         f"at least {limits['min_items']} items (Settings > Thresholds, judge.trust)."
+    )
+
+
+def release_evidence(trust: dict[str, Any]) -> None:
+    """The release gate's own answer (judge_agreement.judge_trust), so both screens always agree."""
+    left, right = st.columns([1, 3])
+    left.metric("Counts as release evidence", "yes" if trust["trusted"] else "no", border=True)
+    right.caption(
+        f"{trust['reason']}. Rule of the release gate: one human answer per item (adjudicated, else the "
+        "median of the labels), all segments; CI lower bound ≥ trusted alpha and enough items."
     )
 
 

@@ -29,13 +29,15 @@ human = c4.selectbox(
 )
 segment = None if segment_pick == "All" else segment_pick
 result = load("vs_human", judge=judge, question=question, segment=segment, human=human)
+trust = load("trust", judge=judge, question=question)
+view.release_evidence(trust)
 if result["n_labelled_items"] == 0:
     st.info(
         f"{judge} has no verdicts on labelled traces for {question!r} yet, so there is nothing to compare. "
         "A lead can run it on sampled traces below."
     )
 else:
-    view.tiles(result)
+    view.tiles(result, trust)
     st.plotly_chart(view.confusion_figure(result), key="agreement_confusion")
 
 trend, disagree, compare, per_segment, quality = st.tabs(

@@ -6,8 +6,14 @@ what `review-desk agreement --ratings` gives for the same table.
 
 Human answer of an item: an adjudicated answer wins when there is one (a lead settled it); otherwise
 the reviewers' labels, either each label as its own unit paired with the judge (`human="each"`, the
-default: no information is thrown away) or the majority of the labels (`human="majority"`: ties have no
-consensus and are reported unpairable). The human-human ceiling uses the raw labels only.
+default: no information is thrown away), the majority of the labels (`human="majority"`: ties have no
+consensus and are reported unpairable), or one answer per item (`human="item"`: the median of the labels
+for ratings, a half-point staying its own ordinal value; the majority for labels). The human-human
+ceiling uses the raw labels only.
+
+`judge_trust` is THE trust rule (the release gate and the Agreement page both call it): per-item answers,
+because labels of one item are correlated and resampling them as independent units would make the CI
+look tighter than the evidence is.
 Rating questions are compared at the ordinal level over the full scale (min..max), label questions at
 the nominal level; multi-label and text questions have no agreement statistic.
 """
@@ -29,7 +35,10 @@ from review_store.judge import get_judge_config, label_of
 from review_store.models import Adjudication, JudgeConfig, JudgeVerdict, Label, ReviewItem, Trace, User
 from review_store.rubrics import Question
 
-HumanMode = Literal["each", "majority"]
+HumanMode = Literal["each", "majority", "item"]
+HUMAN_MODES: tuple[str, ...] = ("each", "majority", "item")
+TRUST_SEED = 0  # fixed, so the gate gives the same answer on every run
+TRUST_RESAMPLES = 1000
 JUDGE_RATER = "judge"
 HUMAN_RATER = "human"
 ADJUDICATED = "(adjudicated)"
@@ -47,13 +56,14 @@ class TrustResult:
     """Whether a judge config's scores on one question may count as release evidence, and why."""
 
     trusted: bool
-    verdict: str  # trusted | needs calibration | untrusted | insufficient data
+    verdict: ag.Verdict
     alpha: float | None
     ci_low: float | None
+    ci_high: float | None
     n_items: int
     reason: str
-    judge: str = ""
-    question: str = ""
+    judge: str
+    question: str
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,10 +98,14 @@ def level_of(question: Question) -> ag.Level:
     return "ordinal" if question.kind == "rating" else "nominal"
 
 
-def scale_of(question: Question) -> list[Any]:
-    """The full value domain: unused scale points still count as steps for weighted kappa."""
+def scale_of(question: Question, observed: Any = ()) -> list[Any]:
+    """The full value domain: unused scale points still count as steps for weighted kappa.
+
+    `observed` values off the scale (half-point medians of `human="item"`) join it in order.
+    """
     if question.kind == "rating":
-        return list(range(question.min, question.max + 1))
+        points = set(range(question.min, question.max + 1))
+        return sorted(points | {v for v in observed if not pd.isna(v) and v not in points})
     return list(question.options)
 
 
@@ -167,11 +181,12 @@ def pairs(
 ) -> pd.DataFrame:
     """The judge/human pairs behind every judge-vs-human number: unit, item, trace_id, human, judge.
 
-    A unit is an (item, reviewer) label with `human="each"`, an item with `"majority"`; adjudicated items
-    are one unit with the adjudicated answer. `human` is NaN where the reviewers tie (majority).
+    A unit is an (item, reviewer) label with `human="each"`, an item with `"majority"` or `"item"`;
+    adjudicated items are one unit with the adjudicated answer. `human` is NaN where the reviewers tie
+    (majority, and item on a label question).
     """
-    if human not in ("each", "majority"):
-        raise ValidationFailed(f"human must be 'each' or 'majority', not {human!r}")
+    if human not in HUMAN_MODES:
+        raise ValidationFailed(f"human must be one of {', '.join(HUMAN_MODES)}, not {human!r}")
     labels = label_rows(session, question=question, segment=segment)
     settled = adjudicated_rows(session, question=question, segment=segment)
     verdicts = judge_rows(session, config=config, question=question, segment=segment)
@@ -184,10 +199,13 @@ def pairs(
             for i, t, r, v in open_labels[["item", "trace_id", "rater", "value"]].itertuples(index=False)
         ]
     elif not open_labels.empty:
-        table = ag.table_from_rows(open_labels[["item", "rater", "value"]])
-        majority = ag.consensus(table, level=level_of(question), value_domain=scale_of(question))
+        if human == "item" and question.kind == "rating":
+            answer = open_labels.groupby("item")["value"].median()
+        else:
+            table = ag.table_from_rows(open_labels[["item", "rater", "value"]])
+            answer = ag.consensus(table, level=level_of(question), value_domain=scale_of(question))
         traces = dict(zip(open_labels["item"], open_labels["trace_id"], strict=False))
-        units += [(str(i), i, traces[i], None if pd.isna(v) else v) for i, v in majority.items()]
+        units += [(str(i), i, traces[i], None if pd.isna(v) else v) for i, v in answer.items()]
     item_trace = _item_traces(session, list(settled))
     units += [
         (f"{i}:{ADJUDICATED}", i, item_trace[i], v)
@@ -242,16 +260,16 @@ def judge_vs_human(
     frame = pairs(session, config=config, question=q, segment=segment, human=human)
     limits = thresholds(session)
     ceiling = human_human(session, question=question, segment=segment, rubric_question=q, resamples=0)
+    scale = scale_of(q, frame["human"] if human == "item" else ())
     if frame.empty:
         payload = _empty_summary(level, seed, resamples)
     else:
         summary = ag.summarize(
-            pairs_table(frame), level=level, seed=seed, resamples=resamples, value_domain=scale_of(q)
+            pairs_table(frame), level=level, seed=seed, resamples=resamples, value_domain=scale
         )
         payload = summary.to_dict()
     both = frame.dropna(subset=["human", "judge"])
     n_labelled = int(both["item"].nunique())
-    scale = scale_of(q)
     matrix = ag.confusion_matrix(both["human"].tolist(), both["judge"].tolist(), labels=_cast_scale(q, scale))
     payload.update(
         source=f"store: {label_of(config)} / {question}" + (f" / {segment}" if segment else ""),
@@ -339,38 +357,49 @@ def _question_from_labels(session: Session, question: str) -> Question:
 
 
 def judge_trust(session: Session, *, judge: str, question: str, segment: str | None = None) -> TrustResult:
-    """The trust-aware gate: may `judge`'s scores on `question` count as release evidence?
+    """May `judge` ("name" = latest, or "name@3") count as release evidence for `question`?
 
-    Yes only with at least `min_items` labelled items AND the alpha CI lower bound (seed 0, 1000
-    resamples: reproducible) at or above the trusted threshold, both from settings "judge.trust".
-    The point estimate alone is not enough. Never raises for a judge without verdicts: says why instead.
+    Trusted = at least `min_items` labelled items AND the alpha 95% CI lower bound at or above
+    `trusted_alpha` (settings "judge.trust"): the point estimate alone could be luck of the sample.
+    Alpha compares the judge with one human answer per item (adjudicated, else median/majority of the
+    labels; see `pairs(human="item")`), its CI a seeded bootstrap over items. NotFound / ValidationFailed
+    for an unknown config or question; a judge without verdicts is simply not trusted, with the reason.
     """
     limits = thresholds(session)
-    result = judge_vs_human(session, judge=judge, question=question, segment=segment)
-    alpha, ci_low, n = result["krippendorff_alpha"], result["ci95"][0], result["n_labelled_items"]
-    trusted = ag.may_count_as_evidence(ci_low, n, trusted=limits.trusted, min_items=limits.min_items)
-    if n < limits.min_items:
-        reason = f"only {n} labelled item(s) with a verdict; at least {limits.min_items} are needed"
-    elif alpha is None or ci_low is None:
-        reason = "alpha is undefined (no variation in the answers)"
-    elif not trusted:
-        reason = (
-            f"alpha {alpha:.3f}, but its 95% CI lower bound {ci_low:.3f} is below the trusted "
-            f"threshold {limits.trusted:.3f}"
-        )
-    else:
-        reason = f"alpha {alpha:.3f}, CI lower bound {ci_low:.3f} >= {limits.trusted:.3f} over {n} items"
-    verdict = "insufficient data" if n < limits.min_items else result["verdict"]
-    return TrustResult(
-        trusted=trusted,
-        verdict=verdict,
-        alpha=alpha,
-        ci_low=ci_low,
-        n_items=n,
-        reason=reason,
-        judge=result["judge"],
-        question=question,
+    config = get_judge_config(session, judge)
+    q = comparable_question(session, config, question)
+    frame = pairs(session, config=config, question=q, segment=segment, human="item")
+    n = int(frame.dropna(subset=["human", "judge"])["item"].nunique())
+    alpha = lo = hi = None
+    if n >= 2:
+        table, level = pairs_table(frame), level_of(q)
+        alpha = ag.krippendorff_alpha(table, level=level)
+        lo, hi = ag.bootstrap_alpha_ci(table, level=level, seed=TRUST_SEED, resamples=TRUST_RESAMPLES)
+    trusted = alpha is not None and ag.may_count_as_evidence(
+        lo, n, trusted=limits.trusted, min_items=limits.min_items
     )
+    numbers = (
+        f"alpha {alpha:.3f} (CI {lo:.3f}..{hi:.3f}, n={n})"
+        if alpha is not None and lo is not None and hi is not None
+        else f"alpha undefined (n={n})"
+    )
+    if trusted:
+        reason = f"judge trusted for {question}: {numbers}"
+    elif n < limits.min_items:
+        reason = (
+            f"judge not trusted for {question}: {numbers}; needs at least {limits.min_items} labelled items"
+        )
+    elif alpha is None or lo is None:
+        reason = f"judge not trusted for {question}: {numbers}; no variation in the answers"
+    else:
+        reason = (
+            f"judge not trusted for {question}: {numbers}; CI lower bound is below the trusted "
+            f"threshold {limits.trusted:.2f}"
+        )
+    verdict = ag.trust_verdict(
+        alpha, lo, n, trusted=limits.trusted, calibrate=limits.calibrate, min_items=limits.min_items
+    )
+    return TrustResult(trusted, verdict, alpha, lo, hi, n, reason, label_of(config), question)
 
 
 def segments(session: Session) -> list[str]:

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from review_store import audit, manifests
 from review_store.errors import ConflictError, NotFound, PermissionDenied, ValidationFailed
-from review_store.evidence import TrustResult, judge_trust
+from review_store.judge_agreement import TrustResult, judge_trust
 from review_store.models import Approval, EvalRun, GatePolicy, Release, User
 from review_store.permissions import Actor, require
 
@@ -310,7 +310,7 @@ def _gate_row(spec: dict[str, Any], entry: dict[str, Any] | None, trust: TrustRe
 def gate(session: Session, *, release: str) -> GateResult:
     """The latest eval run of the release against the newest gate policy, one row per threshold.
 
-    Judge-scored metrics count only when the judge is trusted for that question (evidence.judge_trust);
+    Judge-scored metrics count only when the judge is trusted for that question (judge_agreement.judge_trust);
     missing evidence or no policy fails. The evidence hash covers the policy version, every eval run of
     the release and the rows' values and verdicts (not the agreement numbers, which move with each label).
     """

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
+from review_store.db import make_engine, read_session
+from review_store.judge_agreement import judge_trust
 from tests.apptest import open_app, page, plotly_figures
 
 
@@ -59,12 +61,16 @@ def _crosstab(url: str, question: str) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(
-    "question,expected", [("correctness", {"trusted", "needs calibration"}), ("tone", {"untrusted"})]
+    "question,expected,evidence", [("correctness", "trusted", "yes"), ("tone", "untrusted", "no")]
 )
-def test_verdicts_and_confusion_matrix(monkeypatch, demo_any_url, question, expected):
+def test_verdicts_and_confusion_matrix(monkeypatch, demo_any_url, question, expected, evidence):
     at = _open(monkeypatch, demo_any_url, question)
     tiles = _tiles(at)
-    assert tiles["Verdict"] in expected, tiles
+    assert tiles["Verdict"] == expected and tiles["Counts as release evidence"] == evidence, tiles
+    with read_session(make_engine(demo_any_url)) as s:  # the release gate's rule, word for word
+        trust = judge_trust(s, judge="acme-judge@1", question=question)
+    assert (trust.verdict, trust.trusted) == (expected, evidence == "yes")
+    assert any(trust.reason in c.value for c in at.caption)
     assert tiles["Human-human alpha (ceiling)"] != "—"
     heatmap = next(f for f in plotly_figures(at) if f["data"][0]["type"] == "heatmap")
     shown = pd.DataFrame(heatmap["data"][0]["z"]).astype(int)

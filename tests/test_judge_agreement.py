@@ -3,6 +3,7 @@ agreement.summarize on the same table built by hand, adjudications win, the trus
 
 from __future__ import annotations
 
+import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
@@ -174,6 +175,27 @@ def test_trust_rule(world):
     assert noisy.n_items == 6 and noisy.ci_low is not None and noisy.ci_low < 0.8 and not noisy.trusted
     assert "below the trusted threshold" in noisy.reason
     assert exact.trusted and exact.alpha == pytest.approx(1.0) and exact.ci_low == pytest.approx(1.0)
+    assert (exact.verdict, exact.judge, exact.question, exact.n_items) == ("trusted", "j@2", "score", 2)
+
+
+def test_trust_uses_one_answer_per_item(world):
+    """Adjudicated answer, else the median of the labels (item 1: 4 and 3 -> 3.5, its own ordinal value)."""
+    engine, _ = world
+    human = [5.0, 3.5, 1.0, 2.0, 3.0, 4.0]
+    judged = [5.0, 4.0, 1.0, 5.0, 1.0, 4.0]
+    want = krippendorff.alpha(reliability_data=[human, judged], level_of_measurement="ordinal")
+    with read_session(engine) as s:
+        trust = ja.judge_trust(s, judge="j@1", question="score")
+        shown = ja.judge_vs_human(s, judge="j@1", question="score", human="item", resamples=0)
+        config = judge.get_judge_config(s, "j@1")
+        question = ja.comparable_question(s, config, "score")
+        frame = ja.pairs(s, config=config, question=question, human="item")
+    by_item = frame.sort_values("item")
+    assert by_item["human"].tolist() == human and by_item["judge"].tolist() == judged
+    assert trust.alpha == pytest.approx(want, abs=1e-12) and trust.n_items == 6
+    assert trust.ci_low is not None and trust.ci_low <= trust.alpha <= trust.ci_high
+    assert shown["krippendorff_alpha"] == pytest.approx(want, abs=1e-12)
+    assert 3.5 in shown["confusion"]["labels"] and shown["n_labelled_items"] == 6
 
 
 def test_disagreements_largest_gap_first_with_rationale(world):

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from sqlmodel import Session, select
 
-from review_store import deployments, evidence, manifests, releases
+from review_store import deployments, manifests, releases
 from review_store.db import read_session, session_scope
 from review_store.errors import ConflictError, PermissionDenied, ValidationFailed
+from review_store.judge_agreement import judge_trust
 from review_store.models import Approval, AuditEvent, Deployment
 from review_store.permissions import actor_for
 from tests.factories import make_user
@@ -223,8 +224,8 @@ def test_demo_gate_r2_fails_on_refunds_groundedness_and_r3_passes(demo_any_url):
     assert not refunds.passed and refunds.value == 0.71 and refunds.judge_trusted is True
 
 
-def _independent_alpha(session: Session, question: str) -> tuple[float, int]:
-    """Judge vs human reference straight from the rows with pandas, alpha from the krippendorff package."""
+def _reference_table(session: Session, question: str) -> tuple[np.ndarray, int]:
+    """Judge (row 0) vs the per-item human reference (adjudicated, else median), straight from the rows."""
     bind = session.get_bind()
     labels = pd.read_sql(
         "SELECT r.trace_id, l.item_id, l.answers FROM label l JOIN reviewitem r ON r.id = l.item_id", bind
@@ -244,22 +245,50 @@ def _independent_alpha(session: Session, question: str) -> tuple[float, int]:
     )
     both = ref.merge(verdicts, on="trace_id")
     data = np.array([both["score"].to_numpy(float), both["v"].to_numpy(float)])
-    return krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal"), len(both)
+    return data, len(both)
+
+
+def _independent_alpha(session: Session, question: str) -> tuple[float, int]:
+    data, n = _reference_table(session, question)
+    return krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal"), n
+
+
+def _independent_ci(session: Session, question: str, resamples: int = 1000) -> tuple[float, float]:
+    """Percentile bootstrap over items, drawing item indices with numpy and alpha from the package."""
+    data, _ = _reference_table(session, question)
+    rng = np.random.default_rng(123)
+    alphas = []
+    for _ in range(resamples):
+        sample = data[:, rng.integers(0, data.shape[1], data.shape[1])]
+        if len(np.unique(sample)) > 1:
+            alphas.append(krippendorff.alpha(reliability_data=sample, level_of_measurement="ordinal"))
+    lo, hi = np.percentile(alphas, [2.5, 97.5])
+    return float(lo), float(hi)
 
 
 def test_demo_judge_trust_correctness_and_groundedness_trusted_tone_not(demo_engine):
     with read_session(demo_engine) as s:
         results = {
-            q: evidence.judge_trust(s, judge="acme-judge@1", question=q)
+            q: judge_trust(s, judge="acme-judge@1", question=q)
             for q in ("correctness", "groundedness", "tone")
         }
         for q, result in results.items():
             alpha, n = _independent_alpha(s, q)
             assert result.alpha == pytest.approx(alpha, abs=1e-9) and result.n_items == n
+            lo, hi = _independent_ci(s, q)  # another RNG: the same interval up to bootstrap noise
+            assert result.ci_low == pytest.approx(lo, abs=0.03) and result.ci_high == pytest.approx(
+                hi, abs=0.03
+            )
     assert results["correctness"].trusted and results["groundedness"].trusted
     assert not results["tone"].trusted
+    assert [results[q].verdict for q in ("correctness", "groundedness", "tone")] == [
+        "trusted",
+        "trusted",
+        "untrusted",
+    ]
     assert results["tone"].reason.startswith("judge not trusted for tone: alpha 0.")
     assert results["correctness"].ci_low >= 0.80 > results["tone"].ci_low
+    assert results["tone"].judge == "acme-judge@1" and results["tone"].question == "tone"
 
 
 def test_untrusted_judge_row_fails_closed(demo_engine):
@@ -279,3 +308,5 @@ def test_untrusted_judge_row_fails_closed(demo_engine):
     (row,) = result.rows
     assert row.value == 4.6 and not row.passed and row.judge_trusted is False
     assert row.note.startswith("judge not trusted for tone: alpha") and "CI" in row.note
+    with read_session(demo_engine) as s:  # the gate's note is the Agreement page's trust reason
+        assert row.note == judge_trust(s, judge="acme-judge@1", question="tone").reason
