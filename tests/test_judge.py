@@ -12,7 +12,7 @@ from review_store import judge
 from review_store.audit import list_events
 from review_store.db import read_session, session_scope
 from review_store.errors import NotFound, PermissionDenied, ValidationFailed
-from review_store.models import JudgeRun, JudgeVerdict
+from review_store.models import JudgeConfig, JudgeRun, JudgeVerdict, Trace
 from review_store.rubrics import create_rubric
 from tests.factories import make_trace, make_user
 from tests.judge_server import JudgeServer, Reply
@@ -297,7 +297,7 @@ def test_provider_ready_names_the_variable_to_set(monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
 
     def cfg(model, api_base=None):
-        return judge.JudgeConfig(name="j", model=model, rubric_id=1, content_hash="", api_base=api_base)
+        return JudgeConfig(name="j", model=model, rubric_id=1, content_hash="", api_base=api_base)
 
     ok, message = judge.provider_ready(cfg("openai/gpt-4o-mini"))
     assert not ok and "OPENAI_API_KEY" in message
@@ -311,7 +311,7 @@ def test_provider_ready_names_the_variable_to_set(monkeypatch):
 def test_render_prompt_leaves_braces_in_trace_text_alone():
     from review_store.rubrics import Question
 
-    trace = judge.Trace(external_id="t", ts=None, input="{output}", output='{"value": 1}', context=[])
+    trace = Trace(external_id="t", ts=None, input="{output}", output='{"value": 1}', context=[])
     text = judge.render_prompt("Q: {question}\nIn: {input}\nOut: {output}", Question.from_dict(RATING), trace)
     assert text == 'Q: Is the answer factually correct?\nIn: {output}\nOut: {"value": 1}'
 

@@ -1,0 +1,166 @@
+"""Judge configs: versioned data with a content hash (model, prompt template, rubric version, params,
+api_base). Editing a config creates the next version, so every verdict names exactly what produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from review_store import audit
+from review_store import rubrics as rubric_store
+from review_store.errors import NotFound, ValidationFailed
+from review_store.judge_llm import DEFAULT_TEMPLATE, check_template
+from review_store.models import JudgeConfig, JudgeVerdict, Rubric
+from review_store.permissions import Actor, require
+
+# Set by the run itself, so a config may not carry them (and never a secret).
+RESERVED_PARAMS = frozenset(
+    {
+        "model",
+        "messages",
+        "api_key",
+        "api_base",
+        "base_url",
+        "timeout",
+        "mock_response",
+        "max_retries",
+        "num_retries",
+        "response_format",
+        "stream",
+    }
+)
+
+
+def config_hash(
+    *, model: str, prompt_template: str, rubric_id: int, params: dict[str, Any], api_base: str | None
+) -> str:
+    body = {
+        "model": model,
+        "prompt_template": prompt_template,
+        "rubric_id": rubric_id,
+        "params": params,
+        "api_base": api_base,
+    }
+    return hashlib.sha256(audit.canonical_json(body).encode()).hexdigest()
+
+
+def create_judge_config(
+    session: Session,
+    *,
+    actor: Actor,
+    name: str,
+    model: str,
+    prompt_template: str = DEFAULT_TEMPLATE,
+    rubric_id: int,
+    params: dict[str, Any] | None = None,
+    api_base: str | None = None,
+) -> JudgeConfig:
+    """Save the next version of judge `name`; unchanged content returns the latest version as it is."""
+    require(actor, "edit_judges")
+    name, model = name.strip(), model.strip()
+    if not name or "@" in name:
+        raise ValidationFailed("judge name: must not be empty or contain '@'")
+    if not model:
+        raise ValidationFailed(
+            "judge model: must not be empty (a litellm model string, e.g. openai/gpt-4o-mini)"
+        )
+    check_template(prompt_template)
+    rubric_store.spec_of(rubric_store.get(session, rubric_id))  # exists and parses
+    params = dict(params or {})
+    reserved = sorted(RESERVED_PARAMS & set(params))
+    if reserved:
+        raise ValidationFailed(f"judge params: {', '.join(reserved)} may not be set in a config")
+    try:
+        audit.canonical_json(params)
+        json.dumps(params)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"judge params: not JSON ({exc})") from None
+    api_base = (api_base or "").strip() or None
+    digest = config_hash(
+        model=model, prompt_template=prompt_template, rubric_id=rubric_id, params=params, api_base=api_base
+    )
+    current = _latest(session, name)
+    if current is not None and current.content_hash == digest:
+        return current
+    config = JudgeConfig(
+        name=name,
+        version=(current.version if current else 0) + 1,
+        model=model,
+        prompt_template=prompt_template,
+        rubric_id=rubric_id,
+        params=params,
+        api_base=api_base,
+        content_hash=digest,
+        created_by=actor.username,
+    )
+    session.add(config)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="judge_config.create",
+        entity="judge_config",
+        entity_id=label_of(config),
+        payload={"content_hash": digest, "model": model, "rubric_id": rubric_id, "api_base": api_base},
+    )
+    return config
+
+
+def _latest(session: Session, name: str) -> JudgeConfig | None:
+    query = select(JudgeConfig).where(JudgeConfig.name == name).order_by(col(JudgeConfig.version).desc())
+    return session.exec(query.limit(1)).first()
+
+
+def label_of(config: JudgeConfig) -> str:
+    return f"{config.name}@{config.version}"
+
+
+def get_judge_config(session: Session, name: str, version: int | None = None) -> JudgeConfig:
+    """A config by name (latest version) or by "name@3" / an explicit version; NotFound otherwise."""
+    if version is None and "@" in name:
+        name, _, raw = name.rpartition("@")
+        try:
+            version = int(raw)
+        except ValueError:
+            raise ValidationFailed(f"judge config {name}@{raw}: version must be a whole number") from None
+    if version is None:
+        config = _latest(session, name)
+    else:
+        query = select(JudgeConfig).where(JudgeConfig.name == name, JudgeConfig.version == version)
+        config = session.exec(query).first()
+    if config is None:
+        raise NotFound(f"no judge config {name}" + (f"@{version}" if version is not None else ""))
+    return config
+
+
+def list_judge_configs(session: Session) -> list[dict[str, Any]]:
+    """Every config version with its rubric and verdict counts (ok / error), for the CLI and Settings."""
+    ok = func.count(JudgeVerdict.id).filter(col(JudgeVerdict.error).is_(None))
+    errors = func.count(JudgeVerdict.id).filter(col(JudgeVerdict.error).is_not(None))
+    query = (
+        select(JudgeConfig, Rubric.name, Rubric.version, ok, errors)
+        .join(Rubric, col(Rubric.id) == JudgeConfig.rubric_id)
+        .outerjoin(JudgeVerdict, col(JudgeVerdict.judge_config_id) == JudgeConfig.id)
+        .group_by(col(JudgeConfig.id), col(Rubric.name), col(Rubric.version))
+        .order_by(col(JudgeConfig.name), col(JudgeConfig.version))
+    )
+    return [
+        {
+            "config": label_of(c),
+            "id": c.id,
+            "model": c.model,
+            "api_base": c.api_base,
+            "params": c.params,
+            "rubric": f"{rname}@{rversion}",
+            "verdicts_ok": n_ok,
+            "verdicts_error": n_err,
+            "created_by": c.created_by,
+            "created_at": c.created_at,
+        }
+        for c, rname, rversion, n_ok, n_err in session.exec(query).all()
+    ]
