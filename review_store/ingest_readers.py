@@ -299,6 +299,8 @@ def batches(
         batch: list[Item] = []
         used = 0
         for item in items:
+            if item.data is not None:
+                _parse(item)
             batch.append(item)
             used += item.size
             if len(batch) >= batch_size or used >= MAX_BATCH_BYTES:
@@ -312,25 +314,30 @@ def batches(
             progress(1.0)
 
 
+def _parse(item: Item) -> None:
+    """Parse as soon as read, and let go of the record's dict when its source text is kept: a batch
+    then holds only the rows, which keeps its working set small (and the import fast)."""
+    row, guardrails, problems = parse_record(item.data)
+    if problems:
+        known = {f for f, _ in item.problems}
+        item.problems += [(f, m) for f, m in problems if f not in known]
+    if not item.problems:
+        item.row, item.guardrails = row, guardrails
+        if item.source is not None:
+            item.data = None
+
+
 def _finish(batch: list[Item], seen: SeenIds) -> list[Item]:
-    ids: list[tuple[str, int]] = []
-    for item in batch:
-        if item.data is not None:
-            row, guardrails, problems = parse_record(item.data)
-            if problems:
-                known = {f for f, _ in item.problems}
-                item.problems += [(f, m) for f, m in problems if f not in known]
-            if not item.problems:
-                item.row, item.guardrails = row, guardrails
-                ids.append((row["external_id"], item.line))
+    ids = [(item.row["external_id"], item.line) for item in batch if item.row is not None]
     dupes = seen.duplicates(ids)
-    for item in batch:
-        if item.line in dupes and item.row is not None:
-            item.problems.append(
-                (
-                    "trace_id",
-                    f"duplicate trace_id {item.row['external_id']!r} (first on line {dupes[item.line]})",
+    if dupes:
+        for item in batch:
+            if item.line in dupes and item.row is not None:
+                item.problems.append(
+                    (
+                        "trace_id",
+                        f"duplicate trace_id {item.row['external_id']!r} (first on line {dupes[item.line]})",
+                    )
                 )
-            )
-            item.row = None
+                item.row = None
     return batch

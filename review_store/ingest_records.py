@@ -387,6 +387,10 @@ def _fast_ts(value: Any) -> Any:
         if len(value) < 10 or value[4] != "-":
             return _SKIP
         try:
+            if value[-1] == "Z" and value[10] == "T" and value[-2].isdigit():
+                # date, time, "Z": the same wall time parsed naive (replace(tzinfo=None) is slow)
+                value = datetime.fromisoformat(value[:-1])
+                return value if value.tzinfo is None else _SKIP
             value = datetime.fromisoformat(value)
         except ValueError:
             return _SKIP
@@ -423,13 +427,14 @@ def _fast_context(value: Any) -> Any:
         if type(chunk) is not dict:
             return _SKIP
         cid, score, text = chunk.get("id"), chunk.get("score"), chunk.get("text")
-        if not chunk.keys() <= _CHUNK_KEYS:
-            return _SKIP
-        if type(cid) is str and type(score) is float and type(text) is str:  # the usual chunk
+        if type(cid) is str and type(score) is float and type(text) is str and len(chunk) == 3:
+            # the usual chunk: exactly id, score, text
             cid = cid.strip()
             if len(cid) > MAX_ID_CHARS or len(text) > MAX_TEXT_CHARS or not -_INF < score < _INF:
                 return _SKIP
         else:
+            if not chunk.keys() <= _CHUNK_KEYS:
+                return _SKIP
             if cid is not None:
                 if type(cid) is str:
                     cid = cid.strip()
@@ -483,57 +488,83 @@ def _fast_record(
     ts = _fast_ts(get("timestamp"))
     if ts is _SKIP:
         return None
-    row: dict[str, Any] = {"external_id": trace_id, "ts": ts, "input": inp, "output": out}
-    for key, limit in _SHORT_ITEMS:
-        value = get(key)
-        if value is None:
-            row[key] = ""
-        elif type(value) is str:
-            value = value.strip()
-            if len(value) > limit:
-                return None
-            row[key] = value
-        else:
+    app, segment, release = get("app"), get("segment"), get("release")
+    model, prompt_version = get("model"), get("prompt_version")
+    if (
+        type(app) is str
+        and type(segment) is str
+        and type(release) is str
+        and type(model) is str
+        and type(prompt_version) is str
+    ):  # all present: the usual record
+        app, segment, release = app.strip(), segment.strip(), release.strip()
+        model, prompt_version = model.strip(), prompt_version.strip()
+        if len(app) > 120 or len(segment) > 120 or len(release) > 120 or len(prompt_version) > 120:
             return None
-    for key in FLOATS:
-        value = get(key)
-        if value is None or (type(value) is float and 0.0 <= value < _INF):
-            row[key] = value
-        elif type(value) is int and 0 <= value <= _EXACT:
-            row[key] = float(value)
-        else:
+        if len(model) > 200:
             return None
-    for key in INTS:
-        value = get(key)
-        if value is None or (type(value) is int and 0 <= value <= _EXACT):
-            row[key] = value
-        else:
+    else:
+        short = [_fast_short(get(key), limit) for key, limit in _SHORT_ITEMS]
+        if _SKIP in short:
             return None
-    for key in BOOLS:
-        value = get(key)
-        if value is None or value is True or value is False:
-            row[key] = value
-        else:
+        app, segment, release, model, prompt_version = short
+    latency, ttft, cost = get("latency_ms"), get("ttft_ms"), get("cost_usd")
+    if type(latency) is float and type(ttft) is float and type(cost) is float:
+        if not (0.0 <= latency < _INF and 0.0 <= ttft < _INF and 0.0 <= cost < _INF):
             return None
+    else:
+        latency, ttft, cost = _fast_float(latency), _fast_float(ttft), _fast_float(cost)
+        if latency is _SKIP or ttft is _SKIP or cost is _SKIP:
+            return None
+    tokens_in, tokens_out = get("tokens_in"), get("tokens_out")
+    if tokens_in is not None and not (type(tokens_in) is int and 0 <= tokens_in <= _EXACT):
+        return None
+    if tokens_out is not None and not (type(tokens_out) is int and 0 <= tokens_out <= _EXACT):
+        return None
+    cache_hit, task_success = get("cache_hit"), get("task_success")
+    if cache_hit is not None and cache_hit is not True and cache_hit is not False:
+        return None
+    if task_success is not None and task_success is not True and task_success is not False:
+        return None
     feedback = get("user_feedback")
     if feedback is None or feedback == "none":
-        row["user_feedback"] = None
-    elif feedback == "up" or feedback == "down":
-        row["user_feedback"] = feedback
-    else:
+        feedback = None
+    elif feedback != "up" and feedback != "down":
         return None
     context = _fast_context(get("context"))
     guardrails = _fast_guardrails(get("guardrails"), ts)
     if context is _SKIP or guardrails is _SKIP:
         return None
-    row["context"] = context
     if get("metadata") is None and get("meta") is None and _KNOWN.issuperset(data):
-        row["meta"] = {}
+        meta: dict[str, Any] = {}
     else:
         problems: list[tuple[str, str]] = []
-        row["meta"] = _meta(data, problems)
+        meta = _meta(data, problems)
         if problems:
             return None
     scores = [c["score"] for c in context if c["score"] is not None]
-    row["top_retrieval_score"] = max(scores) if scores else None
+    row = {
+        "external_id": trace_id, "ts": ts, "input": inp, "output": out, "app": app, "segment": segment,
+        "release": release, "model": model, "prompt_version": prompt_version, "latency_ms": latency,
+        "ttft_ms": ttft, "cost_usd": cost, "tokens_in": tokens_in, "tokens_out": tokens_out,
+        "cache_hit": cache_hit, "task_success": task_success, "user_feedback": feedback, "context": context,
+        "meta": meta, "top_retrieval_score": max(scores) if scores else None,
+    }  # fmt: skip
     return row, guardrails, []
+
+
+def _fast_short(value: Any, limit: int) -> Any:
+    if value is None:
+        return ""
+    if type(value) is not str:
+        return _SKIP
+    value = value.strip()
+    return value if len(value) <= limit else _SKIP
+
+
+def _fast_float(value: Any) -> Any:
+    if value is None or (type(value) is float and 0.0 <= value < _INF):
+        return value
+    if type(value) is int and 0 <= value <= _EXACT:
+        return float(value)
+    return _SKIP
