@@ -14,6 +14,7 @@ from sklearn.metrics import cohen_kappa_score
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from review_store import agreement as ag
+from review_store import agreement_alpha as engine
 
 nan = np.nan
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", p. 8: 4 coders x 12 units.
@@ -93,12 +94,12 @@ def test_nominal_alpha_equals_nltk(table):
 def test_engine_equals_krippendorff_package(table, level):
     """The pattern engine (bootstrap, huge tables) gives the package's alpha at every level."""
     coded = ag.encode(table, level=level)
-    patterns, _, freq = ag._patterns(coded.counts)
+    patterns, _, freq = engine._patterns(coded.counts)
     assume(len(patterns) > 0 and len(coded.domain) > 1)
     with np.errstate(all="ignore"):
         expected = krippendorff.alpha(table.to_numpy(), level_of_measurement=level)
     assume(np.isfinite(expected))
-    got = ag._alphas(freq[None, :].astype(float), patterns, level, coded.numeric)[0]
+    got = engine._alphas(freq[None, :].astype(float), patterns, level, coded.numeric)[0]
     assert got == pytest.approx(expected, abs=1e-9)
 
 
@@ -204,11 +205,13 @@ def test_bootstrap_item_index_path_agrees_with_pattern_path(monkeypatch):
     rng = np.random.default_rng(9)
     truth = rng.random(3000)
     table = pd.DataFrame(np.clip(truth + rng.normal(0, 0.05, (3, 3000)), 0, 1))
-    assert len(ag._patterns(ag.encode(table, level="interval").counts)[0]) > ag._MULTINOMIAL_MAX_PATTERNS
+    assert (
+        len(engine._patterns(ag.encode(table, level="interval").counts)[0]) > engine._MULTINOMIAL_MAX_PATTERNS
+    )
     ci = ag.bootstrap_alpha_ci(table, level="interval", seed=1, resamples=400)
-    monkeypatch.setattr(ag, "_MULTINOMIAL_MAX_PATTERNS", 10**9)
+    monkeypatch.setattr(engine, "_MULTINOMIAL_MAX_PATTERNS", 10**9)
     multinomial = ag.bootstrap_alpha_ci(table, level="interval", seed=1, resamples=400)
-    monkeypatch.setattr(ag, "_MULTINOMIAL_MAX_PATTERNS", 0)
+    monkeypatch.setattr(engine, "_MULTINOMIAL_MAX_PATTERNS", 0)
     ci = ag.bootstrap_alpha_ci(table, level="interval", seed=1, resamples=400)
     assert ci == ag.bootstrap_alpha_ci(table, level="interval", seed=1, resamples=400)
     assert ci != multinomial
