@@ -1,7 +1,8 @@
 """Releases: manifests, diffs, eval evidence, the versioned gate policy, and four-eyes sign-off.
 
 Canary stages, known-good, rollback and the rollback rule live in `review_store.deployments`; parsing,
-hashing and diffing manifests in `review_store.manifests`. Every rule is enforced here, whatever the UI
+hashing and diffing manifests in `review_store.manifests`; the gate policy and the gate's rows in
+`review_store.gate` (re-exported here). Every rule is enforced here, whatever the UI
 shows: only owners sign off, never the release's author; approval needs a passing gate or a written
 override (recorded as an exception); an approval carries the hash of the evidence it was given, so a
 release whose evidence changed afterwards cannot be promoted on the old approval.
@@ -9,21 +10,48 @@ release whose evidence changed afterwards cannot be promoted on the old approval
 
 from __future__ import annotations
 
-import hashlib
-import json
-import operator
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from review_store import audit, manifests
 from review_store.errors import ConflictError, NotFound, PermissionDenied, ValidationFailed
-from review_store.judge_agreement import TrustResult, judge_trust
+from review_store.gate import (  # re-exported: callers use releases.gate, releases.create_gate_policy...
+    OPS,
+    GateResult,
+    GateRow,
+    create_gate_policy,
+    current_gate_policy,
+    evaluate,
+    normalize_metrics,
+    parse_eval_json,
+)
 from review_store.models import Approval, EvalRun, GatePolicy, Release, User
 from review_store.permissions import Actor, require
 
-OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
+__all__ = [
+    "OPS",
+    "SIGNABLE",
+    "GateResult",
+    "GateRow",
+    "approvals",
+    "approve_release",
+    "create_gate_policy",
+    "create_release",
+    "current_gate_policy",
+    "diff_releases",
+    "eval_runs",
+    "gate",
+    "get_release",
+    "latest_approval",
+    "list_releases",
+    "normalize_metrics",
+    "parse_eval_json",
+    "record_eval_run",
+    "reject_release",
+    "sign_off_blocker",
+]
+
 SIGNABLE = ("candidate",)
 
 
@@ -111,26 +139,7 @@ def diff_releases(session: Session, *, a: str, b: str) -> list[manifests.Compone
     return manifests.diff_manifests(left.manifest, right.manifest, a_name=a, b_name=b)
 
 
-# --- evidence -----------------------------------------------------------------------------------------
-
-
-def normalize_metrics(metrics: Any, *, source: str = "metrics") -> dict[str, dict[str, Any]]:
-    """{name: number | {"value", "judge"?, "question"?, "segment"?}} -> the stored shape, validated."""
-    if not isinstance(metrics, dict) or not metrics:
-        raise ValidationFailed(f"{source}: 'metrics' must be a non-empty object of metric name -> value")
-    out: dict[str, dict[str, Any]] = {}
-    for name, entry in metrics.items():
-        entry = {"value": entry} if not isinstance(entry, dict) else dict(entry)
-        value = entry.get("value")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValidationFailed(f"{source}: field 'metrics.{name}.value' must be a number, got {value!r}")
-        unknown = set(entry) - {"value", "judge", "question", "segment"}
-        if unknown:
-            raise ValidationFailed(f"{source}: metrics.{name}: unknown field(s) {', '.join(sorted(unknown))}")
-        if ("judge" in entry) != ("question" in entry):
-            raise ValidationFailed(f"{source}: metrics.{name}: 'judge' and 'question' go together")
-        out[str(name)] = entry
-    return out
+# --- evidence and gate -----------------------------------------------------------------------------------------
 
 
 def record_eval_run(
@@ -169,29 +178,6 @@ def record_eval_run(
     return run
 
 
-def parse_eval_json(text: str, *, source: str = "eval.json") -> list[dict[str, Any]]:
-    """The eval job's JSON (one run object or a list of them) -> kwargs for record_eval_run."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(f"{source}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
-    runs = data if isinstance(data, list) else [data]
-    out = []
-    for i, run in enumerate(runs):
-        where = f"{source}[{i}]" if isinstance(data, list) else source
-        if not isinstance(run, dict) or not run.get("release"):
-            raise ValidationFailed(f"{where}: field 'release' is required")
-        out.append(
-            {
-                "release": str(run["release"]),
-                "golden_set_version": str(run.get("golden_set_version", "")),
-                "source": str(run.get("source", source)),
-                "metrics": normalize_metrics(run.get("metrics"), source=where),
-            }
-        )
-    return out
-
-
 def eval_runs(session: Session, *, release: str) -> list[EvalRun]:
     row = get_release(session, name=release)
     return list(
@@ -203,140 +189,9 @@ def eval_runs(session: Session, *, release: str) -> list[EvalRun]:
     )
 
 
-# --- gate policy and gate -------------------------------------------------------------------------------
-
-
-def create_gate_policy(session: Session, *, actor: Actor, thresholds: list[dict[str, Any]]) -> GatePolicy:
-    """A new version of the thresholds (older versions stay, so old approvals keep their meaning)."""
-    require(actor, "edit_gate_policy")
-    if not isinstance(thresholds, list) or not thresholds:
-        raise ValidationFailed("gate policy: 'thresholds' must be a non-empty list")
-    clean = []
-    for i, row in enumerate(thresholds):
-        if not isinstance(row, dict) or not row.get("metric"):
-            raise ValidationFailed(f"gate policy: thresholds[{i}].metric is required")
-        if row.get("op") not in OPS:
-            raise ValidationFailed(f"gate policy: thresholds[{i}].op must be one of {', '.join(OPS)}")
-        threshold = row.get("threshold")
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-            raise ValidationFailed(f"gate policy: thresholds[{i}].threshold must be a number")
-        clean.append({"metric": str(row["metric"]), "op": row["op"], "threshold": threshold})
-    current = current_gate_policy(session)
-    policy = GatePolicy(
-        version=(current.version + 1) if current else 1,
-        thresholds=clean,
-        content_hash=hashlib.sha256(audit.canonical_json(clean).encode()).hexdigest(),
-        created_by=actor.username,
-    )
-    session.add(policy)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="gate_policy.create",
-        entity="gate_policy",
-        entity_id=policy.version,
-        payload={"thresholds": clean, "content_hash": policy.content_hash},
-    )
-    return policy
-
-
-def current_gate_policy(session: Session) -> GatePolicy | None:
-    return session.exec(select(GatePolicy).order_by(col(GatePolicy.version).desc()).limit(1)).first()
-
-
-@dataclass
-class GateRow:
-    metric: str
-    op: str
-    threshold: float
-    value: float | None
-    passed: bool
-    judge: str | None = None
-    question: str | None = None
-    judge_trusted: bool | None = None
-    note: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "result": "pass" if self.passed else "fail"}
-
-
-@dataclass
-class GateResult:
-    release: str
-    policy_version: int | None
-    eval_run_id: int | None
-    rows: list[GateRow] = field(default_factory=list)
-    evidence_hash: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.rows) and all(row.passed for row in self.rows)
-
-    @property
-    def failing(self) -> list[GateRow]:
-        return [row for row in self.rows if not row.passed]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "release": self.release,
-            "passed": self.passed,
-            "policy_version": self.policy_version,
-            "eval_run_id": self.eval_run_id,
-            "evidence_hash": self.evidence_hash,
-            "rows": [row.as_dict() for row in self.rows],
-        }
-
-
-def _gate_row(spec: dict[str, Any], entry: dict[str, Any] | None, trust: TrustResult | None) -> GateRow:
-    row = GateRow(spec["metric"], spec["op"], spec["threshold"], None, False)
-    if entry is None:
-        row.note = "no evidence: the latest eval run has no such metric"
-        return row
-    row.value, row.judge, row.question = entry.get("value"), entry.get("judge"), entry.get("question")
-    meets = row.value is not None and OPS[row.op](row.value, row.threshold)
-    if trust is not None:
-        row.judge_trusted = trust.trusted
-        if not trust.trusted:
-            row.note = trust.reason  # fails closed: an untrusted judge's score is not evidence
-            return row
-        row.note = trust.reason
-    row.passed = bool(meets)
-    if not meets:
-        row.note = (f"{row.value} is not {row.op} {row.threshold}; " + row.note).rstrip("; ")
-    return row
-
-
 def gate(session: Session, *, release: str) -> GateResult:
-    """The latest eval run of the release against the newest gate policy, one row per threshold.
-
-    Judge-scored metrics count only when the judge is trusted for that question (judge_agreement.judge_trust);
-    missing evidence or no policy fails. The evidence hash covers the policy version, every eval run of
-    the release and the rows' values and verdicts (not the agreement numbers, which move with each label).
-    """
-    runs = eval_runs(session, release=release)
-    policy = current_gate_policy(session)
-    latest = runs[-1] if runs else None
-    result = GateResult(release, policy.version if policy else None, latest.id if latest else None)
-    trust_cache: dict[tuple[str, str], TrustResult] = {}
-    for spec in policy.thresholds if policy else []:
-        entry = (latest.metrics or {}).get(spec["metric"]) if latest else None
-        trust = None
-        if entry and entry.get("judge") and entry.get("question"):
-            key = (entry["judge"], entry["question"])
-            if key not in trust_cache:
-                trust_cache[key] = judge_trust(session, judge=key[0], question=key[1])
-            trust = trust_cache[key]
-        result.rows.append(_gate_row(spec, entry, trust))
-    evidence = {
-        "policy": {"version": policy.version, "hash": policy.content_hash} if policy else None,
-        "eval_runs": [
-            {"id": r.id, "golden_set_version": r.golden_set_version, "metrics": r.metrics} for r in runs
-        ],
-        "rows": [{k: v for k, v in row.as_dict().items() if k != "note"} for row in result.rows],
-    }
-    result.evidence_hash = hashlib.sha256(audit.canonical_json(evidence).encode()).hexdigest()
-    return result
+    """The release's latest eval run against the newest gate policy, one row per threshold (see gate.evaluate)."""
+    return evaluate(session, release=release, runs=eval_runs(session, release=release))
 
 
 # --- sign-off --------------------------------------------------------------------------------------------
