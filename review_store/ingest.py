@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -412,18 +413,20 @@ class _Writer:
         cur = self.cursor
         next_id = cur.execute("SELECT coalesce(max(id), 0) FROM trace").fetchone()[0]
         rows, events = [], []
+        plain = _PLAIN_TRACE_VALUES
         for item in items:
             next_id += 1
             r = item.row
+            meta = r["meta"]
             rows.append(
                 (
-                    next_id, r["external_id"], sqlite_datetime(r["ts"]), r["app"], r["segment"], r["release"],
-                    r["model"], r["prompt_version"], r["input"], r["output"], json_text(r["context"]),
-                    r["latency_ms"], r["ttft_ms"], r["tokens_in"], r["tokens_out"], r["cost_usd"],
-                    r["cache_hit"], r["user_feedback"], r["task_success"], r["top_retrieval_score"],
-                    json_text(r["meta"]),
+                    next_id,
+                    sqlite_datetime(r["ts"]),
+                    json_text(r["context"]),
+                    json_text(meta) if meta else "{}",
                 )
-            )  # fmt: skip
+                + plain(r)
+            )
             for g in item.guardrails:
                 events.append(
                     (
@@ -437,7 +440,10 @@ class _Writer:
         return len(events)
 
 
-SQLITE_TRACE_COLUMNS = ("id", "external_id", *TRACE_COLUMNS)
+# id and the columns that need converting first, then the ones bound as they are (one itemgetter call)
+_PLAIN_TRACE_COLUMNS = ("external_id", *(c for c in TRACE_COLUMNS if c not in ("ts", "context", "meta")))
+_PLAIN_TRACE_VALUES = itemgetter(*_PLAIN_TRACE_COLUMNS)
+SQLITE_TRACE_COLUMNS = ("id", "ts", "context", "meta", *_PLAIN_TRACE_COLUMNS)
 SQLITE_GUARD_COLUMNS = ("trace_id", *GUARDRAIL_COLUMNS, "segment", "release")
 _SQLITE_INSERT_TRACE = f"INSERT INTO trace ({', '.join(SQLITE_TRACE_COLUMNS)}) VALUES ({', '.join('?' * len(SQLITE_TRACE_COLUMNS))})"
 _SQLITE_INSERT_GUARD = (

@@ -12,9 +12,9 @@ import gzip
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,9 +35,9 @@ class Item:
     line: int
     data: dict[str, Any] | None
     source: str | bytes | None = None  # bytes: the raw JSONL line, decoded only for a rejects file
-    problems: list[tuple[str, str]] = field(default_factory=list)
+    problems: Sequence[tuple[str, str]] = ()  # replaced, never appended to: the default is shared
     row: dict[str, Any] | None = None
-    guardrails: list[dict[str, Any]] = field(default_factory=list)
+    guardrails: Sequence[dict[str, Any]] = ()
     size: int = 0
 
     def source_text(self) -> str:
@@ -320,7 +320,7 @@ def _parse(item: Item) -> None:
     row, guardrails, problems = parse_record(item.data)
     if problems:
         known = {f for f, _ in item.problems}
-        item.problems += [(f, m) for f, m in problems if f not in known]
+        item.problems = [*item.problems, *((f, m) for f, m in problems if f not in known)]
     if not item.problems:
         item.row, item.guardrails = row, guardrails
         if item.source is not None:
@@ -333,11 +333,8 @@ def _finish(batch: list[Item], seen: SeenIds) -> list[Item]:
     if dupes:
         for item in batch:
             if item.line in dupes and item.row is not None:
-                item.problems.append(
-                    (
-                        "trace_id",
-                        f"duplicate trace_id {item.row['external_id']!r} (first on line {dupes[item.line]})",
-                    )
-                )
+                first = dupes[item.line]
+                message = f"duplicate trace_id {item.row['external_id']!r} (first on line {first})"
+                item.problems = [*item.problems, ("trace_id", message)]
                 item.row = None
     return batch
