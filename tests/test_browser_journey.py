@@ -27,6 +27,13 @@ def _go(page, title: str) -> None:
     page.get_by_role("heading", name=title).first.wait_for()
 
 
+def _settled(page) -> None:
+    """Wait until the script run is over (Streamlit's running indicator is gone), then for charts to draw."""
+    page.wait_for_timeout(500)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
+    page.wait_for_timeout(1000)
+
+
 def _label_three_items_by_keyboard(page, tmp_path) -> None:
     for n in range(3):
         page.get_by_text("the judge's verdict is shown after you submit").wait_for()
@@ -90,10 +97,12 @@ def test_full_journey(demo_db_url, tmp_path):
         page.get_by_text("anomal", exact=False).first.wait_for()
         screenshot(page, tmp_path, "guardrails")
         _go(page, "Maturity")
-        page.get_by_text("Level", exact=False).first.wait_for()
+        expect(page.get_by_test_id("stMetricValue").first).to_contain_text("·")  # "3 · optimized"
+        page.get_by_role("heading", name="Criteria and evidence").wait_for()
+        _settled(page)
         screenshot(page, tmp_path, "maturity")
         for title in ("Overview", "Agreement", "Escalations", "Costs"):
             _go(page, title)
-            page.wait_for_timeout(1500)
+            _settled(page)
             screenshot(page, tmp_path, title.lower())
     assert dialogs == [], f"a script ran in the page: {dialogs}"
