@@ -244,7 +244,8 @@ def _ingest(
         writer = _Writer(session.connection())
         try:
             reporter = _reporter(progress, "write", report)
-            for batch in _collecting(batches(path, fmt, _clamp(batch_size), reporter)):
+            prepare = sqlite_values if writer.sqlite else None
+            for batch in _collecting(batches(path, fmt, _clamp(batch_size), reporter, prepare)):
                 good = []
                 for item in batch:
                     report.records += 1
@@ -413,20 +414,10 @@ class _Writer:
         cur = self.cursor
         next_id = cur.execute("SELECT coalesce(max(id), 0) FROM trace").fetchone()[0]
         rows, events = [], []
-        plain = _PLAIN_TRACE_VALUES
         for item in items:
             next_id += 1
             r = item.row
-            meta = r["meta"]
-            rows.append(
-                (
-                    next_id,
-                    sqlite_datetime(r["ts"]),
-                    json_text(r["context"]),
-                    json_text(meta) if meta else "{}",
-                )
-                + plain(r)
-            )
+            rows.append((next_id, *(item.prepared or sqlite_values(r))))
             for g in item.guardrails:
                 events.append(
                     (
@@ -451,6 +442,13 @@ _SQLITE_INSERT_GUARD = (
     f"VALUES ({', '.join('?' * len(SQLITE_GUARD_COLUMNS))})"
 )
 _SQLITE_PRESENT = "SELECT external_id FROM trace WHERE external_id IN (SELECT value FROM json_each(?))"
+
+
+def sqlite_values(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A trace row as the SQLite writer binds it, in SQLITE_TRACE_COLUMNS order after the id."""
+    meta = row["meta"]
+    converted = (sqlite_datetime(row["ts"]), json_text(row["context"]), json_text(meta) if meta else "{}")
+    return converted + _PLAIN_TRACE_VALUES(row)
 
 
 def sqlite_datetime(value: datetime) -> str:

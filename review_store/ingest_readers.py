@@ -38,6 +38,7 @@ class Item:
     problems: Sequence[tuple[str, str]] = ()  # replaced, never appended to: the default is shared
     row: dict[str, Any] | None = None
     guardrails: Sequence[dict[str, Any]] = ()
+    prepared: tuple[Any, ...] | None = None  # the row as the writer binds it, made while the row is fresh
     size: int = 0
 
     def source_text(self) -> str:
@@ -279,7 +280,11 @@ class SeenIds:
 
 
 def batches(
-    path: str | os.PathLike[str], fmt: str, batch_size: int, progress: Callable[[float], None] | None
+    path: str | os.PathLike[str],
+    fmt: str,
+    batch_size: int,
+    progress: Callable[[float], None] | None,
+    prepare: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None,
 ) -> Iterator[list[Item]]:
     """Parsed, validated, duplicate-checked records in batches bounded by count and bytes."""
     with ExitStack() as stack:
@@ -301,6 +306,8 @@ def batches(
         for item in items:
             if item.data is not None:
                 _parse(item)
+                if prepare is not None and item.row is not None:
+                    item.prepared = prepare(item.row)
             batch.append(item)
             used += item.size
             if len(batch) >= batch_size or used >= MAX_BATCH_BYTES:
