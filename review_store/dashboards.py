@@ -120,14 +120,23 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return float(numerator) / float(denominator)
 
 
-def percentile(session: Session, column: Any, conditions: list[Any], q: float) -> float | None:
-    """Nearest-rank percentile in SQL (ORDER BY ... OFFSET), the same on SQLite and PostgreSQL."""
-    n = session.exec(select(func.count(column)).where(*conditions, column.is_not(None))).one()
+def percentile(
+    session: Session, column: Any, conditions: list[Any], q: float, *, n: int | None = None
+) -> float | None:
+    """Nearest-rank percentile in SQL (ORDER BY ... OFFSET), the same on SQLite and PostgreSQL.
+
+    For an upper percentile the rows are walked from the top (ORDER BY DESC, offset n - rank), so the
+    database keeps a small top-N heap instead of sorting every row. `n` (the non-null count) may be
+    passed when the caller already has it.
+    """
+    if n is None:
+        n = session.exec(select(func.count(column)).where(*conditions, column.is_not(None))).one()
     if not n:
         return None
-    offset = max(0, math.ceil(q * n) - 1)
+    rank = max(1, math.ceil(q * n))  # 1-based, ascending
+    order, offset = (column.desc(), n - rank) if rank > n // 2 else (column, rank - 1)
     value = session.exec(
-        select(column).where(*conditions, column.is_not(None)).order_by(column).offset(offset).limit(1)
+        select(column).where(*conditions, column.is_not(None)).order_by(order).offset(offset).limit(1)
     ).one()
     return float(value)
 
@@ -146,46 +155,87 @@ def groundedness_judge(session: Session) -> JudgeConfig | None:
     return session.get(JudgeConfig, row[0]) if row else None
 
 
-def _period(session: Session, filters: Filters, judge_id: int | None) -> dict[str, float | None]:
-    conditions = _trace_conditions(filters)
-    row = session.exec(
+def _verdict_conditions(filters: Filters, judge_id: int) -> list[Any]:
+    """Successful groundedness verdicts of one judge on traces in the filter (the trace's ts, segment and
+    release are copied onto the verdict, so no join: index ix_judgeverdict_ok_ts)."""
+    conditions = [
+        JudgeVerdict.judge_config_id == judge_id,
+        JudgeVerdict.question_key == "groundedness",
+        JudgeVerdict.error.is_(None),
+        JudgeVerdict.trace_ts >= filters.start,
+        JudgeVerdict.trace_ts < filters.end,
+        JudgeVerdict.score.is_not(None),
+    ]
+    if filters.release:
+        conditions.append(JudgeVerdict.release == filters.release)
+    if filters.segment:
+        conditions.append(JudgeVerdict.segment == filters.segment)
+    return conditions
+
+
+def _periods(session: Session, filters: Filters, judge_id: int | None) -> tuple[dict, dict]:
+    """The KPIs of the filter's period and of the one before it, each aggregate in ONE grouped query
+    over both periods (group 1 = now, 0 = before)."""
+    both = Filters(filters.previous().start, filters.end, filters.release, filters.segment)
+    now = case((Trace.ts >= filters.start, 1), else_=0)
+    per: dict[int, dict[str, Any]] = {1: {}, 0: {}}
+    for flag, *row in session.exec(
         select(
+            now,
             func.count(Trace.id),
             func.sum(case((Trace.task_success.is_(True), 1), else_=0)),
             func.count(Trace.task_success),
             func.sum(Trace.cost_usd),
             func.sum(case((Trace.cache_hit.is_(True), 1), else_=0)),
             func.count(Trace.cache_hit),
-        ).where(*conditions)
-    ).one()
-    traces, successes, success_known, cost, cache_hits, cache_known = row
-    events = session.exec(select(func.count(GuardrailEvent.id)).where(*_event_conditions(filters))).one()
-    hallucination = None
+            func.count(Trace.latency_ms),
+        )
+        .where(*_trace_conditions(both))
+        .group_by(now)
+    ).all():
+        per[flag] = dict(
+            zip(("traces", "ok", "known", "cost", "hits", "cache_known", "n_latency"), row, strict=True)
+        )
+    event_now = case((GuardrailEvent.ts >= filters.start, 1), else_=0)
+    events = dict(
+        session.exec(
+            select(event_now, func.count(GuardrailEvent.id))
+            .where(*_event_conditions(both))
+            .group_by(event_now)
+        ).all()
+    )
+    judged: dict[int, tuple[int, int]] = {}
     if judge_id is not None:
-        judged, hallucinated = session.exec(
+        verdict_now = case((JudgeVerdict.trace_ts >= filters.start, 1), else_=0)
+        for flag, n, bad in session.exec(
             select(
+                verdict_now,
                 func.count(JudgeVerdict.id),
                 func.sum(case((JudgeVerdict.score <= HALLUCINATION_MAX_SCORE, 1), else_=0)),
             )
-            .join(Trace, col(Trace.id) == JudgeVerdict.trace_id)
-            .where(
-                *conditions,
-                JudgeVerdict.judge_config_id == judge_id,
-                JudgeVerdict.question_key == "groundedness",
-                JudgeVerdict.error.is_(None),
-                JudgeVerdict.score.is_not(None),
-            )
-        ).one()
-        hallucination = _ratio(hallucinated, judged)
-    return {
-        "traces": traces,
-        "task_success_rate": _ratio(successes, success_known),
-        "hallucination_rate": hallucination,
-        "p95_latency_ms": percentile(session, Trace.latency_ms, conditions, 0.95),
-        "cost_per_successful_task_usd": _ratio(cost, successes),
-        "safety_triggers_per_1k": _ratio(events * 1000, traces),
-        "cache_hit_rate": _ratio(cache_hits, cache_known),
-    }
+            .where(*_verdict_conditions(both, judge_id))
+            .group_by(verdict_now)
+        ).all():
+            judged[flag] = (n, bad)
+    out = []
+    for flag, period in ((1, filters), (0, filters.previous())):
+        row = per[flag]
+        traces = row.get("traces", 0)
+        n, bad = judged.get(flag, (0, 0))
+        out.append(
+            {
+                "traces": traces,
+                "task_success_rate": _ratio(row.get("ok"), row.get("known")),
+                "hallucination_rate": _ratio(bad, n) if judge_id is not None else None,
+                "p95_latency_ms": percentile(
+                    session, Trace.latency_ms, _trace_conditions(period), 0.95, n=row.get("n_latency", 0)
+                ),
+                "cost_per_successful_task_usd": _ratio(row.get("cost"), row.get("ok")),
+                "safety_triggers_per_1k": _ratio(events.get(flag, 0) * 1000, traces),
+                "cache_hit_rate": _ratio(row.get("hits"), row.get("cache_known")),
+            }
+        )
+    return out[0], out[1]
 
 
 KPI_DEFINITIONS = [
@@ -216,11 +266,22 @@ KPI_DEFINITIONS = [
 ]
 
 
-def overview_kpis(session: Session, filters: Filters) -> list[Kpi]:
-    """The Overview's six KPI tiles for the filter, each with its previous-period value."""
+_NO_JUDGE: Any = object()
+
+
+def groundedness_judge_id(session: Session) -> int | None:
     judge = groundedness_judge(session)
-    judge_id = judge.id if judge else None
-    now, before = _period(session, filters, judge_id), _period(session, filters.previous(), judge_id)
+    return judge.id if judge else None
+
+
+def overview_kpis(session: Session, filters: Filters, *, judge_id: Any = _NO_JUDGE) -> list[Kpi]:
+    """The Overview's six KPI tiles for the filter, each with its previous-period value.
+
+    `judge_id` (from groundedness_judge_id) may be passed by a page that already looked it up.
+    """
+    if judge_id is _NO_JUDGE:
+        judge_id = groundedness_judge_id(session)
+    now, before = _periods(session, filters, judge_id)
     return [
         Kpi(key, label, now[key], before[key], unit, higher, help_text)
         for key, label, unit, higher, help_text in KPI_DEFINITIONS
@@ -276,24 +337,29 @@ def traces_in(session: Session, filters: Filters, *, limit: int = 200) -> list[d
 # --- trends and drill-down ---------------------------------------------------------------------------
 
 
-def _p95_by_bucket(session: Session, bucket_col: Any, conditions: list[Any]) -> dict[datetime, float]:
-    """Nearest-rank p95 per bucket with window functions (row_number, count over the bucket)."""
-    inner = (
-        select(
-            bucket_col.label("b"),
-            Trace.latency_ms.label("v"),
-            func.row_number().over(partition_by=bucket_col, order_by=Trace.latency_ms).label("rn"),
-            func.count().over(partition_by=bucket_col).label("n"),
-        )
-        .where(*conditions, Trace.latency_ms.is_not(None))
-        .subquery()
-    )
-    rows = session.exec(select(inner.c.b, inner.c.v).where(inner.c.rn == (95 * inner.c.n + 99) / 100)).all()
-    return {bucket_start(b): float(v) for b, v in rows}
+def _p95_by_bucket(
+    session: Session, filters: Filters, bucket: str, counts: dict[datetime, int]
+) -> dict[datetime, float]:
+    """Nearest-rank p95 per bucket: one top-N query per bucket with traffic (see percentile())."""
+    step = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}[bucket]
+    out = {}
+    for start in bucket_grid(filters.start, filters.end, bucket):
+        if counts.get(start):
+            part = Filters(
+                max(start, filters.start), min(start + step, filters.end), filters.release, filters.segment
+            )
+            value = percentile(session, Trace.latency_ms, _trace_conditions(part), 0.95, n=counts[start])
+            if value is not None:
+                out[start] = value
+    return out
 
 
-def kpi_trends(session: Session, filters: Filters, *, bucket: str = "day") -> dict[str, list[dict[str, Any]]]:
+def kpi_trends(
+    session: Session, filters: Filters, *, bucket: str = "day", judge_id: Any = _NO_JUDGE
+) -> dict[str, list[dict[str, Any]]]:
     """Each Overview KPI per bucket over the filter (sparklines); buckets without traffic hold None."""
+    if judge_id is _NO_JUDGE:
+        judge_id = groundedness_judge_id(session)
     conditions = _trace_conditions(filters)
     b = bucket_expr(session, Trace.ts, bucket)
     rows = session.exec(
@@ -305,12 +371,15 @@ def kpi_trends(session: Session, filters: Filters, *, bucket: str = "day") -> di
             func.sum(Trace.cost_usd),
             func.sum(case((Trace.cache_hit.is_(True), 1), else_=0)),
             func.count(Trace.cache_hit),
+            func.count(Trace.latency_ms),
         )
         .where(*conditions)
         .group_by(b)
     ).all()
     per: dict[datetime, dict[str, Any]] = {}
-    for key, n, ok, known, cost, hits, cache_known in rows:
+    latency_counts: dict[datetime, int] = {}
+    for key, n, ok, known, cost, hits, cache_known, n_latency in rows:
+        latency_counts[bucket_start(key)] = n_latency
         per[bucket_start(key)] = {
             "traces": n,
             "task_success_rate": _ratio(ok, known),
@@ -326,26 +395,19 @@ def kpi_trends(session: Session, filters: Filters, *, bucket: str = "day") -> di
     )
     events = {bucket_start(k): v for k, v in events.items()}
     hallucinated: dict[datetime, float | None] = {}
-    judge = groundedness_judge(session)
-    if judge is not None:
+    if judge_id is not None:
+        vb = bucket_expr(session, JudgeVerdict.trace_ts, bucket)
         for key, judged, bad in session.exec(
             select(
-                b,
+                vb,
                 func.count(JudgeVerdict.id),
                 func.sum(case((JudgeVerdict.score <= HALLUCINATION_MAX_SCORE, 1), else_=0)),
             )
-            .join(Trace, col(Trace.id) == JudgeVerdict.trace_id)
-            .where(
-                *conditions,
-                JudgeVerdict.judge_config_id == judge.id,
-                JudgeVerdict.question_key == "groundedness",
-                JudgeVerdict.error.is_(None),
-                JudgeVerdict.score.is_not(None),
-            )
-            .group_by(b)
+            .where(*_verdict_conditions(filters, judge_id))
+            .group_by(vb)
         ).all():
             hallucinated[bucket_start(key)] = _ratio(bad, judged)
-    p95 = _p95_by_bucket(session, b, conditions)
+    p95 = _p95_by_bucket(session, filters, bucket, latency_counts)
     out: dict[str, list[dict[str, Any]]] = {key: [] for key, *_ in KPI_DEFINITIONS}
     for start in bucket_grid(filters.start, filters.end, bucket):
         row = per.get(start, {})

@@ -589,6 +589,7 @@ def _verdicts(
     rows: list[dict[str, Any]] = []
     releases = dict(session.exec(select(Trace.id, Trace.release)).all())
     segments = dict(session.exec(select(Trace.id, Trace.segment)).all())
+    stamps = dict(session.exec(select(Trace.id, Trace.ts)).all())
     for trace_id, truth in enumerate(truths, start=1):
         missed = releases[trace_id] == "r2" and segments[trace_id] == "refunds" and not truth.correct
         values = {
@@ -618,6 +619,9 @@ def _verdicts(
                     "latency_ms": round(rng.uniform(400, 1400), 1),
                     "error": None,
                     "created_at": summary.start + timedelta(days=DAYS - 1),
+                    "trace_ts": stamps[trace_id],
+                    "segment": segments[trace_id],
+                    "release": releases[trace_id],
                 }
             )
         if len(rows) >= 6000:
@@ -663,8 +667,15 @@ def _human(rng: random.Random, truth: _Truth, careful: float) -> dict[str, Any]:
 def _judge_v2(session, rng, summary, truths, ids, trace_ids) -> None:
     """acme-judge@2 (better tone guidelines, pricier) judged only the labelled traces: a trend to show."""
     rows = []
+    copies = {
+        t: (ts, seg, rel)
+        for t, ts, seg, rel in session.exec(
+            select(Trace.id, Trace.ts, Trace.segment, Trace.release).where(Trace.id.in_(trace_ids))
+        ).all()
+    }
     for trace_id in trace_ids:
         truth = truths[trace_id - 1]
+        ts, segment, release = copies[trace_id]
         values = {
             "correctness": _judge_value(rng, truth.correctness, 0.06),
             "groundedness": _judge_value(rng, truth.groundedness, 0.05),
@@ -684,6 +695,9 @@ def _judge_v2(session, rng, summary, truths, ids, trace_ids) -> None:
                     "latency_ms": round(rng.uniform(500, 1600), 1),
                     "error": None,
                     "created_at": summary.start + timedelta(days=DAYS - 2),
+                    "trace_ts": ts,
+                    "segment": segment,
+                    "release": release,
                 }
             )
     session.execute(insert(JudgeVerdict), rows)

@@ -118,9 +118,18 @@ def _store(engine: Engine, run_id: int, config_id: int, out: Outcome) -> bool:
             ).first()
             if row is not None and row.error is None:
                 return False
-            row = row or JudgeVerdict(
-                trace_id=out.trace_id, judge_config_id=config_id, question_key=out.question_key
-            )
+            if row is None:
+                ts, segment, release = session.exec(
+                    select(Trace.ts, Trace.segment, Trace.release).where(Trace.id == out.trace_id)
+                ).first() or (None, "", "")
+                row = JudgeVerdict(
+                    trace_id=out.trace_id,
+                    judge_config_id=config_id,
+                    question_key=out.question_key,
+                    trace_ts=ts,  # copies of the trace's ts/segment/release for the dashboards
+                    segment=segment,
+                    release=release,
+                )
             for name in ("value", "score", "confidence", "rationale", "cost_usd", "latency_ms", "error"):
                 setattr(row, name, getattr(out, name))
             row.judge_run_id, row.created_at = run_id, utcnow()

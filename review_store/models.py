@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import NaiveDatetime
-from sqlalchemy import JSON, Column, Index, MetaData, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, MetaData, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -60,6 +60,17 @@ class Trace(SQLModel, table=True):
         Index("ix_trace_ts", "ts"),
         Index("ix_trace_segment_ts", "segment", "ts"),
         Index("ix_trace_release_ts", "release", "ts"),
+        # Covering index: the KPI, trend, traffic and spend aggregates over a time range are index-only.
+        Index(
+            "ix_trace_ts_kpi",
+            "ts",
+            "segment",
+            "release",
+            "latency_ms",
+            "task_success",
+            "cost_usd",
+            "cache_hit",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -153,6 +164,18 @@ class JudgeVerdict(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("trace_id", "judge_config_id", "question_key"),
         Index("ix_judgeverdict_config_question", "judge_config_id", "question_key"),
+        # Dashboards (hallucination KPI, judge-score drift) read successful verdicts by time without a join.
+        Index(
+            "ix_judgeverdict_ok_ts",
+            "judge_config_id",
+            "question_key",
+            "trace_ts",
+            "segment",
+            "release",
+            "score",
+            sqlite_where=text("error IS NULL"),
+            postgresql_where=text("error IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -168,6 +191,10 @@ class JudgeVerdict(SQLModel, table=True):
     latency_ms: float | None = None
     error: str | None = _text(nullable=True)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
+    # Copies of the trace's ts, segment and release (as GuardrailEvent has): no join for dashboards.
+    trace_ts: NaiveDatetime | None = None
+    segment: str = Field(default="", max_length=120)
+    release: str = Field(default="", max_length=120)
 
 
 # --- review ---------------------------------------------------------------------------------------
