@@ -18,6 +18,7 @@ from review_store.models import GuardrailEvent, JudgeConfig, JudgeVerdict, Trace
 
 HALLUCINATION_MAX_SCORE = 2.0  # a groundedness verdict of 1-2 (of 5) counts as a hallucination
 BUCKETS = ("hour", "day", "week")
+_SQLITE_PREFIX = {"hour": 13, "day": 10}
 _SQLITE_BUCKET = {
     "hour": ("%Y-%m-%d %H:00:00",),
     "day": ("%Y-%m-%d 00:00:00",),
@@ -35,13 +36,18 @@ def bucket_expr(session: Session, column: Any, bucket: str) -> Any:
         raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}, not {bucket!r}")
     if session.get_bind().dialect.name == "postgresql":
         return func.date_trunc(literal_column(f"'{bucket}'"), column)
+    if bucket in _SQLITE_PREFIX:  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff': a prefix is the bucket, cheaply
+        return func.substr(column, 1, _SQLITE_PREFIX[bucket])
     fmt, *modifiers = _SQLITE_BUCKET[bucket]
     return func.strftime(fmt, column, *modifiers)
 
 
 def bucket_start(value: Any) -> datetime:
     """A bucket value from either backend (a string on SQLite, a timestamp on PostgreSQL) as a datetime."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if isinstance(value, datetime):
+        return value
+    text = str(value)
+    return datetime.fromisoformat(text + ":00" if len(text) == 13 else text)  # 'YYYY-MM-DD HH' (hour)
 
 
 def floor_time(ts: datetime, bucket: str) -> datetime:

@@ -24,7 +24,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from review_store import settings
-from review_store.dashboards import groundedness_judge, percentile
+from review_store.dashboards import groundedness_judge
 from review_store.models import JudgeVerdict, Trace
 
 EPSILON = 1e-4
@@ -72,8 +72,23 @@ def _window(start: datetime, end: datetime, release: str | None) -> list[Any]:
     return out
 
 
+def _deciles(session: Session, value: Any, where: list[Any]) -> list[float]:
+    """The distinct nearest-rank deciles (10%..90%) of value over the rows: one sort, not nine."""
+    n = session.exec(select(func.count(value)).where(*where, value.is_not(None))).one()
+    if not n:
+        return []
+    ranks = sorted({max(1, math.ceil(q / 10 * n)) for q in range(1, 10)})
+    ranked = (
+        select(value.label("v"), func.row_number().over(order_by=value).label("rn"))
+        .where(*where, value.is_not(None))
+        .subquery()
+    )
+    rows = session.exec(select(ranked.c.v).where(ranked.c.rn.in_(ranks))).all()
+    return sorted({float(v) for v in rows})
+
+
 def _continuous(session: Session, value: Any, ref: list[Any], cur: list[Any]) -> tuple[list[str], dict, dict]:
-    edges = sorted({e for q in range(1, 10) if (e := percentile(session, value, ref, q / 10)) is not None})
+    edges = _deciles(session, value, ref)
     whens = [(value < edge, i) for i, edge in enumerate(edges)]
     bin_of = case(*whens, else_=len(edges)) if whens else case((value.is_not(None), 0), else_=0)
     counts = []
