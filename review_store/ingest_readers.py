@@ -247,7 +247,11 @@ class SeenIds:
         out: dict[int, int] = {}
         if not items:
             return out
-        first: dict[str, int] = dict(self._lookup([i for i, _ in items]))
+        ids = [i for i, _ in items]
+        first: dict[str, int] = dict(self._lookup(ids))
+        if not first and len(set(ids)) == len(ids):  # the usual batch: every id new, none twice
+            self._db.executemany("INSERT INTO seen VALUES (?, ?)", items)
+            return out
         new: list[tuple[str, int]] = []
         for trace_id, line in items:
             if trace_id in first:
