@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal_column
+from sqlalchemy import and_, case, func, literal_column, text
 from sqlmodel import Session, col, select
 
 from review_store.models import GuardrailEvent, JudgeConfig, JudgeVerdict, Trace
@@ -147,18 +147,36 @@ def percentile(
     return float(value)
 
 
+_SQLITE_JUDGE_COUNT = text(
+    "SELECT count(*) FROM judgeverdict INDEXED BY ix_judgeverdict_ok_ts "
+    "WHERE judge_config_id = :c AND question_key = 'groundedness' AND error IS NULL"
+)
+
+
 def groundedness_judge(session: Session) -> JudgeConfig | None:
     """The judge config whose groundedness verdicts feed the hallucination KPI: the one covering the most
-    traces (a new config tried on a few hundred labelled traces must not redefine a production KPI)."""
-    verdicts = func.count(JudgeVerdict.id)
-    row = session.exec(
-        select(JudgeVerdict.judge_config_id, verdicts)
-        .where(JudgeVerdict.question_key == "groundedness", JudgeVerdict.error.is_(None))
-        .group_by(JudgeVerdict.judge_config_id)
-        .order_by(verdicts.desc(), col(JudgeVerdict.judge_config_id).desc())
-        .limit(1)
-    ).first()
-    return session.get(JudgeConfig, row[0]) if row else None
+    traces (a new config tried on a few hundred labelled traces must not redefine a production KPI).
+
+    One index-only count per config (partial index ix_judgeverdict_ok_ts), ties to the newest config.
+    """
+    best: tuple[int, int] | None = None
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    for config_id in session.exec(select(JudgeConfig.id).order_by(col(JudgeConfig.id).desc())).all():
+        if sqlite:  # its planner prefers the non-covering (config, question) index and reads every row
+            n = session.connection().execute(_SQLITE_JUDGE_COUNT, {"c": config_id}).scalar_one()
+        else:
+            n = session.exec(
+                select(func.count())
+                .select_from(JudgeVerdict)
+                .where(
+                    JudgeVerdict.judge_config_id == config_id,
+                    JudgeVerdict.question_key == "groundedness",
+                    JudgeVerdict.error.is_(None),
+                )
+            ).one()
+        if n and (best is None or n > best[0]):
+            best = (n, config_id)
+    return session.get(JudgeConfig, best[1]) if best else None
 
 
 def _verdict_conditions(filters: Filters, judge_id: int) -> list[Any]:
