@@ -195,12 +195,15 @@ def list_events(
     actor: str | None = None,
     action: str | None = None,
     entity: str | None = None,
+    entity_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 1000,
 ) -> list[AuditEvent]:
     """Newest first, filtered in SQL."""
     query = select(AuditEvent)
+    if entity_id is not None:
+        query = query.where(AuditEvent.entity_id == str(entity_id))
     if actor:
         query = query.where(AuditEvent.actor == actor)
     if action:

@@ -211,8 +211,7 @@ def timeline(session: Session, *, release: str) -> list[dict[str, Any]]:
     row = releases.get_release(session, name=release)
     out = [
         {"ts": e.ts, "source": "audit", "seq": e.seq, "actor": e.actor, "what": e.action, "detail": e.payload}
-        for e in audit.list_events(session, entity="release", limit=100_000)
-        if e.entity_id == release
+        for e in audit.list_events(session, entity="release", entity_id=release, limit=100_000)
     ]
     steps = session.exec(select(Deployment).where(Deployment.release_id == row.id)).all()
     for d in steps:
