@@ -7,27 +7,24 @@ file size. Duplicate ids inside a file are tracked in a temporary on-disk SQLite
 Every import is one pass and one transaction with its audit event: `on_error="abort"` writes batches
 until a bad record appears, then only validates (to list every problem) and rolls back at the end, so
 nothing is written when any record is bad; `on_error="skip"` writes the good records and sends the bad
-ones (source text + problems) to a rejects JSONL file. On SQLite rows go in through the driver's
-executemany with values pre-serialised as the column types store them (`_Writer`); PostgreSQL uses Core.
-Re-importing is idempotent on `trace_id`; changed records are rewritten only with `update=True`. Field rules live in `review_store.ingest_records`,
-the OTLP mapping in `review_store.otlp`.
+ones (source text + problems) to a rejects JSONL file. Re-importing is idempotent on `trace_id`; changed
+records are rewritten only with `update=True`. New rows go in through `review_store.ingest_writer`
+(SQLite: the driver's executemany; PostgreSQL: Core). Field rules live in `review_store.ingest_records`
+and `review_store.ingest_checks`, the OTLP mapping in `review_store.otlp`.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 
@@ -35,7 +32,8 @@ from review_store import audit
 from review_store.db import session_scope
 from review_store.errors import ValidationFailed
 from review_store.ingest_readers import FORMATS, FileProblem, Item, batches, detect_format
-from review_store.ingest_records import GUARDRAIL_COLUMNS, TRACE_COLUMNS
+from review_store.ingest_records import TRACE_COLUMNS
+from review_store.ingest_writer import Writer, insert_guards, sqlite_values
 from review_store.models import GuardrailEvent, Trace
 from review_store.permissions import SYSTEM, Actor, require
 
@@ -241,7 +239,7 @@ def _ingest(
     with ExitStack() as stack:
         rejects = stack.enter_context(open(report.rejects_path, "wb")) if report.rejects_path else None
         session = stack.enter_context(session_scope(engine))
-        writer = _Writer(session.connection())
+        writer = Writer(session.connection())
         try:
             reporter = _reporter(progress, "write", report)
             prepare = sqlite_values if writer.sqlite else None
@@ -318,7 +316,7 @@ def _guard_key(event: dict[str, Any]) -> tuple[str, ...]:
     return (event["ts"].isoformat(), event["name"], event["stage"], event["action"], repr(event["score"]))
 
 
-def _write_batch(writer: _Writer, items: list[Item], *, update: bool, report: IngestReport) -> None:
+def _write_batch(writer: Writer, items: list[Item], *, update: bool, report: IngestReport) -> None:
     if not items:
         return
     by_id = {item.row["external_id"]: item for item in items if item.row is not None}
@@ -356,116 +354,5 @@ def _write_batch(writer: _Writer, items: list[Item], *, update: bool, report: In
             stmt, [{"v_id": tid, **{f"v_{c}": item.row[c] for c in TRACE_COLUMNS}} for tid, item in changed]
         )
         conn.execute(delete(_GUARD).where(_GUARD.c.trace_id.in_([tid for tid, _ in changed])))
-        report.guardrail_events += _insert_guards(conn, changed)
+        report.guardrail_events += insert_guards(conn, changed)
         report.updated += len(changed)
-
-
-def _insert_guards(conn: Any, pairs: list[tuple[int, Item]]) -> int:
-    rows = [
-        {
-            **{c: g[c] for c in GUARDRAIL_COLUMNS},
-            "trace_id": tid,
-            "segment": item.row["segment"],
-            "release": item.row["release"],
-        }
-        for tid, item in pairs
-        for g in item.guardrails
-    ]
-    if rows:
-        conn.execute(insert(_GUARD), rows)
-    return len(rows)
-
-
-class _Writer:
-    """Existence checks and inserts for one batch. SQLite: the driver's executemany with values already
-    in the form SQLAlchemy stores (ISO timestamps, JSON text) and ids assigned here (BEGIN IMMEDIATE holds
-    the write lock, so max(id) cannot move); PostgreSQL: Core executemany (insertmanyvalues)."""
-
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-        self.sqlite = conn.dialect.name == "sqlite"
-        self.cursor = conn.connection.driver_connection.cursor() if self.sqlite else None
-
-    def present(self, external_ids: list[str]) -> list[str]:
-        """The ids of this batch already stored."""
-        if self.sqlite:
-            array = _json_array(external_ids)
-            if array is not None:
-                found = self.cursor.execute(_SQLITE_PRESENT, (array,)).fetchall()
-                return [r[0] for r in found]
-        stmt = select(_TRACE.c.external_id).where(_TRACE.c.external_id.in_(external_ids))
-        return list(self.conn.execute(stmt).scalars())
-
-    def stored(self, external_ids: list[str]) -> dict[str, Any]:
-        """The stored rows (through the column types, to compare with the file) of these ids."""
-        stmt = select(_TRACE).where(_TRACE.c.external_id.in_(external_ids))
-        return {r["external_id"]: r for r in self.conn.execute(stmt).mappings()}
-
-    def insert(self, items: list[Item]) -> int:
-        """Insert these new traces and their guardrail events; returns the number of events."""
-        if not self.sqlite:
-            conn = self.conn
-            conn.execute(insert(_TRACE), [item.row for item in items])
-            stmt = select(_TRACE.c.external_id, _TRACE.c.id).where(
-                _TRACE.c.external_id.in_([i.row["external_id"] for i in items])
-            )
-            ids = dict(conn.execute(stmt).tuples().all())
-            return _insert_guards(conn, [(ids[item.row["external_id"]], item) for item in items])
-        cur = self.cursor
-        next_id = cur.execute("SELECT coalesce(max(id), 0) FROM trace").fetchone()[0]
-        rows, events = [], []
-        for item in items:
-            next_id += 1
-            r = item.row
-            rows.append((next_id, *(item.prepared or sqlite_values(r))))
-            for g in item.guardrails:
-                events.append(
-                    (
-                        next_id, sqlite_datetime(g["ts"]), g["name"], g["stage"], g["action"], g["score"],
-                        r["segment"], r["release"],
-                    )
-                )  # fmt: skip
-        cur.executemany(_SQLITE_INSERT_TRACE, rows)
-        if events:
-            cur.executemany(_SQLITE_INSERT_GUARD, events)
-        return len(events)
-
-
-# id and the columns that need converting first, then the ones bound as they are (one itemgetter call)
-_PLAIN_TRACE_COLUMNS = ("external_id", *(c for c in TRACE_COLUMNS if c not in ("ts", "context", "meta")))
-_PLAIN_TRACE_VALUES = itemgetter(*_PLAIN_TRACE_COLUMNS)
-SQLITE_TRACE_COLUMNS = ("id", "ts", "context", "meta", *_PLAIN_TRACE_COLUMNS)
-SQLITE_GUARD_COLUMNS = ("trace_id", *GUARDRAIL_COLUMNS, "segment", "release")
-_SQLITE_INSERT_TRACE = f"INSERT INTO trace ({', '.join(SQLITE_TRACE_COLUMNS)}) VALUES ({', '.join('?' * len(SQLITE_TRACE_COLUMNS))})"
-_SQLITE_INSERT_GUARD = (
-    f"INSERT INTO guardrailevent ({', '.join(SQLITE_GUARD_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(SQLITE_GUARD_COLUMNS))})"
-)
-_SQLITE_PRESENT = "SELECT external_id FROM trace WHERE external_id IN (SELECT value FROM json_each(?))"
-
-
-def sqlite_values(row: dict[str, Any]) -> tuple[Any, ...]:
-    """A trace row as the SQLite writer binds it, in SQLITE_TRACE_COLUMNS order after the id."""
-    meta = row["meta"]
-    converted = (sqlite_datetime(row["ts"]), json_text(row["context"]), json_text(meta) if meta else "{}")
-    return converted + _PLAIN_TRACE_VALUES(row)
-
-
-def sqlite_datetime(value: datetime) -> str:
-    """A naive datetime as SQLAlchemy's SQLite DateTime stores it: 'YYYY-MM-DD HH:MM:SS.ffffff'."""
-    return value.isoformat(" ", "microseconds")
-
-
-def json_text(value: Any) -> str:
-    """JSON text for a JSON column (what SQLAlchemy's json.dumps would store, compactly)."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # integers beyond 64 bits, lone surrogates: the json module writes them
-        return json.dumps(value)
-
-
-def _json_array(values: list[str]) -> bytes | None:
-    try:
-        return orjson.dumps(values)
-    except TypeError:
-        return None

@@ -16,16 +16,16 @@ from sqlalchemy import DateTime, func
 from sqlalchemy.dialects import sqlite
 from sqlmodel import select
 
-from review_store import ingest
+from review_store import ingest_writer
 from review_store.db import make_engine, read_session
-from review_store.ingest import (
+from review_store.ingest import ingest_file
+from review_store.ingest_records import parse_record, parse_record_detailed
+from review_store.ingest_writer import (
     SQLITE_GUARD_COLUMNS,
     SQLITE_TRACE_COLUMNS,
-    ingest_file,
     json_text,
     sqlite_datetime,
 )
-from review_store.ingest_records import parse_record, parse_record_detailed
 from review_store.models import AuditEvent, GuardrailEvent, Trace
 from tests.conftest import create_schema
 
@@ -209,7 +209,7 @@ def test_fast_path_equals_the_detailed_checkers_on_odd_values(change):
 
 
 def test_the_usual_record_takes_the_fast_path():
-    from review_store.ingest_records import _fast_record
+    from review_store.ingest_records import _fast_record  # noqa: PLC2701
 
     assert _fast_record(usual) == parse_record_detailed(usual)
 
@@ -297,7 +297,7 @@ def test_rows_written_by_the_driver_read_back_equal_through_the_orm(sqlite_engin
     other = tmp_path / "core.db"
     create_schema(f"sqlite:///{other}")
     core_engine = make_engine(f"sqlite:///{other}")
-    monkeypatch.setattr(ingest._Writer, "__init__", _core_writer_init)
+    monkeypatch.setattr(ingest_writer.Writer, "__init__", _core_writer_init)
     assert ingest_file(core_engine, path=path).inserted == 3
     assert _stored(core_engine) == fast
     # and a re-import compares the driver-written rows with the file as equal

@@ -1,0 +1,135 @@
+"""Writing one batch of new traces and their guardrail events, and asking which ids are stored.
+
+SQLite: the driver's executemany with values already in the form SQLAlchemy's column types store
+(`sqlite_datetime`, `json_text`), ids assigned here from max(id) (the import's BEGIN IMMEDIATE holds the
+write lock, so it cannot move) and values prepared right after each record is parsed (`sqlite_values`).
+PostgreSQL: SQLAlchemy Core executemany (insertmanyvalues). tests/test_ingest_fast.py checks that both
+paths store the same values as read back through the ORM.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from operator import itemgetter
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select
+
+from review_store.ingest_readers import Item
+from review_store.ingest_records import GUARDRAIL_COLUMNS, TRACE_COLUMNS
+from review_store.models import GuardrailEvent, Trace
+
+_TRACE = Trace.__table__
+_GUARD = GuardrailEvent.__table__
+
+
+def insert_guards(conn: Any, pairs: list[tuple[int, Item]]) -> int:
+    """Core insert of the guardrail events of (trace id, item) pairs; returns how many."""
+    rows = [
+        {
+            **{c: g[c] for c in GUARDRAIL_COLUMNS},
+            "trace_id": tid,
+            "segment": item.row["segment"],
+            "release": item.row["release"],
+        }
+        for tid, item in pairs
+        for g in item.guardrails
+    ]
+    if rows:
+        conn.execute(insert(_GUARD), rows)
+    return len(rows)
+
+
+class Writer:
+    """Existence checks and inserts for the batches of one import, on the import's connection."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.cursor = conn.connection.driver_connection.cursor() if self.sqlite else None
+
+    def present(self, external_ids: list[str]) -> list[str]:
+        """The ids of this batch already stored."""
+        if self.sqlite:
+            array = _json_array(external_ids)
+            if array is not None:
+                found = self.cursor.execute(_SQLITE_PRESENT, (array,)).fetchall()
+                return [r[0] for r in found]
+        stmt = select(_TRACE.c.external_id).where(_TRACE.c.external_id.in_(external_ids))
+        return list(self.conn.execute(stmt).scalars())
+
+    def stored(self, external_ids: list[str]) -> dict[str, Any]:
+        """The stored rows (through the column types, to compare with the file) of these ids."""
+        stmt = select(_TRACE).where(_TRACE.c.external_id.in_(external_ids))
+        return {r["external_id"]: r for r in self.conn.execute(stmt).mappings()}
+
+    def insert(self, items: list[Item]) -> int:
+        """Insert these new traces and their guardrail events; returns the number of events."""
+        if not self.sqlite:
+            conn = self.conn
+            conn.execute(insert(_TRACE), [item.row for item in items])
+            stmt = select(_TRACE.c.external_id, _TRACE.c.id).where(
+                _TRACE.c.external_id.in_([i.row["external_id"] for i in items])
+            )
+            ids = dict(conn.execute(stmt).tuples().all())
+            return insert_guards(conn, [(ids[item.row["external_id"]], item) for item in items])
+        cur = self.cursor
+        next_id = cur.execute("SELECT coalesce(max(id), 0) FROM trace").fetchone()[0]
+        rows, events = [], []
+        for item in items:
+            next_id += 1
+            r = item.row
+            rows.append((next_id, *(item.prepared or sqlite_values(r))))
+            for g in item.guardrails:
+                events.append(
+                    (
+                        next_id, sqlite_datetime(g["ts"]), g["name"], g["stage"], g["action"], g["score"],
+                        r["segment"], r["release"],
+                    )
+                )  # fmt: skip
+        cur.executemany(_SQLITE_INSERT_TRACE, rows)
+        if events:
+            cur.executemany(_SQLITE_INSERT_GUARD, events)
+        return len(events)
+
+
+# id and the columns that need converting first, then the ones bound as they are (one itemgetter call)
+_PLAIN_TRACE_COLUMNS = ("external_id", *(c for c in TRACE_COLUMNS if c not in ("ts", "context", "meta")))
+_PLAIN_TRACE_VALUES = itemgetter(*_PLAIN_TRACE_COLUMNS)
+SQLITE_TRACE_COLUMNS = ("id", "ts", "context", "meta", *_PLAIN_TRACE_COLUMNS)
+SQLITE_GUARD_COLUMNS = ("trace_id", *GUARDRAIL_COLUMNS, "segment", "release")
+_SQLITE_INSERT_TRACE = f"INSERT INTO trace ({', '.join(SQLITE_TRACE_COLUMNS)}) VALUES ({', '.join('?' * len(SQLITE_TRACE_COLUMNS))})"
+_SQLITE_INSERT_GUARD = (
+    f"INSERT INTO guardrailevent ({', '.join(SQLITE_GUARD_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(SQLITE_GUARD_COLUMNS))})"
+)
+_SQLITE_PRESENT = "SELECT external_id FROM trace WHERE external_id IN (SELECT value FROM json_each(?))"
+
+
+def sqlite_values(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A trace row as the SQLite writer binds it, in SQLITE_TRACE_COLUMNS order after the id."""
+    meta = row["meta"]
+    converted = (sqlite_datetime(row["ts"]), json_text(row["context"]), json_text(meta) if meta else "{}")
+    return converted + _PLAIN_TRACE_VALUES(row)
+
+
+def sqlite_datetime(value: datetime) -> str:
+    """A naive datetime as SQLAlchemy's SQLite DateTime stores it: 'YYYY-MM-DD HH:MM:SS.ffffff'."""
+    return value.isoformat(" ", "microseconds")
+
+
+def json_text(value: Any) -> str:
+    """JSON text for a JSON column (what SQLAlchemy's json.dumps would store, compactly)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # integers beyond 64 bits, lone surrogates: the json module writes them
+        return json.dumps(value)
+
+
+def _json_array(values: list[str]) -> bytes | None:
+    try:
+        return orjson.dumps(values)
+    except TypeError:
+        return None
