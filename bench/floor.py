@@ -1,5 +1,6 @@
 """The physical floor for ingest: the same records parsed with orjson and inserted with plain
-sqlite3.executemany in one transaction into an equivalent table. Nothing is validated."""
+sqlite3.executemany in one transaction into an equivalent table (the store's own DDL and indexes).
+Nothing is validated."""
 
 from __future__ import annotations
 
@@ -9,19 +10,31 @@ from pathlib import Path
 
 import orjson
 
-DDL = """
-CREATE TABLE trace (id INTEGER PRIMARY KEY, external_id TEXT UNIQUE NOT NULL, ts TEXT NOT NULL, app TEXT,
-  segment TEXT, release TEXT, model TEXT, prompt_version TEXT, input TEXT, output TEXT, context TEXT,
-  latency_ms REAL, ttft_ms REAL, tokens_in INTEGER, tokens_out INTEGER, cost_usd REAL, cache_hit INTEGER,
-  user_feedback TEXT, task_success INTEGER, top_retrieval_score REAL, meta TEXT);
-CREATE INDEX ix_trace_ts ON trace (ts);
-CREATE INDEX ix_trace_segment_ts ON trace (segment, ts);
-CREATE INDEX ix_trace_release_ts ON trace (release, ts);
-CREATE TABLE guardrailevent (id INTEGER PRIMARY KEY, trace_id INTEGER NOT NULL, ts TEXT NOT NULL, name TEXT,
-  stage TEXT, action TEXT, score REAL, segment TEXT, release TEXT);
-"""
-INSERT = "INSERT INTO trace VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-INSERT_EVENT = "INSERT INTO guardrailevent VALUES (NULL,?,?,?,?,?,?,?,?)"
+TRACE_COLUMNS = (
+    "id", "external_id", "ts", "app", "segment", "release", "model", "prompt_version", "input", "output",
+    "context", "latency_ms", "ttft_ms", "tokens_in", "tokens_out", "cost_usd", "cache_hit", "user_feedback",
+    "task_success", "top_retrieval_score", "meta",
+)  # fmt: skip
+EVENT_COLUMNS = ("trace_id", "ts", "name", "stage", "action", "score", "segment", "release")
+INSERT = f"INSERT INTO trace ({', '.join(TRACE_COLUMNS)}) VALUES ({', '.join('?' * len(TRACE_COLUMNS))})"
+INSERT_EVENT = (
+    f"INSERT INTO guardrailevent ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+)
+
+
+def equivalent_ddl() -> list[str]:
+    """The trace and guardrail tables exactly as the store creates them on SQLite, indexes included,
+    so the floor pays for the same index maintenance as our ingest."""
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from review_store.models import GuardrailEvent, Trace
+
+    statements = []
+    for table in (Trace.__table__, GuardrailEvent.__table__):
+        statements.append(str(CreateTable(table).compile(dialect=sqlite.dialect())))
+        statements += [str(CreateIndex(index).compile(dialect=sqlite.dialect())) for index in table.indexes]
+    return statements
 
 
 def ingest_floor(jsonl: Path, db_path: Path) -> float:
@@ -29,7 +42,9 @@ def ingest_floor(jsonl: Path, db_path: Path) -> float:
     if db_path.exists():
         db_path.unlink()
     conn = sqlite3.connect(db_path)
-    conn.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + DDL)
+    conn.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+    for statement in equivalent_ddl():
+        conn.execute(statement)
     started = time.perf_counter()
     rows, events = [], []
     with jsonl.open("rb") as handle:
