@@ -8,7 +8,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from review_store import audit
@@ -138,17 +138,40 @@ def get_judge_config(session: Session, name: str, version: int | None = None) ->
     return config
 
 
+# SQLite's planner would read every verdict row for these; both counts are index-only walks instead.
+_SQLITE_OK_COUNTS = text(
+    "SELECT judge_config_id, count(*) FROM judgeverdict INDEXED BY ix_judgeverdict_ok_ts "
+    "WHERE error IS NULL GROUP BY judge_config_id"
+)
+_SQLITE_ALL_COUNTS = text(
+    "SELECT judge_config_id, count(*) FROM judgeverdict INDEXED BY ix_judgeverdict_config_question "
+    "GROUP BY judge_config_id"
+)
+
+
+def verdict_counts(session: Session) -> dict[int, tuple[int, int]]:
+    """config id -> (successful verdicts, failed verdicts), from two index-only counts (no outer join
+    over every verdict): ok from the partial index on error IS NULL, errors = all - ok."""
+    if session.get_bind().dialect.name == "sqlite":
+        conn = session.connection()
+        ok = dict(conn.execute(_SQLITE_OK_COUNTS).tuples().all())
+        total = dict(conn.execute(_SQLITE_ALL_COUNTS).tuples().all())
+    else:
+        config = col(JudgeVerdict.judge_config_id)
+        counted = select(config, func.count()).group_by(config)
+        ok = dict(session.exec(counted.where(col(JudgeVerdict.error).is_(None))).all())
+        total = dict(session.exec(counted).all())
+    return {c: (int(ok.get(c, 0)), int(n - ok.get(c, 0))) for c, n in total.items()}
+
+
 def list_judge_configs(session: Session) -> list[dict[str, Any]]:
     """Every config version with its rubric and verdict counts (ok / error), for the CLI and Settings."""
-    ok = func.count(JudgeVerdict.id).filter(col(JudgeVerdict.error).is_(None))
-    errors = func.count(JudgeVerdict.id).filter(col(JudgeVerdict.error).is_not(None))
     query = (
-        select(JudgeConfig, Rubric.name, Rubric.version, ok, errors)
+        select(JudgeConfig, Rubric.name, Rubric.version)
         .join(Rubric, col(Rubric.id) == JudgeConfig.rubric_id)
-        .outerjoin(JudgeVerdict, col(JudgeVerdict.judge_config_id) == JudgeConfig.id)
-        .group_by(col(JudgeConfig.id), col(Rubric.name), col(Rubric.version))
         .order_by(col(JudgeConfig.name), col(JudgeConfig.version))
     )
+    counts = verdict_counts(session)
     return [
         {
             "config": label_of(c),
@@ -157,10 +180,10 @@ def list_judge_configs(session: Session) -> list[dict[str, Any]]:
             "api_base": c.api_base,
             "params": c.params,
             "rubric": f"{rname}@{rversion}",
-            "verdicts_ok": n_ok,
-            "verdicts_error": n_err,
+            "verdicts_ok": counts.get(c.id, (0, 0))[0],
+            "verdicts_error": counts.get(c.id, (0, 0))[1],
             "created_by": c.created_by,
             "created_at": c.created_at,
         }
-        for c, rname, rversion, n_ok, n_err in session.exec(query).all()
+        for c, rname, rversion in session.exec(query).all()
     ]
