@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from review_store import settings
-from review_store.dashboards import groundedness_judge
+from review_store.dashboards import _NO_JUDGE, groundedness_judge_id
 from review_store.models import JudgeVerdict, Trace
 
 EPSILON = 1e-4
@@ -65,10 +65,12 @@ class DriftResult:
         return dict(self.__dict__)
 
 
-def _window(start: datetime, end: datetime, release: str | None) -> list[Any]:
-    out = [Trace.ts >= start, Trace.ts < end]
+def _window(start: datetime, end: datetime, release: str | None, table: Any = Trace) -> list[Any]:
+    """The window's conditions on trace, or on judgeverdict's copies of the trace's ts and release."""
+    ts = table.ts if table is Trace else table.trace_ts
+    out = [ts >= start, ts < end]
     if release:
-        out.append(Trace.release == release)
+        out.append(table.release == release)
     return out
 
 
@@ -102,12 +104,10 @@ def _continuous(session: Session, value: Any, ref: list[Any], cur: list[Any]) ->
     return labels, {labels[k]: v for k, v in counts[0].items()}, {labels[k]: v for k, v in counts[1].items()}
 
 
-def _categorical(session: Session, value: Any, ref: list[Any], cur: list[Any], join: Any = None) -> tuple:
+def _categorical(session: Session, value: Any, ref: list[Any], cur: list[Any]) -> tuple:
     counts = []
     for where in (ref, cur):
         query = select(value, func.count()).where(*where, value.is_not(None)).group_by(value)
-        if join is not None:
-            query = query.join(Trace, col(Trace.id) == JudgeVerdict.trace_id)
         counts.append({str(k): n for k, n in session.exec(query).all()})
     labels = sorted(set(counts[0]) | set(counts[1]))
     return labels, counts[0], counts[1]
@@ -118,27 +118,35 @@ def _shares(labels: list[str], counts: dict[str, int]) -> tuple[list[float], int
     return [counts.get(label, 0) / n if n else 0.0 for label in labels], n
 
 
-def drift_report(session: Session, *, end: datetime, release: str | None = None) -> list[DriftResult]:
-    """PSI of each metric for the week before `end` against the week before that, with its status."""
+def drift_report(
+    session: Session, *, end: datetime, release: str | None = None, judge_id: Any = _NO_JUDGE
+) -> list[DriftResult]:
+    """PSI of each metric for the week before `end` against the week before that, with its status.
+
+    `judge_id` (from dashboards.groundedness_judge_id) may be passed by a page that already has it.
+    """
     thresholds = settings.get(session, "drift.psi")
     cur_start, ref_start = end - timedelta(days=7), end - timedelta(days=14)
     ref, cur = _window(ref_start, cur_start, release), _window(cur_start, end, release)
-    judge = groundedness_judge(session)
+    if judge_id is _NO_JUDGE:
+        judge_id = groundedness_judge_id(session)
     results = []
     for metric, label in METRICS.items():
         if metric == "input_length":
-            bins, r, c = _continuous(session, func.length(Trace.input), ref, cur)
+            bins, r, c = _continuous(session, Trace.input_chars, ref, cur)  # stored length(input)
         elif metric == "top_retrieval_score":
             bins, r, c = _continuous(session, Trace.top_retrieval_score, ref, cur)
         elif metric == "segment_mix":
             bins, r, c = _categorical(session, Trace.segment, ref, cur)
         else:
-            verdict = [
-                JudgeVerdict.judge_config_id == (judge.id if judge else -1),
+            verdict = [  # the trace's ts and release are copied onto the verdict: no join
+                JudgeVerdict.judge_config_id == (judge_id if judge_id is not None else -1),
                 JudgeVerdict.question_key == "groundedness",
                 JudgeVerdict.error.is_(None),
             ]
-            bins, r, c = _categorical(session, JudgeVerdict.score, ref + verdict, cur + verdict, join=True)
+            v_ref = _window(ref_start, cur_start, release, JudgeVerdict)
+            v_cur = _window(cur_start, end, release, JudgeVerdict)
+            bins, r, c = _categorical(session, JudgeVerdict.score, v_ref + verdict, v_cur + verdict)
         ref_share, ref_n = _shares(bins, r)
         cur_share, cur_n = _shares(bins, c)
         value = psi(ref_share, cur_share) if ref_n and cur_n else None
@@ -159,9 +167,12 @@ def drift_report(session: Session, *, end: datetime, release: str | None = None)
     return results
 
 
-def drift_alerts(session: Session, *, end: datetime, release: str | None = None) -> list[DriftResult]:
+def drift_alerts(
+    session: Session, *, end: datetime, release: str | None = None, judge_id: Any = _NO_JUDGE
+) -> list[DriftResult]:
     """The metrics at watch or act for the week before `end`, worst first (the Overview's alert list)."""
-    alerts = [r for r in drift_report(session, end=end, release=release) if r.status in ("watch", "act")]
+    report = drift_report(session, end=end, release=release, judge_id=judge_id)
+    alerts = [r for r in report if r.status in ("watch", "act")]
     return sorted(alerts, key=lambda r: -(r.psi or 0))
 
 
@@ -170,8 +181,9 @@ def drift_history(
 ) -> list[dict]:
     """PSI per metric for weekly windows ending every 7 days back from `end` (not before start + 14 days)."""
     out, window_end = [], end
+    judge_id = groundedness_judge_id(session)
     while window_end - timedelta(days=14) >= start:
-        for r in drift_report(session, end=window_end, release=release):
+        for r in drift_report(session, end=window_end, release=release, judge_id=judge_id):
             out.append(
                 {"end": window_end, "metric": r.metric, "label": r.label, "psi": r.psi, "status": r.status}
             )

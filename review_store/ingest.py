@@ -349,9 +349,18 @@ def _write_batch(writer: Writer, items: list[Item], *, update: bool, report: Ing
     if changed:
         conn = writer.conn
         values = {c: bindparam(f"v_{c}") for c in TRACE_COLUMNS}
+        values["input_chars"] = bindparam("v_input_chars")
         stmt = sa_update(_TRACE).where(_TRACE.c.id == bindparam("v_id")).values(values)
         conn.execute(
-            stmt, [{"v_id": tid, **{f"v_{c}": item.row[c] for c in TRACE_COLUMNS}} for tid, item in changed]
+            stmt,
+            [
+                {
+                    "v_id": tid,
+                    "v_input_chars": len(item.row["input"]),
+                    **{f"v_{c}": item.row[c] for c in TRACE_COLUMNS},
+                }
+                for tid, item in changed
+            ],
         )
         conn.execute(delete(_GUARD).where(_GUARD.c.trace_id.in_([tid for tid, _ in changed])))
         report.guardrail_events += insert_guards(conn, changed)

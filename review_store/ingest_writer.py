@@ -98,7 +98,7 @@ class Writer:
 # id and the columns that need converting first, then the ones bound as they are (one itemgetter call)
 _PLAIN_TRACE_COLUMNS = ("external_id", *(c for c in TRACE_COLUMNS if c not in ("ts", "context", "meta")))
 _PLAIN_TRACE_VALUES = itemgetter(*_PLAIN_TRACE_COLUMNS)
-SQLITE_TRACE_COLUMNS = ("id", "ts", "context", "meta", *_PLAIN_TRACE_COLUMNS)
+SQLITE_TRACE_COLUMNS = ("id", "ts", "context", "meta", *_PLAIN_TRACE_COLUMNS, "input_chars")
 SQLITE_GUARD_COLUMNS = ("trace_id", *GUARDRAIL_COLUMNS, "segment", "release")
 _SQLITE_INSERT_TRACE = f"INSERT INTO trace ({', '.join(SQLITE_TRACE_COLUMNS)}) VALUES ({', '.join('?' * len(SQLITE_TRACE_COLUMNS))})"
 _SQLITE_INSERT_GUARD = (
@@ -112,7 +112,7 @@ def sqlite_values(row: dict[str, Any]) -> tuple[Any, ...]:
     """A trace row as the SQLite writer binds it, in SQLITE_TRACE_COLUMNS order after the id."""
     meta = row["meta"]
     converted = (sqlite_datetime(row["ts"]), json_text(row["context"]), json_text(meta) if meta else "{}")
-    return converted + _PLAIN_TRACE_VALUES(row)
+    return converted + _PLAIN_TRACE_VALUES(row) + (len(row["input"]),)  # input_chars
 
 
 def sqlite_datetime(value: datetime) -> str:

@@ -55,6 +55,12 @@ class User(SQLModel, table=True):
 # --- production data ----------------------------------------------------------------------------
 
 
+def _input_chars(context: Any) -> int | None:
+    """Insert default of trace.input_chars: the length of the row's input."""
+    value = context.get_current_parameters().get("input")
+    return None if value is None else len(value)
+
+
 class Trace(SQLModel, table=True):
     __table_args__ = (
         Index("ix_trace_ts", "ts"),
@@ -71,6 +77,24 @@ class Trace(SQLModel, table=True):
             "cost_usd",
             "cache_hit",
         ),
+        # Drift's input-length, retrieval-score and segment-mix counts over two weeks: index-only.
+        Index("ix_trace_ts_drift", "ts", "release", "segment", "input_chars", "top_retrieval_score"),
+        # Cost breakdowns, drill-down by prompt version/model and maturity's instrumentation share.
+        Index(
+            "ix_trace_ts_cost",
+            "ts",
+            "app",
+            "model",
+            "prompt_version",
+            "segment",
+            "release",
+            "tokens_in",
+            "tokens_out",
+            "cost_usd",
+            "task_success",
+            "cache_hit",
+            "latency_ms",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -82,6 +106,8 @@ class Trace(SQLModel, table=True):
     model: str = Field(default="", max_length=200)
     prompt_version: str = Field(default="", max_length=120)
     input: str = _text()
+    # len(input), stored so drift's input-length PSI never reads the text (filled on every insert)
+    input_chars: int | None = Field(default=None, sa_column_kwargs={"default": _input_chars})
     output: str = _text()
     context: list[dict[str, Any]] = _json([])
     latency_ms: float | None = None

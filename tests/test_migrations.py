@@ -1,5 +1,6 @@
 """A database created by an older migration (0001) and holding data is upgraded in place to head:
-the rows survive, the columns 0002 adds are filled from the traces, and the dashboards read them."""
+the rows survive, the columns 0002 adds are filled from the traces, 0003's trace.input_chars holds each
+input's length in characters, and the dashboards read them."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ TRACES = [  # external id, ts, segment, release, latency
     ("t-2", T0 + timedelta(days=1, hours=2), "billing", "r2", 1200.0),
     ("t-3", T0 + timedelta(days=2, minutes=5), "refunds", "r2", 400.0),
 ]
+INPUTS = ["q", "Grüße, où est ma commande ?", ""]  # 0003 fills input_chars: characters, not bytes
 VERDICTS = [  # trace index, question, score, error
     (0, "groundedness", 1.0, None),
     (1, "groundedness", 5.0, None),
@@ -94,7 +96,7 @@ def _fill_at_0001(url: str) -> None:
                     "release": rel,
                     "model": "m",
                     "prompt_version": "p1",
-                    "input": "q",
+                    "input": INPUTS[i],
                     "output": "a",
                     "context": [],
                     "latency_ms": lat,
@@ -144,7 +146,7 @@ def test_database_at_0001_with_data_upgrades_in_place(url_at_0001):
     schema.check(url_at_0001)  # the upgraded database matches today's models
     engine = make_engine(url_at_0001)
     indexes = {ix["name"] for ix in inspect(engine).get_indexes("trace")}
-    assert "ix_trace_ts_kpi" in indexes
+    assert {"ix_trace_ts_kpi", "ix_trace_ts_drift", "ix_trace_ts_cost"} <= indexes
     with engine.connect() as conn:
         counts = {
             name: conn.execute(select(func.count()).select_from(text(name))).scalar_one()
@@ -156,6 +158,9 @@ def test_database_at_0001_with_data_upgrades_in_place(url_at_0001):
                 "FROM judgeverdict v ORDER BY v.id"
             )
         ).all()
+    with engine.connect() as conn:
+        chars = conn.execute(text("SELECT input_chars FROM trace ORDER BY id")).scalars().all()
+    assert chars == [len(s) for s in INPUTS] == [1, 27, 0]
     assert counts == {"trace": 3, "judgeverdict": 5, "guardrailevent": 1, "rubric": 1, "judgeconfig": 1}
     for (trace_id, q, score, err, ts, seg, rel), (i, q0, score0, err0) in zip(rows, VERDICTS, strict=True):
         _, ts0, seg0, rel0, _ = TRACES[i]
