@@ -142,6 +142,24 @@ def trend_figure(rows: list[dict[str, Any]]) -> go.Figure:
     return figure
 
 
+def trend(*, judge: str, question: str, segment: str | None) -> None:
+    """Alpha per config version with its CI, and the table (with cost per 1k verdicts)."""
+    rows = load("trend", judge=judge, question=question, segment=segment)
+    if any(r["krippendorff_alpha"] is not None for r in rows):
+        st.plotly_chart(trend_figure(rows), key="agreement_trend")
+    widgets.table_with_download(pd.DataFrame(rows), key="agreement_trend_table", file_name="trend.csv")
+
+
+def compare(*, a: str, b: str, question: str, segment: str | None, human: str) -> None:
+    """Two configs on the labelled items both judged, measure by measure."""
+    side = load("compare", a=a, b=b, question=question, segment=segment, human=human)
+    st.caption(f"{side['n_common_items']} labelled items judged by both configs.")
+    if side["n_common_items"] == 0:
+        st.info("The two configs have no labelled items in common yet; run the missing one first.")
+    frame = pd.DataFrame(side["configs"]).set_index("config").T.reset_index(names="measure")
+    st.dataframe(frame.astype(str), hide_index=True, width="stretch")
+
+
 def side_by_side(judge: str, trace_id: int) -> None:
     """The trace, this config's verdicts with rationale, and the human labels, in two columns."""
     detail = _read(views.trace_side_by_side, trace_id=trace_id, judge=judge)

@@ -43,11 +43,9 @@ else:
 trend, disagree, compare, per_segment, quality = st.tabs(
     ["Trend across versions", "Disagreements", "Compare two configs", "Per segment", "Reviewer quality"]
 )
-with trend:
-    rows = load("trend", judge=judge, question=question, segment=segment)
-    if any(r["krippendorff_alpha"] is not None for r in rows):
-        st.plotly_chart(view.trend_figure(rows), key="agreement_trend")
-    widgets.table_with_download(pd.DataFrame(rows), key="agreement_trend_table", file_name="trend.csv")
+with trend:  # every version's agreement and cost per 1k verdicts: computed when asked for
+    if st.toggle("Compute the trend across versions", key="agreement_trend_on"):
+        view.trend(judge=judge, question=question, segment=segment)
 with disagree:
     gaps = load("disagreements", judge=judge, question=question, segment=segment, limit=100)
     if not gaps:
@@ -63,12 +61,8 @@ with compare:
         st.info("Only one judge config exists: create another version in Settings > Judges.")
     else:
         other = st.selectbox("Compare with", others, key="agreement_compare_b")
-        side = load("compare", a=judge, b=other, question=question, segment=segment, human=human)
-        st.caption(f"{side['n_common_items']} labelled items judged by both configs.")
-        if side["n_common_items"] == 0:
-            st.info("The two configs have no labelled items in common yet; run the missing one first.")
-        frame = pd.DataFrame(side["configs"]).set_index("config").T.reset_index(names="measure")
-        st.dataframe(frame.astype(str), hide_index=True, width="stretch")
+        if st.toggle("Compare them", key="agreement_compare_on"):
+            view.compare(a=judge, b=other, question=question, segment=segment, human=human)
 with per_segment:
     rows = load("by_segment", judge=judge, question=question, human=human)
     widgets.table_with_download(pd.DataFrame(rows), key="agreement_segments", file_name="segments.csv")
