@@ -1,6 +1,7 @@
 """Every store read a dashboard page runs, by name, as callables (session, filters) for the benchmark.
 
-Arguments are what the pages pass by default: the filter bar's 7-day window (`filters`), day buckets,
+Arguments are what the pages pass by default: the filter bar's 7-day window (`filters`), day buckets, the
+groundedness judge looked up once (as the Overview does),
 the drill-down of the first KPI, the newest chart point, the Agreement page's default judge/question.
 """
 
@@ -30,17 +31,30 @@ def _newest_point(s, f):
     )
 
 
+_JUDGE_IDS: dict[str, int | None] = {}
+
+
+def _judge_id(s) -> int | None:
+    """The Overview looks the groundedness judge up once per render (its own line below) and passes it on."""
+    url = str(s.get_bind().url)
+    if url not in _JUDGE_IDS:
+        _JUDGE_IDS[url] = dashboards.groundedness_judge_id(s)
+    return _JUDGE_IDS[url]
+
+
 OVERVIEW = {
     "filter_options": lambda s, f: dashboards.filter_options(s),
-    "overview_kpis": lambda s, f: dashboards.overview_kpis(s, f),
-    "trace_count": lambda s, f: dashboards.trace_count(s, f),
-    "kpi_trends": lambda s, f: dashboards.kpi_trends(s, f, bucket="day"),
-    "drift_report": lambda s, f: drift.drift_report(s, end=f.end),
+    "groundedness_judge": lambda s, f: dashboards.groundedness_judge_id(s),
+    "overview_kpis": lambda s, f: dashboards.overview_kpis(s, f, judge_id=_judge_id(s)),
+    "kpi_trends": lambda s, f: dashboards.kpi_trends(s, f, bucket="day", judge_id=_judge_id(s)),
+    "drift_report": lambda s, f: drift.drift_report(s, end=f.end, judge_id=_judge_id(s)),
     "drift_settings": lambda s, f: settings.get(s, "drift.psi"),
     "budget_status": lambda s, f: costs.budget_status(s, as_of=f.end),
-    "kpi_drilldown": lambda s, f: dashboards.kpi_drilldown(s, filters=f, key="task_success_rate", limit=100),
+    "kpi_drilldown": lambda s, f: dashboards.kpi_drilldown(
+        s, filters=f, key="task_success_rate", limit=100, judge_id=_judge_id(s)
+    ),
     "kpi_drilldown_hallucination": lambda s, f: dashboards.kpi_drilldown(
-        s, filters=f, key="hallucination_rate", limit=100
+        s, filters=f, key="hallucination_rate", limit=100, judge_id=_judge_id(s)
     ),
     "traces_in": lambda s, f: dashboards.traces_in(s, f, limit=200),
 }

@@ -446,7 +446,7 @@ def kpi_trends(
     return out
 
 
-def _poor_condition(session: Session, filters: Filters, key: str) -> Any:
+def _poor_condition(session: Session, filters: Filters, key: str, judge_id: Any = _NO_JUDGE) -> Any:
     """Which traces make a KPI poor: the rows a lead wants to read when the tile turns red."""
     if key == "task_success_rate":
         return Trace.task_success.is_(False)
@@ -459,27 +459,28 @@ def _poor_condition(session: Session, filters: Filters, key: str) -> Any:
         return Trace.latency_ms >= (p95 if p95 is not None else float("inf"))
     if key == "safety_triggers_per_1k":
         return select(GuardrailEvent.id).where(GuardrailEvent.trace_id == Trace.id).exists()
-    if key == "hallucination_rate":
-        judge = groundedness_judge(session)
-        return (
-            select(JudgeVerdict.id)
-            .where(
-                JudgeVerdict.trace_id == Trace.id,
-                JudgeVerdict.judge_config_id == (judge.id if judge else -1),
-                JudgeVerdict.question_key == "groundedness",
-                JudgeVerdict.score <= HALLUCINATION_MAX_SCORE,
-            )
-            .exists()
-        )
+    if key == "hallucination_rate":  # a trace in the filter with a successful verdict of 1-2
+        if judge_id is _NO_JUDGE:
+            judge_id = groundedness_judge_id(session)
+        bad = [
+            *_verdict_conditions(filters, judge_id if judge_id is not None else -1),
+            JudgeVerdict.score <= HALLUCINATION_MAX_SCORE,
+        ]
+        return col(Trace.id).in_(select(JudgeVerdict.trace_id).where(*bad))
     raise ValueError(f"unknown KPI {key!r}; known: {', '.join(k for k, *_ in KPI_DEFINITIONS)}")
 
 
-def kpi_drilldown(session: Session, *, filters: Filters, key: str, limit: int = 100) -> dict[str, Any]:
+def kpi_drilldown(
+    session: Session, *, filters: Filters, key: str, limit: int = 100, judge_id: Any = _NO_JUDGE
+) -> dict[str, Any]:
     """The traces behind a poor KPI: which prompt version and model they come from, and each trace's context.
 
     Returns {"by_version": [prompt_version, model, traces, poor, poor_share], "traces": [...newest poor]}.
+    `judge_id` (from groundedness_judge_id) may be passed by a page that already looked it up.
     """
-    poor = _poor_condition(session, filters, key)
+    if key == "hallucination_rate":
+        return _hallucination_drilldown(session, filters, judge_id, limit)
+    poor = _poor_condition(session, filters, key, judge_id)
     conditions = _trace_conditions(filters)
     poor_count = func.sum(case((poor, 1), else_=0))
     groups = session.exec(
@@ -488,14 +489,59 @@ def kpi_drilldown(session: Session, *, filters: Filters, key: str, limit: int = 
         .group_by(Trace.prompt_version, Trace.model)
         .order_by(poor_count.desc(), Trace.prompt_version, Trace.model)
     ).all()
-    by_version = [
-        {"prompt_version": pv, "model": m, "traces": n, "poor": int(p or 0), "poor_share": _ratio(p or 0, n)}
-        for pv, m, n, p in groups
-    ]
+    by_version = _by_version([(pv, m, n, int(p or 0)) for pv, m, n, p in groups])
     rows = session.exec(
         select(*_TRACE_COLUMNS, Trace.top_retrieval_score, Trace.context)
         .where(*conditions, poor)
         .order_by(col(Trace.ts).desc(), col(Trace.id).desc())
         .limit(limit)
+    ).all()
+    return {"by_version": by_version, "traces": [dict(r._mapping) for r in rows]}
+
+
+def _by_version(groups: list[tuple[str, str, int, int]]) -> list[dict[str, Any]]:
+    """(prompt_version, model, traces, poor) rows, most poor first."""
+    groups = sorted(groups, key=lambda g: (-g[3], g[0], g[1]))
+    return [
+        {"prompt_version": pv, "model": m, "traces": n, "poor": p, "poor_share": _ratio(p, n)}
+        for pv, m, n, p in groups
+    ]
+
+
+def _hallucination_drilldown(session: Session, filters: Filters, judge_id: Any, limit: int) -> dict[str, Any]:
+    """The hallucination drill-down driven from the (few) bad verdicts, not from every trace in the range:
+    traces per group index-only on trace, hallucinated traces per group through the verdicts' index."""
+    if judge_id is _NO_JUDGE:
+        judge_id = groundedness_judge_id(session)
+    bad = [
+        *_verdict_conditions(filters, judge_id if judge_id is not None else -1),
+        JudgeVerdict.score <= HALLUCINATION_MAX_SCORE,
+    ]
+    totals = session.exec(
+        select(Trace.prompt_version, Trace.model, func.count(Trace.id))
+        .where(*_trace_conditions(filters))
+        .group_by(Trace.prompt_version, Trace.model)
+    ).all()
+    bad_ids = select(JudgeVerdict.trace_id).where(*bad).distinct().subquery()
+    poor = dict(
+        ((pv, m), n)
+        for pv, m, n in session.exec(
+            select(Trace.prompt_version, Trace.model, func.count())
+            .join(bad_ids, bad_ids.c.trace_id == Trace.id)
+            .group_by(Trace.prompt_version, Trace.model)
+        ).all()
+    )
+    by_version = _by_version([(pv, m, n, poor.get((pv, m), 0)) for pv, m, n in totals])
+    newest = (
+        select(JudgeVerdict.trace_id, JudgeVerdict.trace_ts)
+        .where(*bad)
+        .distinct()
+        .order_by(col(JudgeVerdict.trace_ts).desc(), col(JudgeVerdict.trace_id).desc())
+        .limit(limit)
+    ).subquery()
+    rows = session.exec(
+        select(*_TRACE_COLUMNS, Trace.top_retrieval_score, Trace.context)
+        .join(newest, newest.c.trace_id == Trace.id)
+        .order_by(col(Trace.ts).desc(), col(Trace.id).desc())
     ).all()
     return {"by_version": by_version, "traces": [dict(r._mapping) for r in rows]}
