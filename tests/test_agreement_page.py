@@ -123,3 +123,15 @@ def test_settings_judges_tab_creates_the_next_version(monkeypatch, demo_db_url):
     assert any("Saved acme-judge@3" in s.value for s in at.success)
     with read_session(make_engine(demo_db_url)) as s:
         assert judge.get_judge_config(s, "acme-judge").model == "openai/gpt-4o"
+
+
+def test_trend_and_comparison_are_computed_when_toggled_on(monkeypatch, demo_db_url):
+    at = _open(monkeypatch, demo_db_url, "correctness")
+    assert not any("n_common_items" in c.value or "judged by both" in c.value for c in at.caption)
+    at.toggle(key="agreement_trend_on").set_value(True)
+    at.toggle(key="agreement_compare_on").set_value(True)
+    at.run()
+    assert not at.exception, at.exception
+    trend = next(df.value for df in at.dataframe if "cost_per_1k_usd" in df.value.columns)
+    assert list(trend["config"]) == ["acme-judge@1", "acme-judge@2"]
+    assert any("labelled items judged by both configs" in c.value for c in at.caption)
