@@ -5,8 +5,22 @@ import streamlit as st
 
 from app import charts, session, widgets
 from app.filters import filter_bar
-from review_store import guardrails
+from review_store import dashboards, guardrails
 from review_store.db import read_session
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _reads(url: str, filters: dashboards.Filters, bucket: str, by: str, only: dict) -> dict:
+    """The chart's reads, cached per database, filter and grouping so widget reruns (a drill-down pick)
+    are free; guardrail events only arrive by import, so a minute's staleness is harmless."""
+    with read_session(session.engine()) as db:
+        return {
+            "rows": guardrails.guardrail_rates(db, filters=filters, bucket=bucket, by=by, **only),
+            "markers": guardrails.deploy_markers(db, start=filters.start, end=filters.end),
+            "anomalies": [a for a in guardrails.guardrail_anomalies(db, filters=filters) if a["anomalous"]],
+            "movers": guardrails.guardrail_changes(db, filters=filters, by="name"),
+        }
+
 
 session.require_actor()
 st.title("Guardrails")
@@ -23,15 +37,9 @@ if filters is not None:
     only = {
         k: (None if v == "All" else v) for k, v in {"name": name, "stage": stage, "action": action}.items()
     }
-    with read_session(session.engine()) as db:
-        rows = guardrails.guardrail_rates(db, filters=filters, bucket=bucket, by=by, **only)
-        markers = guardrails.deploy_markers(db, start=filters.start, end=filters.end)
-        anomalies = [
-            a
-            for a in guardrails.guardrail_anomalies(db, filters=filters)
-            if a["anomalous"] and (only["name"] is None or a["name"] == only["name"])
-        ]
-        movers = guardrails.guardrail_changes(db, filters=filters, by="name")
+    reads = _reads(str(session.engine().url), filters, bucket, by, only)
+    rows, markers, movers = reads["rows"], reads["markers"], reads["movers"]
+    anomalies = [a for a in reads["anomalies"] if only["name"] is None or a["name"] == only["name"]]
     st.caption(
         "Rate = guardrail events x 1000 / traces in the bucket (same segment/release). A bucket without "
         "traffic shows no point (no traffic), never a 0. Red x: anomaly (see the rule below)."
