@@ -15,6 +15,7 @@ Thresholds come from the "drift.psi" setting (default 0.1 watch, 0.25 act).
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from review_store.dashboards import _NO_JUDGE, groundedness_judge_id
 from review_store.models import JudgeVerdict, Trace
 
 EPSILON = 1e-4
+HISTOGRAM_CAP = 20_000  # distinct values up to which a continuous metric is binned from per-value counts
 METRICS = {
     "input_length": "Input length (characters)",
     "segment_mix": "Segment mix",
@@ -89,16 +91,59 @@ def _deciles(session: Session, value: Any, where: list[Any]) -> list[float]:
     return sorted({float(v) for v in rows})
 
 
-def _continuous(session: Session, value: Any, ref: list[Any], cur: list[Any]) -> tuple[list[str], dict, dict]:
-    edges = _deciles(session, value, ref)
-    whens = [(value < edge, i) for i, edge in enumerate(edges)]
-    bin_of = case(*whens, else_=len(edges)) if whens else case((value.is_not(None), 0), else_=0)
+def _histogram(session: Session, value: Any, where: list[Any]) -> list[tuple[float, int]] | None:
+    """(value, rows) for each distinct value in the window, or None when there are more than HISTOGRAM_CAP."""
+    rows = session.exec(
+        select(value, func.count())
+        .where(*where, value.is_not(None))
+        .group_by(value)
+        .order_by(value)
+        .limit(HISTOGRAM_CAP + 1)
+    ).all()
+    return None if len(rows) > HISTOGRAM_CAP else [(float(v), int(n)) for v, n in rows]
+
+
+def _from_histograms(
+    ref: list[tuple[float, int]], cur: list[tuple[float, int]]
+) -> tuple[list[float], list[dict[int, int]]]:
+    """The reference deciles (nearest rank) and both weeks' bin counts, exactly as _deciles and the CASE
+    binning compute them, from the per-value counts."""
+    n = sum(c for _, c in ref)
+    edges: list[float] = []
+    if n:
+        ranks = sorted({max(1, math.ceil(q / 10 * n)) for q in range(1, 10)})
+        seen, i = 0, 0
+        for v, c in ref:
+            seen += c
+            while i < len(ranks) and ranks[i] <= seen:
+                edges.append(v)
+                i += 1
+        edges = sorted(set(edges))
     counts = []
-    for where in (ref, cur):
-        rows = session.exec(
-            select(bin_of, func.count()).where(*where, value.is_not(None)).group_by(bin_of)
-        ).all()
-        counts.append({int(b): n for b, n in rows})
+    for hist in (ref, cur):
+        bins: dict[int, int] = {}
+        for v, c in hist:
+            k = bisect_right(edges, v)  # bin k: edges[k-1] <= v < edges[k]
+            bins[k] = bins.get(k, 0) + c
+        counts.append(bins)
+    return edges, counts
+
+
+def _continuous(session: Session, value: Any, ref: list[Any], cur: list[Any]) -> tuple[list[str], dict, dict]:
+    ref_hist = _histogram(session, value, ref)
+    cur_hist = _histogram(session, value, cur) if ref_hist is not None else None
+    if ref_hist is not None and cur_hist is not None:  # few distinct values: two grouped scans in all
+        edges, counts = _from_histograms(ref_hist, cur_hist)
+    else:
+        edges = _deciles(session, value, ref)
+        whens = [(value < edge, i) for i, edge in enumerate(edges)]
+        bin_of = case(*whens, else_=len(edges)) if whens else case((value.is_not(None), 0), else_=0)
+        counts = []
+        for where in (ref, cur):
+            rows = session.exec(
+                select(bin_of, func.count()).where(*where, value.is_not(None)).group_by(bin_of)
+            ).all()
+            counts.append({int(b): n for b, n in rows})
     bounds = [-math.inf, *edges, math.inf]
     labels = [f"[{bounds[i]:.4g}, {bounds[i + 1]:.4g})" for i in range(len(edges) + 1)]
     return labels, {labels[k]: v for k, v in counts[0].items()}, {labels[k]: v for k, v in counts[1].items()}
