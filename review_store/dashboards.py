@@ -326,7 +326,10 @@ class FilterOptions:
 
 def filter_options(session: Session) -> FilterOptions:
     """What the filter bar offers: the data's time span and the known releases and segments."""
-    first, last = session.exec(select(func.min(Trace.ts), func.max(Trace.ts))).one()
+    # min and max as separate subqueries: each is one index probe (together in one SELECT, SQLite scans)
+    first, last = session.exec(
+        select(select(func.min(Trace.ts)).scalar_subquery(), select(func.max(Trace.ts)).scalar_subquery())
+    ).one()
     releases = [r for r in session.exec(select(Trace.release).distinct().order_by(Trace.release)).all() if r]
     segments = [s for s in session.exec(select(Trace.segment).distinct().order_by(Trace.segment)).all() if s]
     return FilterOptions(first, last, releases, segments)
