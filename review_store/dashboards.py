@@ -198,49 +198,37 @@ def _verdict_conditions(filters: Filters, judge_id: int) -> list[Any]:
 
 
 def _periods(session: Session, filters: Filters, judge_id: int | None) -> tuple[dict, dict]:
-    """The KPIs of the filter's period and of the one before it, each aggregate in ONE grouped query
-    over both periods (group 1 = now, 0 = before)."""
-    both = Filters(filters.previous().start, filters.end, filters.release, filters.segment)
-    now = case((Trace.ts >= filters.start, 1), else_=0)
-    per: dict[int, dict[str, Any]] = {1: {}, 0: {}}
-    for flag, *row in session.exec(
-        select(
-            now,
-            func.count(Trace.id),
-            func.sum(case((Trace.task_success.is_(True), 1), else_=0)),
-            func.count(Trace.task_success),
-            func.sum(Trace.cost_usd),
-            func.sum(case((Trace.cache_hit.is_(True), 1), else_=0)),
-            func.count(Trace.cache_hit),
-            func.count(Trace.latency_ms),
-        )
-        .where(*_trace_conditions(both))
-        .group_by(now)
-    ).all():
+    """The KPIs of the filter's period and of the one before it (1 = now, 0 = before): one plain aggregate
+    per period and table (no GROUP BY on a period flag, which makes SQLite sort every row)."""
+    per: dict[int, dict[str, Any]] = {}
+    events: dict[int, int] = {}
+    judged: dict[int, tuple[int, int]] = {}
+    for flag, period in ((1, filters), (0, filters.previous())):
+        row = session.exec(
+            select(
+                func.count(Trace.id),
+                func.sum(case((Trace.task_success.is_(True), 1), else_=0)),
+                func.count(Trace.task_success),
+                func.sum(Trace.cost_usd),
+                func.sum(case((Trace.cache_hit.is_(True), 1), else_=0)),
+                func.count(Trace.cache_hit),
+                func.count(Trace.latency_ms),
+            ).where(*_trace_conditions(period))
+        ).one()
         per[flag] = dict(
             zip(("traces", "ok", "known", "cost", "hits", "cache_known", "n_latency"), row, strict=True)
         )
-    event_now = case((GuardrailEvent.ts >= filters.start, 1), else_=0)
-    events = dict(
-        session.exec(
-            select(event_now, func.count(GuardrailEvent.id))
-            .where(*_event_conditions(both))
-            .group_by(event_now)
-        ).all()
-    )
-    judged: dict[int, tuple[int, int]] = {}
-    if judge_id is not None:
-        verdict_now = case((JudgeVerdict.trace_ts >= filters.start, 1), else_=0)
-        for flag, n, bad in session.exec(
-            select(
-                verdict_now,
-                func.count(JudgeVerdict.id),
-                func.sum(case((JudgeVerdict.score <= HALLUCINATION_MAX_SCORE, 1), else_=0)),
-            )
-            .where(*_verdict_conditions(both, judge_id))
-            .group_by(verdict_now)
-        ).all():
-            judged[flag] = (n, bad)
+        events[flag] = session.exec(
+            select(func.count(GuardrailEvent.id)).where(*_event_conditions(period))
+        ).one()
+        if judge_id is not None:
+            n, bad = session.exec(
+                select(
+                    func.count(JudgeVerdict.id),
+                    func.sum(case((JudgeVerdict.score <= HALLUCINATION_MAX_SCORE, 1), else_=0)),
+                ).where(*_verdict_conditions(period, judge_id))
+            ).one()
+            judged[flag] = (n, bad or 0)
     out = []
     for flag, period in ((1, filters), (0, filters.previous())):
         row = per[flag]
