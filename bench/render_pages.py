@@ -1,5 +1,8 @@
 """Run in its own process: render every page for each role with AppTest, print timings and peak RSS as JSON.
 
+Each timed render starts with st.cache_data cleared, so it is a first render (the engine, a resource,
+stays warm as it does in a running app).
+
 Usage: python -m bench.render_pages DB_URL
 """
 
@@ -9,6 +12,8 @@ import json
 import resource
 import sys
 import time
+
+import streamlit as st
 
 from app import navigation
 from tests.apptest import open_app, page
@@ -32,6 +37,7 @@ def main(db_url: str) -> dict:
         at.run(timeout=600)  # warm: imports, engine, default page
         for spec in navigation.pages_for(role):
             at.switch_page(page(spec.file[:-3]))
+            st.cache_data.clear()  # a first render: nothing from an earlier page run may be served from cache
             started = time.perf_counter()
             at.run(timeout=600)
             timings[f"{spec.file[:-3]}@{role}"] = round(time.perf_counter() - started, 3)

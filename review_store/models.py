@@ -202,6 +202,14 @@ class JudgeVerdict(SQLModel, table=True):
             sqlite_where=text("error IS NULL"),
             postgresql_where=text("error IS NULL"),
         ),
+        # Cost per 1,000 verdicts of a config (Agreement's trend and comparison) without reading rows.
+        Index(
+            "ix_judgeverdict_ok_cost",
+            "judge_config_id",
+            "cost_usd",
+            sqlite_where=text("error IS NULL"),
+            postgresql_where=text("error IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

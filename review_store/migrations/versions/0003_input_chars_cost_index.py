@@ -1,4 +1,5 @@
-"""trace.input_chars (filled from input) with a covering drift index, and a covering cost index on trace
+"""trace.input_chars (filled from input) with a covering drift index, a covering cost index on trace, and a
+cost index on successful judge verdicts
 
 Revision ID: 0003
 Revises: 0002
@@ -15,6 +16,7 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+OK = sa.text("error IS NULL")
 COST_COLUMNS = [
     "ts",
     "app",
@@ -40,9 +42,17 @@ def upgrade() -> None:
         "ix_trace_ts_drift", "trace", ["ts", "release", "segment", "input_chars", "top_retrieval_score"]
     )
     op.create_index("ix_trace_ts_cost", "trace", COST_COLUMNS)
+    op.create_index(
+        "ix_judgeverdict_ok_cost",
+        "judgeverdict",
+        ["judge_config_id", "cost_usd"],
+        sqlite_where=OK,
+        postgresql_where=OK,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_judgeverdict_ok_cost", table_name="judgeverdict", sqlite_where=OK, postgresql_where=OK)
     op.drop_index("ix_trace_ts_cost", table_name="trace")
     op.drop_index("ix_trace_ts_drift", table_name="trace")
     with op.batch_alter_table("trace", schema=None) as batch_op:
