@@ -53,7 +53,7 @@ def test_sqlite_searches_trace_by_index(demo_engine):
 
 def test_postgresql_uses_an_index_on_a_realistic_table(engine):
     if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL planner check")
+        pytest.skip("PostgreSQL planner check: this variant runs on the PostgreSQL engine only")
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -75,7 +75,7 @@ def test_postgresql_uses_an_index_on_a_realistic_table(engine):
 def test_postgresql_demo_index_serves_the_range_when_seqscan_is_off(demo_any_url):
     engine = make_engine(demo_any_url)
     if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL planner check")
+        pytest.skip("PostgreSQL planner check: this variant runs on the PostgreSQL engine only")
     with read_session(engine) as session:
         session.connection().exec_driver_sql("SET LOCAL enable_seqscan = off")
         end = session.exec(text("SELECT date_trunc('day', MAX(ts)) FROM trace")).one()[0]
