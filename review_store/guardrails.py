@@ -57,26 +57,31 @@ def binomial_sf(observed: int, trials: int, p: float) -> float:
     if p >= 1:
         return 1.0
     log_c, log_p, log_q = math.lgamma(trials + 1), math.log(p), math.log1p(-p)
+    odds = p / (1 - p)
 
     def term(k: int) -> float:
         return math.exp(
             log_c - math.lgamma(k + 1) - math.lgamma(trials - k + 1) + k * log_p + (trials - k) * log_q
         )
 
+    # One exact term, then the ratio of neighbours (t(k+1) / t(k) = (trials - k) / (k + 1) * p / q):
+    # a multiplication per term instead of three lgamma calls.
     if observed > trials * p:
-        total = 0.0
+        total, t = 0.0, term(observed)
         for k in range(observed, trials + 1):
-            t = term(k)
             total += t
             if t <= total * 1e-17:
                 break
+            t *= (trials - k) / (k + 1) * odds
         return min(1.0, total)
     # Below the mean the terms fall at least geometrically going down from observed - 1: same stop rule.
     below: list[float] = []
+    t = term(observed - 1)
     for k in range(observed - 1, -1, -1):
-        below.append(term(k))
+        below.append(t)
         if below[-1] <= below[0] * 1e-17:
             break
+        t *= k / (trials - k + 1) / odds
     return min(1.0, max(0.0, 1.0 - math.fsum(below)))
 
 
