@@ -98,8 +98,14 @@ def disagreements(
         )
         judged = func.trim(cast(JudgeVerdict.value, String), '"')  # a JSON string's text, unquoted
         gap = func.max(case((human != judged, 1.0), else_=0.0))
+    # SQLite would start from the config's index (every verdict of it, 1M at 1M traces) and look the
+    # labels up; `+ 0` hides that index, and grouping by label.item_id (= reviewitem.id) lets the few
+    # labels lead in item order, each verdict a trace_id lookup: ~900 ms -> ~5 ms at 1M.
+    config_id = col(JudgeVerdict.judge_config_id)
+    if session.get_bind().dialect.name == "sqlite":
+        config_id = config_id + 0
     query = (
-        select(ReviewItem.id, ReviewItem.trace_id, Trace.segment, gap.label("gap"))
+        select(Label.item_id, ReviewItem.trace_id, Trace.segment, gap.label("gap"))
         .join(Label, col(Label.item_id) == ReviewItem.id)
         .outerjoin(Adjudication, col(Adjudication.item_id) == ReviewItem.id)
         .join(Trace, col(Trace.id) == ReviewItem.trace_id)
@@ -107,18 +113,18 @@ def disagreements(
             JudgeVerdict,
             and_(
                 col(JudgeVerdict.trace_id) == ReviewItem.trace_id,
-                col(JudgeVerdict.judge_config_id) == config.id,
+                config_id == config.id,
                 col(JudgeVerdict.question_key) == q.key,
                 col(JudgeVerdict.error).is_(None),
             ),
         )
-        .group_by(col(ReviewItem.id), col(ReviewItem.trace_id), col(Trace.segment))
+        .group_by(col(Label.item_id), col(ReviewItem.trace_id), col(Trace.segment))
         .having(gap >= 1)
-        .order_by(gap.desc(), col(ReviewItem.id))
+        .order_by(gap.desc(), col(Label.item_id))
         .limit(limit)
     )
     if segment is not None:
-        query = query.where(Trace.segment == segment)
+        query = query.where((col(Trace.segment) + "") == segment)  # see ja._segment_filter
     top = session.exec(query).all()
     if not top:
         return []
