@@ -16,10 +16,11 @@ more points, or any label / multi-label question whose answers are not all equal
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_
+from sqlalchemy import and_, exists, func, or_
 from sqlmodel import Session, col, select
 
 from review_store import audit, rubrics
@@ -63,14 +64,47 @@ def _eligible(reviewer_id: int, now: datetime):
     )
 
 
-def _queue_order():
-    # Escalations first, then priority, then age.
-    return (
-        case((ReviewItem.queue == "escalation", 0), else_=1),
-        col(ReviewItem.priority).desc(),
-        col(ReviewItem.created_at),
-        col(ReviewItem.id),
-    )
+def _lanes(session: Session) -> Iterator[tuple[str, int]]:
+    """(queue, priority) pairs holding open items, lazily, in serving order: escalations first, then by
+    priority. Each step is one seek on the (status, queue, priority, created_at) index (a loose index
+    scan), and serving lane by lane lets the item lookup walk that index in order and stop at the first
+    eligible item, instead of sorting every open item on each claim."""
+    open_items = ReviewItem.status == "open"
+    queues = []
+    queue_name = session.exec(select(func.min(ReviewItem.queue)).where(open_items)).one()
+    while queue_name is not None:
+        queues.append(queue_name)
+        queue_name = session.exec(
+            select(func.min(ReviewItem.queue)).where(open_items, ReviewItem.queue > queue_name)
+        ).one()
+    for queue_name in sorted(queues, key=lambda q: (q != "escalation", q)):
+        in_queue = and_(open_items, ReviewItem.queue == queue_name)
+        priority = session.exec(select(func.max(ReviewItem.priority)).where(in_queue)).one()
+        while priority is not None:
+            yield queue_name, priority
+            priority = session.exec(
+                select(func.max(ReviewItem.priority)).where(in_queue, ReviewItem.priority < priority)
+            ).one()
+
+
+def _first_eligible(session: Session, reviewer_id: int, now: datetime, tried: list[int]) -> int | None:
+    for queue_name, priority in _lanes(session):
+        query = (
+            select(ReviewItem.id)
+            .where(
+                ReviewItem.queue == queue_name, ReviewItem.priority == priority, _eligible(reviewer_id, now)
+            )
+            .order_by(col(ReviewItem.created_at), col(ReviewItem.id))
+            .limit(1)
+        )
+        if tried:
+            query = query.where(col(ReviewItem.id).not_in(tried))
+        if _is_pg(session):
+            query = query.with_for_update(skip_locked=True, of=ReviewItem)
+        item_id = session.exec(query).first()
+        if item_id is not None:
+            return item_id
+    return None
 
 
 def _active_assignment(session: Session, reviewer_id: int, now: datetime) -> Assignment | None:
@@ -102,12 +136,7 @@ def next_item(session: Session, *, actor: Actor, now: datetime | None = None) ->
         return session.get(ReviewItem, held.item_id)
     tried: list[int] = []
     for _ in range(50):
-        query = select(ReviewItem.id).where(_eligible(actor.id, now)).order_by(*_queue_order()).limit(1)
-        if tried:
-            query = query.where(col(ReviewItem.id).not_in(tried))
-        if _is_pg(session):
-            query = query.with_for_update(skip_locked=True, of=ReviewItem)
-        item_id = session.exec(query).first()
+        item_id = _first_eligible(session, actor.id, now, tried)
         if item_id is None:
             return None
         # Re-count under the row lock: a claim committed since our snapshot is visible to this statement.
