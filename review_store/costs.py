@@ -40,7 +40,7 @@ def cost_breakdown(session: Session, *, filters: Filters, by: str = "feature") -
     rows = session.exec(
         select(
             column,
-            func.count(Trace.id),
+            func.count(),
             func.sum(Trace.tokens_in),
             func.sum(Trace.tokens_out),
             func.sum(Trace.cost_usd),

@@ -206,7 +206,7 @@ def _periods(session: Session, filters: Filters, judge_id: int | None) -> tuple[
     for flag, period in ((1, filters), (0, filters.previous())):
         row = session.exec(
             select(
-                func.count(Trace.id),
+                func.count(),
                 func.sum(case((Trace.task_success.is_(True), 1), else_=0)),
                 func.count(Trace.task_success),
                 func.sum(Trace.cost_usd),
@@ -218,13 +218,11 @@ def _periods(session: Session, filters: Filters, judge_id: int | None) -> tuple[
         per[flag] = dict(
             zip(("traces", "ok", "known", "cost", "hits", "cache_known", "n_latency"), row, strict=True)
         )
-        events[flag] = session.exec(
-            select(func.count(GuardrailEvent.id)).where(*_event_conditions(period))
-        ).one()
+        events[flag] = session.exec(select(func.count()).where(*_event_conditions(period))).one()
         if judge_id is not None:
             n, bad = session.exec(
                 select(
-                    func.count(JudgeVerdict.id),
+                    func.count(),
                     func.sum(case((JudgeVerdict.score <= HALLUCINATION_MAX_SCORE, 1), else_=0)),
                 ).where(*_verdict_conditions(period, judge_id))
             ).one()
@@ -301,7 +299,7 @@ def overview_kpis(session: Session, filters: Filters, *, judge_id: Any = _NO_JUD
 
 
 def trace_count(session: Session, filters: Filters) -> int:
-    return session.exec(select(func.count(Trace.id)).where(*_trace_conditions(filters))).one()
+    return session.exec(select(func.count()).where(*_trace_conditions(filters))).one()
 
 
 @dataclass(frozen=True)
@@ -380,7 +378,7 @@ def kpi_trends(
     rows = session.exec(
         select(
             b,
-            func.count(Trace.id),
+            func.count(),
             func.sum(case((Trace.task_success.is_(True), 1), else_=0)),
             func.count(Trace.task_success),
             func.sum(Trace.cost_usd),
@@ -404,9 +402,7 @@ def kpi_trends(
         }
     eb = bucket_expr(session, GuardrailEvent.ts, bucket)
     events = dict(
-        session.exec(
-            select(eb, func.count(GuardrailEvent.id)).where(*_event_conditions(filters)).group_by(eb)
-        ).all()
+        session.exec(select(eb, func.count()).where(*_event_conditions(filters)).group_by(eb)).all()
     )
     events = {bucket_start(k): v for k, v in events.items()}
     hallucinated: dict[datetime, float | None] = {}
@@ -415,7 +411,7 @@ def kpi_trends(
         for key, judged, bad in session.exec(
             select(
                 vb,
-                func.count(JudgeVerdict.id),
+                func.count(),
                 func.sum(case((JudgeVerdict.score <= HALLUCINATION_MAX_SCORE, 1), else_=0)),
             )
             .where(*_verdict_conditions(filters, judge_id))
@@ -475,7 +471,7 @@ def kpi_drilldown(
     conditions = _trace_conditions(filters)
     poor_count = func.sum(case((poor, 1), else_=0))
     groups = session.exec(
-        select(Trace.prompt_version, Trace.model, func.count(Trace.id), poor_count)
+        select(Trace.prompt_version, Trace.model, func.count(), poor_count)
         .where(*conditions)
         .group_by(Trace.prompt_version, Trace.model)
         .order_by(poor_count.desc(), Trace.prompt_version, Trace.model)
@@ -509,7 +505,7 @@ def _hallucination_drilldown(session: Session, filters: Filters, judge_id: Any, 
         JudgeVerdict.score <= HALLUCINATION_MAX_SCORE,
     ]
     totals = session.exec(
-        select(Trace.prompt_version, Trace.model, func.count(Trace.id))
+        select(Trace.prompt_version, Trace.model, func.count())
         .where(*_trace_conditions(filters))
         .group_by(Trace.prompt_version, Trace.model)
     ).all()

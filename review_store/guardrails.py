@@ -114,13 +114,13 @@ def traffic_query(session: Session, filters: Filters, bucket: str, by: str = "al
     """Traces per bucket (and per segment/release when grouping by them): the rates' denominator."""
     b = bucket_expr(session, Trace.ts, bucket)
     keys = [b] + ([getattr(Trace, by)] if by in ("segment", "release") else [])
-    return select(*keys, func.count(Trace.id)).where(*_trace_where(filters)).group_by(*keys)
+    return select(*keys, func.count()).where(*_trace_where(filters)).group_by(*keys)
 
 
 def event_query(session: Session, filters: Filters, bucket: str, by: str = "all", **only: str | None) -> Any:
     b = bucket_expr(session, GuardrailEvent.ts, bucket)
     keys = [b] + ([getattr(GuardrailEvent, by)] if by != "all" else [])
-    return select(*keys, func.count(GuardrailEvent.id)).where(*_event_where(filters, **only)).group_by(*keys)
+    return select(*keys, func.count()).where(*_event_where(filters, **only)).group_by(*keys)
 
 
 # One range count per bucket beats one GROUP BY over a truncated timestamp at scale: each is an index range
@@ -152,7 +152,7 @@ def _traffic(session: Session, filters: Filters, bucket: str, by: str = "all") -
     keys = [getattr(Trace, by)] if by in ("segment", "release") else []
 
     def single(span: Filters) -> Any:
-        return select(*keys, func.count(Trace.id)).where(*_trace_where(span)).group_by(*keys)
+        return select(*keys, func.count()).where(*_trace_where(span)).group_by(*keys)
 
     return _per_bucket(session, filters, bucket, traffic_query(session, filters, bucket, by), single)
 
@@ -162,7 +162,7 @@ def _events(
 ) -> dict[tuple, int]:
     """{(bucket start, *keys): guardrail events}."""
     b = bucket_expr(session, GuardrailEvent.ts, bucket)
-    count = func.count(GuardrailEvent.id)
+    count = func.count()
     grouped = select(b, *keys, count).where(*_event_where(filters, **only)).group_by(b, *keys)
 
     def single(span: Filters) -> Any:
@@ -312,7 +312,7 @@ def guardrail_changes(session: Session, *, filters: Filters, by: str = "name") -
     for label, period in (("now", filters), ("before", filters.previous())):
         events = dict(
             session.exec(
-                select(getattr(GuardrailEvent, by), func.count(GuardrailEvent.id))
+                select(getattr(GuardrailEvent, by), func.count())
                 .where(*_event_where(period))
                 .group_by(getattr(GuardrailEvent, by))
             ).all()
@@ -320,12 +320,10 @@ def guardrail_changes(session: Session, *, filters: Filters, by: str = "name") -
         if per_group:
             column = getattr(Trace, by)
             traffic = dict(
-                session.exec(
-                    select(column, func.count(Trace.id)).where(*_trace_where(period)).group_by(column)
-                ).all()
+                session.exec(select(column, func.count()).where(*_trace_where(period)).group_by(column)).all()
             )
         else:
-            total = session.exec(select(func.count(Trace.id)).where(*_trace_where(period))).one()
+            total = session.exec(select(func.count()).where(*_trace_where(period))).one()
             traffic = {}
         counts[label] = {"events": events, "traffic": traffic, "total": None if per_group else total}
     groups = set(counts["now"]["events"]) | set(counts["before"]["events"])

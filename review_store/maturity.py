@@ -115,7 +115,7 @@ def _l1_traces(session: Session, as_of: datetime) -> tuple[bool, str, str]:
         (Trace.tokens_in.is_not(None) & Trace.cost_usd.is_not(None) & Trace.latency_ms.is_not(None), 1),
         else_=0,
     )
-    n, full = session.exec(select(func.count(Trace.id), func.sum(complete))).one()
+    n, full = session.exec(select(func.count(), func.sum(complete))).one()
     share = (full or 0) / n if n else 0.0
     evidence = f"{full or 0:,} of {n:,} traces ({share:.0%}) carry tokens, cost and latency"
     return (
