@@ -421,11 +421,17 @@ def segments(session: Session) -> list[str]:
 
 def cost_per_1k(session: Session, *, config: JudgeConfig) -> dict[str, Any]:
     """Mean known cost of a successful verdict x 1,000 (SQL), and how many verdicts had no known cost."""
-    query = select(
-        func.count(JudgeVerdict.id),
-        func.avg(JudgeVerdict.cost_usd),
-        func.count(JudgeVerdict.id).filter(col(JudgeVerdict.cost_usd).is_(None)),
-    ).where(JudgeVerdict.judge_config_id == config.id, col(JudgeVerdict.error).is_(None))
+    # count(*), not count(id): id is not in ix_judgeverdict_ok_cost, and naming it cost PostgreSQL its
+    # index-only scan (~30% slower at 3M verdicts).
+    query = (
+        select(
+            func.count(),
+            func.avg(JudgeVerdict.cost_usd),
+            func.count().filter(col(JudgeVerdict.cost_usd).is_(None)),
+        )
+        .select_from(JudgeVerdict)
+        .where(JudgeVerdict.judge_config_id == config.id, col(JudgeVerdict.error).is_(None))
+    )
     n, mean, unknown = session.exec(query).one()
     return {
         "n_verdicts": int(n),
