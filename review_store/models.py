@@ -95,6 +95,7 @@ class Trace(SQLModel, table=True):
             "cache_hit",
             "latency_ms",
         ),
+        Index("ix_trace_model", "model"),  # maturity's distinct models, one index probe each
         # Cost breakdown by feature: app first, so the GROUP BY walks the index in group order (no sort of
         # every trace in the range); covering, also for the segment/release filters.
         Index(

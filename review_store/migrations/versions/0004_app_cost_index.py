@@ -1,4 +1,5 @@
-"""a covering cost index on trace led by app (the cost breakdown by feature groups without sorting)
+"""a covering cost index on trace led by app (the cost breakdown by feature groups without sorting) and an
+index on trace.model (maturity counts the distinct models by probes)
 
 Revision ID: 0004
 Revises: 0003
@@ -29,7 +30,9 @@ COLUMNS = [
 
 def upgrade() -> None:
     op.create_index("ix_trace_app_cost", "trace", COLUMNS)
+    op.create_index("ix_trace_model", "trace", ["model"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_trace_model", table_name="trace")
     op.drop_index("ix_trace_app_cost", table_name="trace")
