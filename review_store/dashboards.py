@@ -515,6 +515,8 @@ def _hallucination_drilldown(session: Session, filters: Filters, judge_id: Any, 
         for pv, m, n in session.exec(
             select(Trace.prompt_version, Trace.model, func.count())
             .join(bad_ids, bad_ids.c.trace_id == Trace.id)
+            # True of every bad verdict's trace (ts, segment, release are copied): lets the planner range-scan.
+            .where(*_trace_conditions(filters))
             .group_by(Trace.prompt_version, Trace.model)
         ).all()
     )

@@ -96,6 +96,8 @@ class Trace(SQLModel, table=True):
             "latency_ms",
         ),
         Index("ix_trace_model", "model"),  # maturity's distinct models, one index probe each
+        # Hallucination drill-down: traces per prompt version/model, joined to bad verdicts by id, index-only.
+        Index("ix_trace_ts_version", "ts", "prompt_version", "model", "id"),
         # Cost breakdown by feature: app first, so the GROUP BY walks the index in group order (no sort of
         # every trace in the range); covering, also for the segment/release filters.
         Index(

@@ -1,5 +1,6 @@
 """a covering cost index on trace led by app (the cost breakdown by feature groups without sorting) and an
-index on trace.model (maturity counts the distinct models by probes)
+index on trace.model (maturity counts the distinct models by probes),
+and (ts, prompt_version, model, id) for the hallucination drill-down's join, index-only on PostgreSQL
 
 Revision ID: 0004
 Revises: 0003
@@ -31,8 +32,10 @@ COLUMNS = [
 def upgrade() -> None:
     op.create_index("ix_trace_app_cost", "trace", COLUMNS)
     op.create_index("ix_trace_model", "trace", ["model"])
+    op.create_index("ix_trace_ts_version", "trace", ["ts", "prompt_version", "model", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_trace_ts_version", table_name="trace")
     op.drop_index("ix_trace_model", table_name="trace")
     op.drop_index("ix_trace_app_cost", table_name="trace")
