@@ -1,4 +1,5 @@
-"""Run in its own process: render every page for each role with AppTest, print timings and peak RSS as JSON.
+"""Run in its own process: render every page for each role with AppTest, print the timings as JSON
+(bench.run starts it under bench.peak, which reports the process's peak RSS).
 
 Each timed render starts with st.cache_data cleared, so it is a first render (the engine, a resource,
 stays warm as it does in a running app).
@@ -9,7 +10,6 @@ Usage: python -m bench.render_pages DB_URL
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 
@@ -44,8 +44,7 @@ def main(db_url: str) -> dict:
             if at.exception:
                 timings[f"{spec.file[:-3]}@{role}"] = None
                 print(f"error rendering {spec.file} as {role}: {at.exception[0].message}", file=sys.stderr)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"page_render_s": timings, "peak_rss_mb": round(peak_mb, 1)}
+    return {"page_render_s": timings}
 
 
 if __name__ == "__main__":

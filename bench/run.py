@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import floor, world
+from bench import floor, peak, world
 from review_store.db import make_engine, read_session
 
 HERE = Path(__file__).resolve().parent
@@ -37,15 +37,17 @@ TARGETS = {
 
 
 def _child(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """Run a command; return (seconds, its own peak RSS in MB, stdout)."""
+    """Run `python -m MODULE ARGS` under bench.peak; return (seconds, the child's own peak RSS in MB, stdout)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE)
-    out = proc.stdout.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.peak", *command], cwd=ROOT, env={**os.environ, **(env or {})},
+        capture_output=True, text=True,
+    )  # fmt: skip
     elapsed = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {out[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024, out
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    peaks = [line.split()[1] for line in proc.stderr.splitlines() if line.startswith(peak.MARKER)]
+    return elapsed, float(peaks[-1]), proc.stdout
 
 
 def bench_ingest(work: Path, n: int) -> dict:
@@ -54,7 +56,7 @@ def bench_ingest(work: Path, n: int) -> dict:
     db = work / "ingest.db"
     db.unlink(missing_ok=True)
     url = f"sqlite:///{db}"
-    cli = [sys.executable, "-m", "review_store.cli"]
+    cli = ["review_store.cli"]
     _child([*cli, "db", "upgrade", "--db", url])
     ours, rss, _ = _child([*cli, "--json", "ingest", str(jsonl), "--db", url])
     assert world.count_traces(url) == n, "ingest did not import every record"
@@ -132,9 +134,9 @@ def bench_dashboards(url: str, repeats: int = 3) -> dict[str, float]:
 
 
 def bench_pages(url: str) -> dict:
-    _, rss, out = _child([sys.executable, "-m", "bench.render_pages", url])
+    _, rss, out = _child(["bench.render_pages", url])
     data = json.loads(out.strip().splitlines()[-1])
-    data["peak_rss_mb"] = round(max(rss, data["peak_rss_mb"]), 1)
+    data["peak_rss_mb"] = round(rss, 1)
     return data
 
 
