@@ -197,6 +197,20 @@ def _verdict_conditions(filters: Filters, judge_id: int) -> list[Any]:
     return conditions
 
 
+def _kpi_aggregates() -> tuple[Any, ...]:
+    """The per-trace sums behind the KPI tiles, in the order _periods and kpi_trends unpack them:
+    traces, successes, success known, cost, cache hits, cache known, latencies known."""
+    return (
+        func.count(),
+        func.sum(case((Trace.task_success.is_(True), 1), else_=0)),
+        func.count(Trace.task_success),
+        func.sum(Trace.cost_usd),
+        func.sum(case((Trace.cache_hit.is_(True), 1), else_=0)),
+        func.count(Trace.cache_hit),
+        func.count(Trace.latency_ms),
+    )
+
+
 def _periods(session: Session, filters: Filters, judge_id: int | None) -> tuple[dict, dict]:
     """The KPIs of the filter's period and of the one before it (1 = now, 0 = before): one plain aggregate
     per period and table (no GROUP BY on a period flag, which makes SQLite sort every row)."""
@@ -204,17 +218,7 @@ def _periods(session: Session, filters: Filters, judge_id: int | None) -> tuple[
     events: dict[int, int] = {}
     judged: dict[int, tuple[int, int]] = {}
     for flag, period in ((1, filters), (0, filters.previous())):
-        row = session.exec(
-            select(
-                func.count(),
-                func.sum(case((Trace.task_success.is_(True), 1), else_=0)),
-                func.count(Trace.task_success),
-                func.sum(Trace.cost_usd),
-                func.sum(case((Trace.cache_hit.is_(True), 1), else_=0)),
-                func.count(Trace.cache_hit),
-                func.count(Trace.latency_ms),
-            ).where(*_trace_conditions(period))
-        ).one()
+        row = session.exec(select(*_kpi_aggregates()).where(*_trace_conditions(period))).one()
         per[flag] = dict(
             zip(("traces", "ok", "known", "cost", "hits", "cache_known", "n_latency"), row, strict=True)
         )
@@ -375,20 +379,7 @@ def kpi_trends(
         judge_id = groundedness_judge_id(session)
     conditions = _trace_conditions(filters)
     b = bucket_expr(session, Trace.ts, bucket)
-    rows = session.exec(
-        select(
-            b,
-            func.count(),
-            func.sum(case((Trace.task_success.is_(True), 1), else_=0)),
-            func.count(Trace.task_success),
-            func.sum(Trace.cost_usd),
-            func.sum(case((Trace.cache_hit.is_(True), 1), else_=0)),
-            func.count(Trace.cache_hit),
-            func.count(Trace.latency_ms),
-        )
-        .where(*conditions)
-        .group_by(b)
-    ).all()
+    rows = session.exec(select(b, *_kpi_aggregates()).where(*conditions).group_by(b)).all()
     per: dict[datetime, dict[str, Any]] = {}
     latency_counts: dict[datetime, int] = {}
     for key, n, ok, known, cost, hits, cache_known, n_latency in rows:
