@@ -59,6 +59,13 @@ def require(actor: Actor, action: str) -> None:
         )
 
 
+def resolve_actor(session: Session, username: str | None) -> Actor:
+    """The acting identity a script names: no name or "system" means the built-in system actor."""
+    if not username or username == SYSTEM.username:
+        return SYSTEM
+    return actor_for(session, username)
+
+
 def actor_for(session: Session, username: str) -> Actor:
     """The active user with this name as an Actor; NotFound if there is none."""
     from review_store.models import User

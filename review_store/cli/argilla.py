@@ -13,13 +13,11 @@ from review_store.cli import EXIT_BAD_INPUT, db_option, emit, fail, get_engine, 
 def _actor(engine, as_user: str | None, as_json: bool):
     from review_store.db import read_session
     from review_store.errors import NotFound
-    from review_store.permissions import SYSTEM, actor_for
+    from review_store.permissions import resolve_actor
 
-    if not as_user:
-        return SYSTEM
     try:
         with read_session(engine) as session:
-            return actor_for(session, as_user)
+            return resolve_actor(session, as_user)
     except NotFound as exc:
         fail(str(exc), EXIT_BAD_INPUT, as_json)
 

@@ -50,14 +50,14 @@ def register(app: typer.Typer) -> None:
         from review_store import golden
         from review_store.db import session_scope
         from review_store.errors import ReviewStoreError
-        from review_store.permissions import SYSTEM, actor_for
+        from review_store.permissions import resolve_actor
 
         db, as_json = resolve(db, as_json)
         if not source.exists():
             fail(f"{source}: no such file", EXIT_BAD_INPUT, as_json)
         try:
             with session_scope(get_engine(db)) as session:
-                actor = SYSTEM if as_user == "system" else actor_for(session, as_user)
+                actor = resolve_actor(session, as_user)
                 result = golden.import_jsonl(session, actor=actor, text=source.read_text(encoding="utf-8"))
                 version = golden.version_hash(session)
         except ReviewStoreError as exc:

@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         from review_store.db import read_session
         from review_store.errors import NotFound, PermissionDenied, ValidationFailed
         from review_store.ingest import ingest_file
-        from review_store.permissions import SYSTEM, actor_for
+        from review_store.permissions import resolve_actor
 
         db, as_json = resolve(db, as_json)
         if on_error not in ("abort", "skip"):
@@ -50,13 +50,11 @@ def register(app: typer.Typer) -> None:
         if not file.is_file():
             fail(f"{file}: no such file", EXIT_BAD_INPUT, as_json)
         engine = get_engine(db)
-        actor = SYSTEM
-        if as_user:
-            try:
-                with read_session(engine) as session:
-                    actor = actor_for(session, as_user)
-            except NotFound as exc:
-                fail(str(exc), EXIT_BAD_INPUT, as_json)
+        try:
+            with read_session(engine) as session:
+                actor = resolve_actor(session, as_user)
+        except NotFound as exc:
+            fail(str(exc), EXIT_BAD_INPUT, as_json)
         rejects_path = rejects or (
             file.with_name(file.name + ".rejects.jsonl") if on_error == "skip" else None
         )

@@ -12,9 +12,9 @@ from review_store.errors import ReviewStoreError
 
 
 def _actor(session, username: str):
-    from review_store.permissions import SYSTEM, actor_for
+    from review_store.permissions import resolve_actor
 
-    return SYSTEM if username == "system" else actor_for(session, username)
+    return resolve_actor(session, username)
 
 
 def register(app: typer.Typer) -> None:

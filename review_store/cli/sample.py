@@ -34,12 +34,12 @@ def register(app: typer.Typer) -> None:
         from review_store import sampling
         from review_store.db import session_scope
         from review_store.errors import ReviewStoreError
-        from review_store.permissions import SYSTEM, actor_for
+        from review_store.permissions import resolve_actor
 
         db, as_json = resolve(db, as_json)
         try:
             with session_scope(get_engine(db)) as session:
-                actor = SYSTEM if as_user == "system" else actor_for(session, as_user)
+                actor = resolve_actor(session, as_user)
                 if strategy is None:
                     results = sampling.run_policy(session, actor=actor)
                 else:
