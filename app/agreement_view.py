@@ -10,11 +10,11 @@ import streamlit as st
 
 from app import session, widgets
 from review_store import judge as judge_store
-from review_store import judge_agreement as ja
-from review_store import judge_agreement_views as views
 from review_store.config import database_url
 from review_store.db import read_session
 from review_store.errors import ReviewStoreError
+from review_store.judge import agreement as ja
+from review_store.judge import agreement_views as views
 from review_store.permissions import Actor
 
 BADGE_COLOURS = {"trusted": "green", "needs calibration": "orange", "untrusted": "red"}

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 import streamlit as st
 
 from app.session import engine
-from review_store import dashboards
+from review_store.dashboards import overview as dashboards
 from review_store.db import read_session
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from review_store import costs, dashboards, drift, guardrails, judge, maturity, settings
-from review_store import judge_agreement as ja
-from review_store import judge_agreement_views as views
+from review_store import judge, settings
+from review_store.dashboards import costs, drift, guardrails, maturity
+from review_store.dashboards import overview as dashboards
+from review_store.judge import agreement as ja
+from review_store.judge import agreement_views as views
 from review_store.permissions import actor_for
 
 JUDGE, OTHER_JUDGE, QUESTION = "acme-judge@1", "acme-judge@2", "correctness"

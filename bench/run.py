@@ -113,7 +113,7 @@ def dashboard_queries() -> dict:
 
 
 def bench_dashboards(url: str, repeats: int = 3) -> dict[str, float]:
-    from review_store import dashboards
+    from review_store.dashboards import overview as dashboards
 
     engine = make_engine(url)
     with read_session(engine) as session:

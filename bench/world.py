@@ -12,8 +12,9 @@ from sqlmodel import func, select
 
 from review_store import schema
 from review_store.db import make_engine, session_scope
-from review_store.demo import DAYS, _one_trace, _release_at, _timestamps, build_demo, default_end
-from review_store.demo_text import SEGMENT_WEIGHTS, SEGMENTS
+from review_store.demo import build_demo, default_end
+from review_store.demo.text import SEGMENT_WEIGHTS, SEGMENTS
+from review_store.demo.traffic import DAYS, _one_trace, _release_at, _timestamps
 from review_store.models import ReviewItem, Trace
 
 OPEN_ITEMS = 100_000

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from app import session
-from review_store import audit, audit_export
+from review_store import audit
+from review_store.audit import export as audit_export
 from review_store.db import read_session
 
 session.require_actor()

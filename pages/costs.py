@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import charts, session, widgets
 from app.filters import filter_bar
-from review_store import costs
+from review_store.dashboards import costs
 from review_store.db import read_session
 
 session.require_actor()

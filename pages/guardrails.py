@@ -5,7 +5,8 @@ import streamlit as st
 
 from app import charts, session, widgets
 from app.filters import filter_bar
-from review_store import dashboards, guardrails
+from review_store.dashboards import guardrails
+from review_store.dashboards import overview as dashboards
 from review_store.db import read_session
 
 

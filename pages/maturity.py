@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import session, widgets
-from review_store import maturity
+from review_store.dashboards import maturity
 from review_store.db import read_session, session_scope
 from review_store.errors import ReviewStoreError
 

@@ -5,7 +5,9 @@ import streamlit as st
 
 from app import charts, session, widgets
 from app.filters import filter_bar
-from review_store import costs, dashboards, drift, settings
+from review_store import settings
+from review_store.dashboards import costs, drift
+from review_store.dashboards import overview as dashboards
 from review_store.db import read_session
 
 

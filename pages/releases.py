@@ -4,8 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from app import release_widgets, session, widgets
-from review_store import deployments, releases, rollback_rule
+from review_store import releases
 from review_store.db import read_session, session_scope
+from review_store.releases import deployments, rollback_rule
 
 actor = session.require_actor()
 engine = session.engine()

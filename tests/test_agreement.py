@@ -14,7 +14,7 @@ from sklearn.metrics import cohen_kappa_score
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from review_store import agreement as ag
-from review_store import agreement_alpha as engine
+from review_store.agreement import alpha as engine
 
 nan = np.nan
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", p. 8: 4 coders x 12 units.

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from review_store.db import make_engine, read_session
-from review_store.judge_agreement import judge_trust
+from review_store.judge.agreement import judge_trust
 from tests.apptest import open_app, page, plotly_figures
 
 

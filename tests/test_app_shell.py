@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 import pytest
 
 from app import navigation
-from review_store import dashboards
+from review_store.dashboards import overview as dashboards
 from review_store.db import make_engine
 from tests.apptest import open_app, page
 from tests.test_dashboards_overview import expected_kpis

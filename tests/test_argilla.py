@@ -23,8 +23,8 @@ import respx
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from review_store import argilla_mapping as am
-from review_store.argilla_sync import connect, pull_responses, push_queue
+from review_store.argilla import mapping as am
+from review_store.argilla.sync import connect, pull_responses, push_queue
 from review_store.db import read_session
 from review_store.errors import PermissionDenied, ValidationFailed
 from review_store.models import AuditEvent, Label, ReviewItem, Trace

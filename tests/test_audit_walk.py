@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from review_store import audit, deployments, releases
+from review_store import audit, releases
 from review_store.cli import app
 from review_store.db import read_session, session_scope
+from review_store.releases import deployments
 from tests.factories import make_user
 from tests.test_releases import MANIFEST, POLICY
 

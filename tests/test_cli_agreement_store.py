@@ -7,9 +7,9 @@ import json
 
 from typer.testing import CliRunner
 
-from review_store import judge_agreement as ja
 from review_store.cli import app
 from review_store.db import make_engine, read_session
+from review_store.judge import agreement as ja
 
 runner = CliRunner()
 TWO_RATERS = "item,rater,value\nu1,a,1\nu1,b,2\nu2,a,3\nu2,b,3\nu3,a,4\nu3,b,\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from review_store import maturity
+from review_store.dashboards import maturity
 from review_store.db import make_engine, read_session
 from tests.apptest import open_app, page, plotly_figures
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from review_store import dashboards
+from review_store.dashboards import overview as dashboards
 from review_store.db import make_engine, read_session
 
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from review_store import deployments, rollback_rule
 from review_store.db import make_engine, read_session
+from review_store.releases import deployments, rollback_rule
 
 
 def test_rule_flags_r2_from_its_guardrail_rate_spike(demo_any_url):

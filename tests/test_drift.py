@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from review_store import drift
+from review_store.dashboards import drift
 from review_store.db import make_engine, read_session
-from review_store.demo import R2_CANARY
+from review_store.demo.traffic import R2_CANARY
 
 
 def numpy_psi(ref: np.ndarray, cur: np.ndarray, eps: float = 1e-4) -> float:

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from review_store import guardrails
-from review_store.dashboards import Filters
+from review_store.dashboards import guardrails
+from review_store.dashboards.overview import Filters
 from review_store.db import make_engine, read_session
 
 

@@ -9,10 +9,10 @@ import pytest
 from scipy import stats
 from sqlalchemy import text
 
-from review_store import guardrails
-from review_store.dashboards import Filters
+from review_store.dashboards import guardrails
+from review_store.dashboards.overview import Filters
 from review_store.db import make_engine, read_session, session_scope
-from review_store.demo import R2_CANARY
+from review_store.demo.traffic import R2_CANARY
 from tests.factories import make_guardrail_event, make_trace
 
 STEP = {"hour": "h", "day": "D"}

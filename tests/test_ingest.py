@@ -18,7 +18,7 @@ from sqlmodel import select
 from review_store.db import read_session
 from review_store.errors import PermissionDenied, ValidationFailed
 from review_store.ingest import detect_format, ingest_file, preview_file, validate_file
-from review_store.ingest_records import MAX_TEXT_CHARS, parse_record, parse_timestamp
+from review_store.ingest.records import MAX_TEXT_CHARS, parse_record, parse_timestamp
 from review_store.models import AuditEvent, GuardrailEvent, Trace
 from review_store.permissions import Actor
 

@@ -16,16 +16,11 @@ from sqlalchemy import DateTime, func
 from sqlalchemy.dialects import sqlite
 from sqlmodel import select
 
-from review_store import ingest_writer
 from review_store.db import make_engine, read_session
 from review_store.ingest import ingest_file
-from review_store.ingest_records import parse_record, parse_record_detailed
-from review_store.ingest_writer import (
-    SQLITE_GUARD_COLUMNS,
-    SQLITE_TRACE_COLUMNS,
-    json_text,
-    sqlite_datetime,
-)
+from review_store.ingest import writer as ingest_writer
+from review_store.ingest.records import parse_record, parse_record_detailed
+from review_store.ingest.writer import SQLITE_GUARD_COLUMNS, SQLITE_TRACE_COLUMNS, json_text, sqlite_datetime
 from review_store.models import AuditEvent, GuardrailEvent, Trace
 from tests.conftest import create_schema
 
@@ -209,7 +204,7 @@ def test_fast_path_equals_the_detailed_checkers_on_odd_values(change):
 
 
 def test_the_usual_record_takes_the_fast_path():
-    from review_store.ingest_records import _fast_record  # noqa: PLC2701
+    from review_store.ingest.records import _fast_record
 
     assert _fast_record(usual) == parse_record_detailed(usual)
 

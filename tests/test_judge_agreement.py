@@ -10,11 +10,11 @@ import pytest
 
 from review_store import agreement as ag
 from review_store import judge, rubrics
-from review_store import judge_agreement as ja
-from review_store import judge_agreement_views as views
 from review_store import settings as team_settings
 from review_store.db import read_session, session_scope
 from review_store.errors import PermissionDenied, ValidationFailed
+from review_store.judge import agreement as ja
+from review_store.judge import agreement_views as views
 from review_store.models import Adjudication, JudgeVerdict, Label, ReviewItem
 from tests.factories import make_trace, make_user
 

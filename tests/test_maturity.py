@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from review_store import maturity, settings
+from review_store import settings
+from review_store.dashboards import maturity
 from review_store.db import read_session, session_scope
 from review_store.errors import PermissionDenied, ValidationFailed
 from review_store.models import (

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import MetaData, func, inspect, select, text
 from sqlmodel import SQLModel
 
-from review_store import dashboards, schema
+from review_store import schema
+from review_store.dashboards import overview as dashboards
 from review_store.db import make_engine, read_session
 
 T0 = datetime(2026, 3, 2, 9, 30)

@@ -18,8 +18,8 @@ from sqlmodel import select
 
 from review_store.db import read_session
 from review_store.ingest import detect_format, ingest_file
+from review_store.ingest.otlp import attr_value
 from review_store.models import GuardrailEvent, Trace
-from review_store.otlp import attr_value
 
 T0 = 1_767_614_400_000_000_000  # 2026-01-05T12:00:00Z in ns
 EPOCH = datetime(1970, 1, 1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from review_store.agreement.ratings import parse_ratings, read_ratings_csv
 from review_store.errors import ValidationFailed
-from review_store.ratings import parse_ratings, read_ratings_csv
 
 GOOD = "item,rater,value\nu1,ann,1\nu1,bob,2\nu2,ann,\nu2,bob,3\nu3,ann,4\n"
 

@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 from sqlmodel import Session, select
 
-from review_store import deployments, manifests, releases
+from review_store import releases
 from review_store.db import read_session, session_scope
 from review_store.errors import ConflictError, PermissionDenied, ValidationFailed
-from review_store.judge_agreement import judge_trust
+from review_store.judge.agreement import judge_trust
 from review_store.models import Approval, AuditEvent, Deployment
 from review_store.permissions import actor_for
+from review_store.releases import deployments, manifests
 from tests.factories import make_user
 
 MANIFEST = {

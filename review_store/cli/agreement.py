@@ -91,8 +91,8 @@ def register(app: typer.Typer) -> None:
             _store_variant(db, as_json, judge, question, segment, human, seed, resamples)
             return
         from review_store import agreement as ag
+        from review_store.agreement.ratings import read_ratings_csv
         from review_store.errors import ValidationFailed
-        from review_store.ratings import read_ratings_csv
 
         _, as_json = resolve(None, as_json)
         if ratings is None:
@@ -132,9 +132,9 @@ def _store_variant(
     resamples: int,
 ) -> None:
     """Judge vs humans from the store: the --ratings keys plus human_human_alpha (and the confusion matrix)."""
-    from review_store import judge_agreement
     from review_store.db import read_session
     from review_store.errors import ReviewStoreError
+    from review_store.judge import agreement as judge_agreement
 
     db, as_json = resolve(db, as_json)
     if not judge or not question:

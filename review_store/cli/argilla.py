@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk argilla push --dataset acme-review --workspace support --limit 200
         """
-        from review_store.argilla_sync import connect, push_queue
+        from review_store.argilla.sync import connect, push_queue
         from review_store.errors import NotFound, PermissionDenied, ValidationFailed
 
         db, as_json = resolve(db, as_json)
@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
 
         Unknown Argilla users are listed, not created. Example: review-desk argilla pull --dataset acme-review --user-map users.json
         """
-        from review_store.argilla_sync import connect, pull_responses
+        from review_store.argilla.sync import connect, pull_responses
         from review_store.errors import NotFound, PermissionDenied, ValidationFailed
 
         db, as_json = resolve(db, as_json)

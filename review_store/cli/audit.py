@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk audit export --format csv -o audit.csv
         """
-        from review_store.audit_export import to_csv, to_jsonl
+        from review_store.audit.export import to_csv, to_jsonl
 
         if fmt not in ("csv", "jsonl"):
             fail(f"--format: expected csv or jsonl, got {fmt!r}", EXIT_BAD_INPUT)
@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _rows(db, *, limit, **filters) -> list[dict]:
-    from review_store.audit_export import event_rows
+    from review_store.audit.export import event_rows
     from review_store.db import read_session
 
     with read_session(get_engine(db)) as session:

@@ -10,7 +10,7 @@ from review_store.cli import EXIT_FAILED, db_option, emit, fail, get_engine, jso
 
 
 def _range(session, days: int, end: str | None):
-    from review_store.dashboards import filter_options
+    from review_store.dashboards.overview import filter_options
 
     if end:
         try:
@@ -43,8 +43,8 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk guardrails --bucket day --segment refunds --json
         """
-        from review_store import guardrails
-        from review_store.dashboards import BUCKETS, Filters
+        from review_store.dashboards import guardrails
+        from review_store.dashboards.overview import BUCKETS, Filters
         from review_store.db import read_session
 
         db, as_json = resolve(db, as_json)
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk drift --end 2026-11-10 --json
         """
-        from review_store import drift
+        from review_store.dashboards import drift
         from review_store.db import read_session
 
         db, as_json = resolve(db, as_json)
@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk maturity --json
         """
-        from review_store import maturity
+        from review_store.dashboards import maturity
         from review_store.db import read_session
 
         db, as_json = resolve(db, as_json)
@@ -125,8 +125,8 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk costs --by release --json
         """
-        from review_store import costs
-        from review_store.dashboards import Filters
+        from review_store.dashboards import costs
+        from review_store.dashboards.overview import Filters
         from review_store.db import read_session
 
         db, as_json = resolve(db, as_json)

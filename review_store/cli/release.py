@@ -91,7 +91,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         """
         import yaml
 
-        from review_store import manifests, releases
+        from review_store import releases
+        from review_store.releases import manifests
 
         db, as_json = resolve(db, as_json)
         if not manifest.is_file():
@@ -130,7 +131,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
 
         Example: review-desk release list --json
         """
-        from review_store import deployments, releases
+        from review_store import releases
+        from review_store.releases import deployments
 
         db, as_json = resolve(db, as_json)
 
@@ -264,7 +266,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
 
         Example: review-desk release promote r3 --as oscar
         """
-        from review_store import deployments
+        from review_store.releases import deployments
 
         db, as_json = resolve(db, as_json)
 
@@ -290,7 +292,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
 
         Example: review-desk release health-check r3 --as oscar
         """
-        from review_store import deployments
+        from review_store.releases import deployments
 
         db, as_json = resolve(db, as_json)
 
@@ -320,7 +322,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
 
         Example: review-desk release rollback --as oscar --reason "grounding alerts in refunds"
         """
-        from review_store import deployments
+        from review_store.releases import deployments
 
         db, as_json = resolve(db, as_json)
 
@@ -343,8 +345,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
 
         Example: review-desk release watch --apply
         """
-        from review_store import deployments, rollback_rule
         from review_store.permissions import SYSTEM
+        from review_store.releases import deployments, rollback_rule
 
         db, as_json = resolve(db, as_json)
         if apply:

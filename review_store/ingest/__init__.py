@@ -31,9 +31,9 @@ from sqlalchemy.engine import Engine
 from review_store import audit
 from review_store.db import session_scope
 from review_store.errors import ValidationFailed
-from review_store.ingest_readers import FORMATS, FileProblem, Item, batches, detect_format
-from review_store.ingest_records import TRACE_COLUMNS
-from review_store.ingest_writer import Writer, insert_guards, sqlite_values
+from review_store.ingest.readers import FORMATS, FileProblem, Item, batches, detect_format
+from review_store.ingest.records import TRACE_COLUMNS
+from review_store.ingest.writer import Writer, insert_guards, sqlite_values
 from review_store.models import GuardrailEvent, Trace
 from review_store.permissions import SYSTEM, Actor, require
 

@@ -19,8 +19,8 @@ from review_store import audit
 from review_store import rubrics as rubric_store
 from review_store.db import read_session, session_scope
 from review_store.errors import NotFound, ValidationFailed
-from review_store.judge_config import get_judge_config, label_of
-from review_store.judge_llm import Outcome, base_call, call_judge, messages, provider_ready, render_prompt
+from review_store.judge.config import get_judge_config, label_of
+from review_store.judge.llm import Outcome, base_call, call_judge, messages, provider_ready, render_prompt
 from review_store.models import JudgeConfig, JudgeRun, JudgeVerdict, Trace, utcnow
 from review_store.permissions import Actor, require
 from review_store.rubrics import Question

@@ -15,7 +15,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from review_store import settings
-from review_store.dashboards import Filters, _ratio
+from review_store.dashboards.overview import Filters, _ratio
 from review_store.models import Trace, utcnow
 
 GROUPINGS = {"feature": Trace.app, "segment": Trace.segment, "release": Trace.release, "model": Trace.model}

@@ -13,7 +13,7 @@ from sqlalchemy import String, and_, case, cast, func
 from sqlmodel import Session, col, select
 
 from review_store import agreement as ag
-from review_store import judge_agreement as ja
+from review_store.judge import agreement as ja
 from review_store.judge import get_judge_config, label_of
 from review_store.models import Adjudication, JudgeConfig, JudgeVerdict, Label, ReviewItem, Trace, User
 from review_store.permissions import Actor, require

@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, func, select
 
 from review_store import audit
-from review_store.demo_traffic import DAYS, DemoSummary, _Truth
+from review_store.demo.traffic import DAYS, DemoSummary, _Truth
 from review_store.models import (
     Adjudication,
     GoldenExample,

@@ -25,7 +25,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from review_store import settings
-from review_store.dashboards import _NO_JUDGE, groundedness_judge_id
+from review_store.dashboards.overview import _NO_JUDGE, groundedness_judge_id
 from review_store.models import JudgeVerdict, Trace
 
 EPSILON = 1e-4

@@ -20,9 +20,9 @@ from typing import IO, Any
 
 import orjson
 
-from review_store import otlp
 from review_store.errors import ValidationFailed
-from review_store.ingest_records import REQUIRED, parse_record
+from review_store.ingest import otlp
+from review_store.ingest.records import REQUIRED, parse_record
 
 FORMATS = ("jsonl", "csv", "parquet", "otlp")
 MAX_LINE_BYTES = 32 * 1024 * 1024

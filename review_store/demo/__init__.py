@@ -20,17 +20,12 @@ from sqlmodel import Session, func, select
 
 from review_store import audit, rubrics, users
 from review_store.db import session_scope
-from review_store.demo_releases import MANIFESTS, R3_CREATED_DAY, _releases  # noqa: F401  (re-exported)
-from review_store.demo_review import _review, _verdicts
-from review_store.demo_traffic import (  # noqa: F401  (re-exported for bench/ and tests)
+from review_store.demo.releases import _releases
+from review_store.demo.review import _review, _verdicts
+from review_store.demo.traffic import (
     DAYS,
-    LARGE_MODEL,
-    R2_CANARY,
     SMALL_MODEL,
     DemoSummary,
-    _one_trace,
-    _release_at,
-    _timestamps,
     _traffic,
 )
 from review_store.errors import DatabaseNotEmpty

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from review_store import audit
 from review_store import rubrics as rubric_store
 from review_store.errors import NotFound, ValidationFailed
-from review_store.judge_llm import DEFAULT_TEMPLATE, check_template
+from review_store.judge.llm import DEFAULT_TEMPLATE, check_template
 from review_store.models import JudgeConfig, JudgeVerdict, Rubric
 from review_store.permissions import Actor, require
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, func, select
 
-from review_store.demo_text import (
+from review_store.demo.text import (
     COUNTRIES,
     FIRST_NAMES,
     INJECTIONS,

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from review_store.dashboards import Filters, bucket_expr, bucket_grid, bucket_start
+from review_store.dashboards.overview import Filters, bucket_expr, bucket_grid, bucket_start
 from review_store.models import Deployment, GuardrailEvent, Release, Trace
 
 GROUPINGS = ("name", "stage", "action", "segment", "release", "all")

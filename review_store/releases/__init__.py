@@ -14,9 +14,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from review_store import audit, manifests
+from review_store import audit
 from review_store.errors import ConflictError, NotFound, PermissionDenied, ValidationFailed
-from review_store.gate import (  # re-exported: callers use releases.gate, releases.create_gate_policy...
+from review_store.models import Approval, EvalRun, GatePolicy, Release, User
+from review_store.permissions import Actor, require
+from review_store.releases import manifests
+from review_store.releases.gate import (
     OPS,
     GateResult,
     GateRow,
@@ -26,8 +29,6 @@ from review_store.gate import (  # re-exported: callers use releases.gate, relea
     normalize_metrics,
     parse_eval_json,
 )
-from review_store.models import Approval, EvalRun, GatePolicy, Release, User
-from review_store.permissions import Actor, require
 
 __all__ = [
     "OPS",

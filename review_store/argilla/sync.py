@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from review_store import audit, rubrics
-from review_store.argilla_mapping import (
+from review_store.argilla.mapping import (
     VerdictView,
     build_settings,
     external_id_of,

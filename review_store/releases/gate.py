@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from review_store import audit
 from review_store.errors import ValidationFailed
-from review_store.judge_agreement import TrustResult, judge_trust
+from review_store.judge.agreement import TrustResult, judge_trust
 from review_store.models import EvalRun, GatePolicy
 from review_store.permissions import Actor, require
 

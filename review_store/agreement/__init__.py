@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from review_store.agreement_alpha import (
+from review_store.agreement.alpha import (
     LEVELS,
     MAX_DOMAIN,
     Coded,

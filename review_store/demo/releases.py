@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from review_store import audit, golden
-from review_store.demo_traffic import LARGE_MODEL, PROMPT_VERSIONS, R2_CANARY, SMALL_MODEL
+from review_store.demo.traffic import LARGE_MODEL, PROMPT_VERSIONS, R2_CANARY, SMALL_MODEL
 from review_store.models import (
     Approval,
     Deployment,

@@ -23,8 +23,8 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from review_store import releases, settings
-from review_store.deployments import known_good_release, live_release
 from review_store.models import GuardrailEvent, JudgeVerdict, Trace
+from review_store.releases.deployments import known_good_release, live_release
 
 MIN_WINDOW_TRACES = 2000
 MAX_P_VALUE = 0.01

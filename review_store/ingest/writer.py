@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 from sqlalchemy import insert, select
 
-from review_store.ingest_readers import Item
-from review_store.ingest_records import GUARDRAIL_COLUMNS, TRACE_COLUMNS
+from review_store.ingest.readers import Item
+from review_store.ingest.records import GUARDRAIL_COLUMNS, TRACE_COLUMNS
 from review_store.models import GuardrailEvent, Trace
 
 _TRACE = Trace.__table__

@@ -13,7 +13,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from review_store.ingest_checks import (
+from review_store.ingest.checks import (
     ACTIONS,
     BOOLS,
     FLOATS,

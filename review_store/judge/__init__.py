@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
-from review_store.judge_config import (
+from review_store.judge.config import (
     RESERVED_PARAMS,
     config_hash,
     create_judge_config,
@@ -20,7 +20,7 @@ from review_store.judge_config import (
     label_of,
     list_judge_configs,
 )
-from review_store.judge_llm import (
+from review_store.judge.llm import (
     DEFAULT_TEMPLATE,
     PLACEHOLDERS,
     PROVIDER_KEYS,
@@ -31,7 +31,7 @@ from review_store.judge_llm import (
     provider_ready,
     render_prompt,
 )
-from review_store.judge_run import MAX_ERRORS_IN_REPORT, JudgeRunReport, run_judge
+from review_store.judge.run import MAX_ERRORS_IN_REPORT, JudgeRunReport, run_judge
 from review_store.models import JudgeConfig, JudgeVerdict
 
 __all__ = [

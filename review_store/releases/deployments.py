@@ -121,7 +121,7 @@ def health_check(
     if row.status != "live" or _stage(session, row.id) < STAGES[-1]:
         raise ConflictError(f"{release} is not live at 100 %; health checks follow the last canary stage")
     if healthy is None:
-        from review_store.rollback_rule import evaluate
+        from review_store.releases.rollback_rule import evaluate
 
         status = evaluate(session, release=release)
         healthy = not status.flagged
@@ -194,7 +194,7 @@ def rollback(session: Session, *, actor: Actor, reason: str = "") -> Release:
 def apply_rollback_rule(session: Session, *, actor: Actor = SYSTEM) -> Any:
     """Evaluate the rule; in "auto" mode a flagged live release is rolled back (one audited rollback),
     in "suggest" mode nothing changes and the status says what to do."""
-    from review_store.rollback_rule import evaluate
+    from review_store.releases.rollback_rule import evaluate
 
     status = evaluate(session)
     if status.flagged:

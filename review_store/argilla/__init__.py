@@ -1,0 +1,1 @@
+"""The argilla noun of the store."""

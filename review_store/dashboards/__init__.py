@@ -1,0 +1,1 @@
+"""The dashboards noun of the store."""
