@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
-from sqlalchemy.engine import Engine
 
 from app import state
-from review_store import schema, users
-from review_store.config import database_url
-from review_store.db import make_engine, session_scope
-from review_store.permissions import Actor
+from review_store.desk import Actor, Desk
 
 
 @st.cache_resource(show_spinner="Preparing the database…")
-def _engine_for(url: str) -> Engine:
-    schema.upgrade(url)  # idempotent: the app always runs on the newest schema
-    return make_engine(url)
+def _desk_for(url: str | None) -> Desk:
+    return Desk.open(url, migrate=True)  # idempotent: the app always runs on the newest schema
 
 
-def engine() -> Engine:
-    """The process-wide engine for REVIEW_STORE_URL, upgraded to the newest schema once."""
-    return _engine_for(database_url())
+def desk() -> Desk:
+    """The process-wide facade for REVIEW_STORE_URL, upgraded to the newest schema once."""
+    return _desk_for(os.environ.get("REVIEW_STORE_URL") or None)
+
+
+def engine():
+    """Transitional: the engine, for pages not yet moved to the facade (to be removed)."""
+    return desk().engine
 
 
 def current_actor() -> Actor | None:
+    """The signed-in actor as the database knows it now (a role change or deactivation applies at once)."""
     data = st.session_state.get(state.ACTOR)
-    return Actor(**data) if data else None
+    if not data:
+        return None
+    actor = desk().users.current(Actor(**data))
+    if actor is None:
+        st.session_state.pop(state.ACTOR, None)
+        return None
+    if actor.role != data.get("role"):
+        sign_in_as(actor)
+    return actor
 
 
 def require_actor() -> Actor:
@@ -61,8 +72,7 @@ def _try_oidc() -> None:
     if not getattr(st.user, "is_logged_in", False):
         return
     email = st.user.get("email")
-    with session_scope(engine()) as session:
-        actor = users.actor_for_email(session, email=email or "")
+    actor = desk().users.actor_for_email(email=email or "")
     if actor is None:
         st.error(
             f"{email} signed in, but no active Review Desk user has that email. Ask an admin to add you."
@@ -85,8 +95,7 @@ def sign_in_form() -> None:
         password = st.text_input("Password", type="password", key="sign_in_password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
-        with session_scope(engine()) as session:
-            actor = users.authenticate(session, username=username, password=password)
+        actor = desk().users.sign_in(username=username, password=password)
         if actor is None:
             st.error("Unknown user or wrong password.")
         else:

@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_FILE = "review_desk.db"
@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 10_000
     judge_timeout_s: float = 60.0
     judge_concurrency: int = 4
+    # REVIEW_DESK_NOW (not REVIEW_STORE_*): run as if started at this instant (see clock.OffsetClock).
+    now: str | None = Field(default=None, validation_alias="REVIEW_DESK_NOW")
 
     @field_validator("url")
     @classmethod

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import NaiveDatetime
 from sqlalchemy import JSON, Column, Index, MetaData, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+from review_store import clock
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -22,7 +24,8 @@ ROLES = ("reviewer", "owner", "lead", "admin")
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Now from the clock in force (clock.py); the default of every created_at-style column."""
+    return clock.now()
 
 
 def _json(default: Any = None) -> Any:

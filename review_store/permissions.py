@@ -74,3 +74,23 @@ def actor_for(session: Session, username: str) -> Actor:
     if user is None or not user.active:
         raise NotFound(f"no active user named {username!r}")
     return Actor(username=user.username, role=user.role, id=user.id)
+
+
+def refresh_actor(session: Session, actor: Actor) -> Actor:
+    """The actor as the database knows it now: role and active flag re-read on every state change.
+
+    An Actor object is only a claim (a browser session, a CLI flag, a token lookup made earlier). The
+    built-in system actor passes as is; anyone else must be an active user whose id and name match,
+    and acts with the role stored now, so a demotion or deactivation takes effect at once and a
+    hand-built Actor("rita", "owner") acts as whatever rita really is.
+    """
+    from review_store.models import User
+
+    if actor.role == SYSTEM.role and actor.username == SYSTEM.username and actor.id is None:
+        return actor
+    user = session.get(User, actor.id) if actor.id is not None else None
+    if user is None or user.username != actor.username:
+        raise PermissionDenied(f"{actor.username}: not a known user (sign in again)")
+    if not user.active:
+        raise PermissionDenied(f"{actor.username}: this account is deactivated")
+    return Actor(username=user.username, role=user.role, id=user.id)

@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,52 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel
 
-from review_store import models  # noqa: F401  (tables on the metadata)
+from review_store import clock, models  # noqa: F401  (tables on the metadata)
 from review_store.db import make_engine
 
 PG_URL = os.environ.get("REVIEW_STORE_TEST_PG_URL", "")
 PG_SKIP_REASON = "REVIEW_STORE_TEST_PG_URL is not set: PostgreSQL variants skipped (.ci/run sets it)"
 DEMO_SEED = 7
 DEMO_TRACES = 3000
+
+
+# Every test runs at this instant unless it pins another: no result may depend on the day the suite runs.
+TEST_NOW = datetime(2026, 6, 1, 12, 0, 0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_clock() -> Iterator[None]:
+    """Session-scoped fixtures (the demo template) are built at TEST_NOW too."""
+    previous = clock.set_default(clock.FixedClock(TEST_NOW))
+    yield
+    clock.set_default(previous)
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(request, monkeypatch) -> Iterator[clock.FixedClock]:
+    """The suite-wide clock guard.
+
+    The store's default clock is a FixedClock at TEST_NOW (advance it with `pinned_clock.advance(...)`),
+    and reading the real wall clock through the store fails the test, unless it is marked
+    `@pytest.mark.wallclock` (it then opts in, and must hold on any date).
+    """
+    fixed = clock.FixedClock(TEST_NOW)
+    if request.node.get_closest_marker("wallclock"):
+        yield fixed
+        return
+
+    def _refuse(self) -> datetime:
+        raise AssertionError(
+            "this test read the wall clock through the store: pin the time (the pinned_clock fixture, "
+            "a FixedClock, or --as-of) or mark the test @pytest.mark.wallclock"
+        )
+
+    monkeypatch.setattr(clock.SystemClock, "now", _refuse)
+    previous = clock.set_default(fixed)
+    try:
+        yield fixed
+    finally:
+        clock.set_default(previous)
 
 
 def create_schema(url: str) -> None:

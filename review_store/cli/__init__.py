@@ -15,21 +15,19 @@ from typing import Any
 import typer
 import typer.core
 
-from review_store.errors import NotFound, PermissionDenied, ReviewStoreError, ValidationFailed
+from review_store.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, ReviewStoreError, exit_code_for
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "app", "desk", "emit", "fail", "main"]
 
 
 class _DomainErrorsGroup(typer.core.TyperGroup):
-    """Domain errors become a clear message and an exit code (2 bad input, 1 refused), never a traceback."""
+    """Domain errors become a clear message and an exit code (errors.exit_code_for), never a traceback."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (ValidationFailed, NotFound, PermissionDenied) as exc:
-            _report(exc, EXIT_BAD_INPUT)
         except ReviewStoreError as exc:
-            _report(exc, EXIT_FAILED)
+            _report(exc, exit_code_for(exc))
 
 
 def _report(exc: Exception, code: int) -> None:
@@ -83,9 +81,22 @@ def resolve(db: str | None, as_json: bool) -> tuple[str | None, bool]:
 
 
 def get_engine(db: str | None):
-    from review_store.db import get_engine as _get
+    """Transitional: commands not yet moved to the facade (to be removed)."""
+    return desk(db).engine
 
-    return _get(db or state.db)
+
+def desk(db: str | None = None, *, as_of: str | None = None):
+    """The facade on --db (or REVIEW_STORE_URL); `as_of` (ISO date/time) pins its clock."""
+    from review_store.clock import FixedClock, parse_instant
+    from review_store.desk import Desk
+
+    clock = None
+    if as_of:
+        try:
+            clock = FixedClock(parse_instant(as_of, field="--as-of"))
+        except ValueError as exc:
+            fail(str(exc))
+    return Desk.open(db or state.db, clock=clock)
 
 
 def emit(payload: dict[str, Any], text: str, as_json: bool) -> None:

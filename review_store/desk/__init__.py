@@ -1,0 +1,91 @@
+"""The facade: the only door the UI, the CLI and the HTTP API use to reach the store.
+
+    desk = Desk.open()                      # settings -> one engine, the wall clock
+    desk = Desk.open(url, clock=FixedClock(...))
+    desk.releases.gate("r3")                # frozen read models back; each call owns its transaction
+
+One part per noun (desk.users, desk.releases, ...). Parts are created on first use, so a command that
+needs only the audit never imports the judge (litellm is slow to import).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
+
+from review_store.clock import Clock, FixedClock, SystemClock
+from review_store.config import Settings
+from review_store.desk.base import Part, ReadModel
+from review_store.errors import (
+    ConflictError,
+    DatabaseBusy,
+    DatabaseUnavailable,
+    NotFound,
+    PermissionDenied,
+    ReviewStoreError,
+    ValidationFailed,
+    exit_code_for,
+)
+from review_store.permissions import SYSTEM, Actor
+
+if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are imported lazily)
+    from review_store.desk.users import UsersPart
+
+__all__ = [
+    "SYSTEM",
+    "Actor",
+    "Clock",
+    "ConflictError",
+    "DatabaseBusy",
+    "DatabaseUnavailable",
+    "Desk",
+    "FixedClock",
+    "NotFound",
+    "Part",
+    "PermissionDenied",
+    "ReadModel",
+    "ReviewStoreError",
+    "SystemClock",
+    "ValidationFailed",
+    "exit_code_for",
+]
+
+
+class Desk:
+    """One engine, one clock, one part per noun. Build it once per process (the app caches it)."""
+
+    def __init__(self, engine: Engine, *, clock: Clock | None = None, url: str | None = None) -> None:
+        self.engine = engine
+        self.clock = clock  # None: the process default clock (the wall clock in production)
+        self.url = url or engine.url.render_as_string(hide_password=False)
+
+    @classmethod
+    def open(cls, url: str | None = None, *, clock: Clock | None = None, migrate: bool = False) -> Desk:
+        """A desk on `url` (default: REVIEW_STORE_URL, else the SQLite file); `migrate` upgrades first."""
+        from review_store.db import get_engine
+
+        settings = Settings(url=url) if url else Settings()
+        resolved = settings.url
+        if clock is None and settings.now:
+            from review_store.clock import OffsetClock, parse_instant
+
+            clock = OffsetClock(parse_instant(settings.now, field="REVIEW_DESK_NOW"))
+        if migrate:
+            from review_store import schema
+
+            schema.upgrade(resolved)
+        return cls(get_engine(resolved), clock=clock, url=resolved)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    # --- parts (imported on first use) -------------------------------------------------------------
+
+    @cached_property
+    def users(self) -> UsersPart:
+        from review_store.desk.users import UsersPart
+
+        return UsersPart(self)

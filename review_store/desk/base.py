@@ -1,0 +1,68 @@
+"""What every part of the facade shares: frozen read models and transactions owned by the call.
+
+A part method is the unit of work: it opens its own session, activates the desk's clock, re-reads the
+acting user from the database (state changes only), commits on success and rolls back on any error,
+and hands back frozen read models built before the session closed. Nothing mutable or bound to a
+session crosses the boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlmodel import Session
+
+from review_store import clock
+from review_store.db import read_session, session_scope
+from review_store.permissions import Actor, refresh_actor
+
+if TYPE_CHECKING:
+    from review_store.desk import Desk
+
+
+class ReadModel(BaseModel):
+    """A frozen view of committed state. Collections inside are tuples, so nothing can be edited."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON-ready data (ISO dates), for `--json` output and the HTTP API."""
+        return self.model_dump(mode="json")
+
+
+class Part:
+    """One noun of the facade. Subclasses add public methods; each owns its transaction."""
+
+    def __init__(self, desk: Desk) -> None:
+        self._desk = desk
+
+    @property
+    def desk(self) -> Desk:
+        return self._desk
+
+    @contextmanager
+    def _clock(self) -> Iterator[None]:
+        with ExitStack() as stack:
+            if self._desk.clock is not None:
+                stack.enter_context(clock.using(self._desk.clock))
+            yield
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        """A read-only session (no write lock on SQLite) with the desk's clock in force."""
+        with self._clock(), read_session(self._desk.engine) as session:
+            yield session
+
+    @contextmanager
+    def _write(self, actor: Actor | None) -> Iterator[tuple[Session, Actor | None]]:
+        """One transaction; yields the session and the actor as the database knows them NOW.
+
+        The actor handed in is only a claim: its role and active flag are re-read (refresh_actor), so a
+        deactivated or demoted user, or a forged Actor, is refused before anything is written.
+        """
+        with self._clock(), session_scope(self._desk.engine) as session:
+            fresh = refresh_actor(session, actor) if actor is not None else None
+            yield session, fresh
