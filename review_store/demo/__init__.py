@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 import random
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-from review_store import audit, rubrics, users
+from review_store import audit, clock, rubrics, users
 from review_store.db import session_scope
 from review_store.demo.releases import _releases
 from review_store.demo.review import _review, _verdicts
@@ -99,8 +99,7 @@ JUDGE_TEMPLATE = (
 
 def default_end() -> datetime:
     """Midnight UTC today: the demo's 30 days end now, so 'last 7 days' shows data."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def build_demo(
