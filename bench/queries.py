@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from review_store import judge, settings
-from review_store.dashboards import costs, drift, guardrails, maturity
+from review_store.dashboards import costs, drift, guardrails, maturity, trends
 from review_store.dashboards import overview as dashboards
 from review_store.judge import agreement as ja
 from review_store.judge import agreement_views as views
@@ -48,14 +48,14 @@ OVERVIEW = {
     "filter_options": lambda s, f: dashboards.filter_options(s),
     "groundedness_judge": lambda s, f: dashboards.groundedness_judge_id(s),
     "overview_kpis": lambda s, f: dashboards.overview_kpis(s, f, judge_id=_judge_id(s)),
-    "kpi_trends": lambda s, f: dashboards.kpi_trends(s, f, bucket="day", judge_id=_judge_id(s)),
+    "kpi_trends": lambda s, f: trends.kpi_trends(s, f, bucket="day", judge_id=_judge_id(s)),
     "drift_report": lambda s, f: drift.drift_report(s, end=f.end, judge_id=_judge_id(s)),
     "drift_settings": lambda s, f: settings.get(s, "drift.psi"),
     "budget_status": lambda s, f: costs.budget_status(s, as_of=f.end),
-    "kpi_drilldown": lambda s, f: dashboards.kpi_drilldown(
+    "kpi_drilldown": lambda s, f: trends.kpi_drilldown(
         s, filters=f, key="task_success_rate", limit=100, judge_id=_judge_id(s)
     ),
-    "kpi_drilldown_hallucination": lambda s, f: dashboards.kpi_drilldown(
+    "kpi_drilldown_hallucination": lambda s, f: trends.kpi_drilldown(
         s, filters=f, key="hallucination_rate", limit=100, judge_id=_judge_id(s)
     ),
     "traces_in": lambda s, f: dashboards.traces_in(s, f, limit=200),

@@ -52,18 +52,14 @@ TRANSITIONAL_UI = {
     "pages/review.py",
 }
 TRANSITIONAL_LONG = {
-    "review_store/dashboards/overview.py",
     "review_store/ingest/otlp.py",
     "review_store/judge/agreement.py",
     "review_store/queue.py",
     "review_store/models.py",
-    "review_store/dashboards/guardrails.py",
     "review_store/cli/release.py",
     "review_store/migrations/versions/0001_initial_schema.py",
 }
 TRANSITIONAL_PRIVATE_IMPORTS: set[tuple[str, str]] = {
-    ("review_store/dashboards/costs.py", "_ratio"),
-    ("review_store/dashboards/drift.py", "_NO_JUDGE"),
     ("review_store/demo/__init__.py", "_releases"),
     ("review_store/demo/__init__.py", "_review"),
     ("review_store/demo/__init__.py", "_verdicts"),

@@ -15,7 +15,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from review_store import settings
-from review_store.dashboards.overview import Filters, _ratio
+from review_store.dashboards.common import Filters, ratio
 from review_store.models import Trace, utcnow
 
 GROUPINGS = {"feature": Trace.app, "segment": Trace.segment, "release": Trace.release, "model": Trace.model}
@@ -90,11 +90,11 @@ def cost_breakdown(session: Session, *, filters: Filters, by: str = "feature") -
                 "traces": n,
                 "tokens_in": int(t_in or 0),
                 "tokens_out": int(t_out or 0),
-                "tokens_per_trace": _ratio((t_in or 0) + (t_out or 0), n),
+                "tokens_per_trace": ratio((t_in or 0) + (t_out or 0), n),
                 "cost_usd": float(cost or 0.0),
                 "successes": int(ok or 0),
-                "cost_per_successful_task_usd": _ratio(cost, ok),
-                "cache_hit_rate": _ratio(hits, cache_known),
+                "cost_per_successful_task_usd": ratio(cost, ok),
+                "cache_hit_rate": ratio(hits, cache_known),
             }
         )
     return out

@@ -25,7 +25,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from review_store import settings
-from review_store.dashboards.overview import _NO_JUDGE, groundedness_judge_id
+from review_store.dashboards.overview import NO_JUDGE, groundedness_judge_id
 from review_store.models import JudgeVerdict, Trace
 
 EPSILON = 1e-4
@@ -187,7 +187,7 @@ def _shares(labels: list[str], counts: dict[str, int]) -> tuple[list[float], int
 
 
 def drift_report(
-    session: Session, *, end: datetime, release: str | None = None, judge_id: Any = _NO_JUDGE
+    session: Session, *, end: datetime, release: str | None = None, judge_id: Any = NO_JUDGE
 ) -> list[DriftResult]:
     """PSI of each metric for the week before `end` against the week before that, with its status.
 
@@ -196,7 +196,7 @@ def drift_report(
     thresholds = settings.get(session, "drift.psi")
     cur_start, ref_start = end - timedelta(days=7), end - timedelta(days=14)
     ref, cur = _window(ref_start, cur_start, release), _window(cur_start, end, release)
-    if judge_id is _NO_JUDGE:
+    if judge_id is NO_JUDGE:
         judge_id = groundedness_judge_id(session)
     results = []
     for metric, label in METRICS.items():
@@ -236,7 +236,7 @@ def drift_report(
 
 
 def drift_alerts(
-    session: Session, *, end: datetime, release: str | None = None, judge_id: Any = _NO_JUDGE
+    session: Session, *, end: datetime, release: str | None = None, judge_id: Any = NO_JUDGE
 ) -> list[DriftResult]:
     """The metrics at watch or act for the week before `end`, worst first (the Overview's alert list)."""
     report = drift_report(session, end=end, release=release, judge_id=judge_id)
