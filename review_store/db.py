@@ -37,8 +37,13 @@ def _sqlite_begin(connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
-    """A new engine; SQLite gets WAL, foreign keys and a busy timeout so concurrent writers wait, not fail."""
+def make_engine(url: str | None = None, *, echo: bool = False, workers: int | None = None) -> Engine:
+    """A new engine; SQLite gets WAL, foreign keys and a busy timeout so concurrent writers wait, not fail.
+
+    `workers`: how many threads will use this engine at once. A PostgreSQL pool then keeps one connection
+    per worker (plus one), so no worker ever waits on the pool however slow the machine is; by default
+    the pool holds 5 connections and opens up to 10 more under load.
+    """
     url = database_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -49,7 +54,8 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    pool_size = max(5, workers + 1) if workers else 5
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
 
 
 @lru_cache(maxsize=8)

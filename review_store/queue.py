@@ -152,16 +152,8 @@ def next_item(session: Session, *, actor: Actor, now: datetime | None = None) ->
             leased_at=now,
             expires_at=now + timedelta(minutes=get_settings().lease_minutes),
         )
-        session.add(lease)
+        session.add(lease)  # a lease is bookkeeping, not a decision: it is not audited (a label is)
         session.flush()
-        audit.record(
-            session,
-            actor=actor,
-            action="assignment.claim",
-            entity="review_item",
-            entity_id=item_id,
-            payload={"expires_at": lease.expires_at},
-        )
         return session.get(ReviewItem, item_id)
     return None
 

@@ -10,9 +10,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from review_store import audit
+from review_store import audit, versioning
 from review_store.errors import ConflictError, NotFound, ValidationFailed
 from review_store.models import Rubric
 from review_store.permissions import Actor, require
@@ -180,30 +180,17 @@ def create_rubric(session: Session, *, actor: Actor, name: str, questions: list[
     require(actor, "edit_rubrics")
     spec = RubricSpec.from_dicts(name, questions)
     stored = [q.to_dict() for q in spec.questions]
-    digest = content_hash(stored)
-    current_version = session.exec(select(func.max(Rubric.version)).where(Rubric.name == spec.name)).one()
-    if current_version:
-        current = latest(session, spec.name)
-        if current.content_hash == digest:
-            return current
-    rubric = Rubric(
-        name=spec.name,
-        version=(current_version or 0) + 1,
-        questions=stored,
-        content_hash=digest,
-        created_by=actor.username,
-    )
-    session.add(rubric)
-    session.flush()
-    audit.record(
+    return versioning.save_version(
         session,
         actor=actor,
-        action="rubric.create",
+        model=Rubric,
+        scope={"name": spec.name},
+        content=stored,
+        values={"questions": stored},
         entity="rubric",
-        entity_id=f"{rubric.name}@{rubric.version}",
-        payload={"content_hash": digest, "questions": [q.key for q in spec.questions]},
+        entity_id=lambda r: f"{r.name}@{r.version}",
+        payload={"questions": [q.key for q in spec.questions]},
     )
-    return rubric
 
 
 def is_used(session: Session, rubric_id: int) -> bool:

@@ -16,7 +16,6 @@ Strategies (each row becomes a ReviewItem with that `reason`):
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,7 +24,7 @@ from sqlalchemy import exists, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from review_store import audit
+from review_store import audit, versioning
 from review_store import settings as team_settings
 from review_store.errors import ValidationFailed
 from review_store.models import GuardrailEvent, JudgeVerdict, ReviewItem, SamplingPolicy, Trace, utcnow
@@ -290,11 +289,6 @@ def _check_strategies(strategies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return clean
 
 
-def policy_hash(strategies: list[dict[str, Any]], daily_quota: int, overlap_k: int) -> str:
-    body = {"strategies": strategies, "daily_quota": daily_quota, "overlap_k": overlap_k}
-    return hashlib.sha256(audit.canonical_json(body).encode()).hexdigest()
-
-
 def save_policy(
     session: Session, *, actor: Actor, strategies: list[dict[str, Any]], daily_quota: int, overlap_k: int
 ) -> SamplingPolicy:
@@ -305,29 +299,15 @@ def save_policy(
         raise ValidationFailed("daily_quota: zero or more")
     if not 1 <= overlap_k <= 10:
         raise ValidationFailed("overlap_k: between 1 and 10")
-    digest = policy_hash(clean, daily_quota, overlap_k)
-    current = current_policy(session)
-    if current is not None and current.content_hash == digest:
-        return current
-    policy = SamplingPolicy(
-        version=(current.version if current else 0) + 1,
-        strategies=clean,
-        daily_quota=daily_quota,
-        overlap_k=overlap_k,
-        content_hash=digest,
-        created_by=actor.username,
-    )
-    session.add(policy)
-    session.flush()
-    audit.record(
+    return versioning.save_version(
         session,
         actor=actor,
-        action="sampling_policy.create",
+        model=SamplingPolicy,
+        content={"strategies": clean, "daily_quota": daily_quota, "overlap_k": overlap_k},
+        values={"strategies": clean, "daily_quota": daily_quota, "overlap_k": overlap_k},
         entity="sampling_policy",
-        entity_id=policy.version,
-        payload={"content_hash": digest, "daily_quota": daily_quota, "overlap_k": overlap_k},
+        payload={"daily_quota": daily_quota, "overlap_k": overlap_k},
     )
-    return policy
 
 
 def run_policy(session: Session, *, actor: Actor, now: datetime | None = None) -> list[SampleResult]:

@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 
 from review_store import escalations, golden, queue, rubrics, sampling
 from review_store.config import get_settings
-from review_store.db import session_scope
+from review_store.db import make_engine, session_scope
 from review_store.demo import RUBRIC_QUESTIONS
 from review_store.errors import ConflictError, ValidationFailed
 from review_store.models import Adjudication, Assignment, AuditEvent, Label, ReviewItem, utcnow
@@ -32,19 +32,20 @@ def _world(engine, *, traces: int, reviewers: int, k: int):
     return rubric.id, people, lead
 
 
-def test_twenty_reviewers_drain_500_items_with_overlap_two(engine):
+def test_twenty_reviewers_drain_500_items_with_overlap_two(engine, db_url):
     rubric_id, people, _ = _world(engine, traces=500, reviewers=20, k=2)
     errors: list[BaseException] = []
+    shared = make_engine(db_url, workers=len(people))  # one pooled connection per reviewer thread
 
     def work(actor) -> None:
         try:
             while True:
-                with session_scope(engine) as session:
+                with session_scope(shared) as session:
                     item = queue.next_item(session, actor=actor)
                     item_id = item.id if item else None
                 if item_id is None:
                     return
-                with session_scope(engine) as session:
+                with session_scope(shared) as session:
                     queue.submit_label(
                         session,
                         actor=actor,
@@ -61,6 +62,7 @@ def test_twenty_reviewers_drain_500_items_with_overlap_two(engine):
         t.start()
     for t in threads:
         t.join()
+    shared.dispose()
     assert errors == []
     with Session(engine) as session:
         labels = session.exec(select(Label.item_id, Label.reviewer_id)).all()

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from review_store import audit
+from review_store import audit, versioning
 from review_store import rubrics as rubric_store
 from review_store.errors import NotFound, ValidationFailed
 from review_store.judge.llm import DEFAULT_TEMPLATE, check_template
@@ -81,34 +81,24 @@ def create_judge_config(
     except (TypeError, ValueError) as exc:
         raise ValidationFailed(f"judge params: not JSON ({exc})") from None
     api_base = (api_base or "").strip() or None
-    digest = config_hash(
-        model=model, prompt_template=prompt_template, rubric_id=rubric_id, params=params, api_base=api_base
-    )
-    current = _latest(session, name)
-    if current is not None and current.content_hash == digest:
-        return current
-    config = JudgeConfig(
-        name=name,
-        version=(current.version if current else 0) + 1,
-        model=model,
-        prompt_template=prompt_template,
-        rubric_id=rubric_id,
-        params=params,
-        api_base=api_base,
-        content_hash=digest,
-        created_by=actor.username,
-    )
-    session.add(config)
-    session.flush()
-    audit.record(
+    body = {
+        "model": model,
+        "prompt_template": prompt_template,
+        "rubric_id": rubric_id,
+        "params": params,
+        "api_base": api_base,
+    }
+    return versioning.save_version(
         session,
         actor=actor,
-        action="judge_config.create",
+        model=JudgeConfig,
+        scope={"name": name},
+        content=body,
+        values={k: v for k, v in body.items()},
         entity="judge_config",
-        entity_id=label_of(config),
-        payload={"content_hash": digest, "model": model, "rubric_id": rubric_id, "api_base": api_base},
+        entity_id=label_of,
+        payload={"model": model, "rubric_id": rubric_id, "api_base": api_base},
     )
-    return config
 
 
 def _latest(session: Session, name: str) -> JudgeConfig | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from review_store import audit
+from review_store import audit, versioning
 from review_store.errors import ValidationFailed
 from review_store.judge.agreement import TrustResult, judge_trust
 from review_store.models import EvalRun, GatePolicy
@@ -80,24 +80,15 @@ def create_gate_policy(session: Session, *, actor: Actor, thresholds: list[dict[
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
             raise ValidationFailed(f"gate policy: thresholds[{i}].threshold must be a number")
         clean.append({"metric": str(row["metric"]), "op": row["op"], "threshold": threshold})
-    current = current_gate_policy(session)
-    policy = GatePolicy(
-        version=(current.version + 1) if current else 1,
-        thresholds=clean,
-        content_hash=hashlib.sha256(audit.canonical_json(clean).encode()).hexdigest(),
-        created_by=actor.username,
-    )
-    session.add(policy)
-    session.flush()
-    audit.record(
+    return versioning.save_version(
         session,
         actor=actor,
-        action="gate_policy.create",
+        model=GatePolicy,
+        content=clean,
+        values={"thresholds": clean},
         entity="gate_policy",
-        entity_id=policy.version,
-        payload={"thresholds": clean, "content_hash": policy.content_hash},
+        payload={"thresholds": clean},
     )
-    return policy
 
 
 def current_gate_policy(session: Session) -> GatePolicy | None:
