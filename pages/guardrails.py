@@ -5,7 +5,8 @@ import streamlit as st
 
 from app import charts, session, widgets
 from app.filters import filter_bar
-from review_store.dashboards import anomalies, guardrails
+from review_store.dashboards import anomalies as anomaly_rule
+from review_store.dashboards import guardrails
 from review_store.dashboards import overview as dashboards
 from review_store.db import read_session
 
@@ -50,7 +51,7 @@ if filters is not None:
         key="gr_chart",
     )
     with st.expander("Anomaly rule"):
-        st.markdown(anomalies.__doc__.split("Anomaly rule", 1)[1].split("\n", 1)[1])
+        st.markdown(anomaly_rule.__doc__.split("Anomaly rule", 1)[1].split("\n", 1)[1])
     if anomalies:
         st.subheader("Anomalies")
         widgets.table_with_download(pd.DataFrame(anomalies), key="gr_anomalies", file_name="anomalies.csv")

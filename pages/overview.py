@@ -6,8 +6,9 @@ import streamlit as st
 from app import charts, session, widgets
 from app.filters import filter_bar
 from review_store import settings
-from review_store.dashboards import costs, drift, trends
+from review_store.dashboards import costs, drift
 from review_store.dashboards import overview as dashboards
+from review_store.dashboards import trends as kpi_queries
 from review_store.db import read_session
 
 
@@ -19,7 +20,7 @@ def _summary(url: str, filters: dashboards.Filters) -> dict:
         return {
             "judge_id": judge_id,
             "kpis": dashboards.overview_kpis(db, filters, judge_id=judge_id),
-            "trends": trends.kpi_trends(db, filters, judge_id=judge_id),
+            "trends": kpi_queries.kpi_trends(db, filters, judge_id=judge_id),
             "alerts": drift.drift_alerts(db, end=filters.end, release=filters.release, judge_id=judge_id),
             "budget": costs.budget_status(db),
             "thresholds": settings.get(db, "drift.psi"),
@@ -29,7 +30,7 @@ def _summary(url: str, filters: dashboards.Filters) -> dict:
 @st.cache_data(ttl=60, show_spinner=False)
 def _drill(url: str, filters: dashboards.Filters, key: str, judge_id: int | None) -> dict:
     with read_session(session.engine()) as db:
-        return trends.kpi_drilldown(db, filters=filters, key=key, limit=100, judge_id=judge_id)
+        return kpi_queries.kpi_drilldown(db, filters=filters, key=key, limit=100, judge_id=judge_id)
 
 
 session.require_actor()
