@@ -286,6 +286,9 @@ def test_consensus_majority_and_mean():
     [
         (0.9, 0.85, 100, "trusted"),
         (0.85, 0.60, 100, "needs calibration"),  # trusted point estimate, interval too wide
+        (0.85, 0.79, 100, "needs calibration"),  # CI lower bound just under the trusted bar
+        (0.82, 0.80, 50, "trusted"),  # exactly at the bar, exactly enough items
+        (0.60, 0.40, 100, "untrusted"),
         (0.70, 0.60, 100, "needs calibration"),
         (0.50, 0.40, 100, "untrusted"),
         (0.95, 0.90, 49, "insufficient data"),
@@ -294,14 +297,7 @@ def test_consensus_majority_and_mean():
 )
 def test_trust_verdict(alpha, ci_low, n, verdict):
     assert ag.trust_verdict(alpha, ci_low, n) == verdict
-
-
-def test_may_count_as_evidence():
-    assert ag.may_count_as_evidence(0.80, 50)
-    assert not ag.may_count_as_evidence(0.79, 500)
-    assert not ag.may_count_as_evidence(0.95, 49)
-    assert not ag.may_count_as_evidence(None, 500)
-    assert ag.may_count_as_evidence(0.72, 60, trusted=0.7, min_items=60)
+    assert ag.trust_verdict(0.75, 0.71, 60, trusted=0.7, min_items=60) == "trusted"
 
 
 def test_hundred_thousand_items_three_raters_runs():

@@ -40,7 +40,6 @@ __all__ = [
     "fleiss_kappa",
     "fleiss_kappa_from_counts",
     "krippendorff_alpha",
-    "may_count_as_evidence",
     "percent_agreement",
     "rater_agreement_with_consensus",
     "summarize",
@@ -336,30 +335,20 @@ def trust_verdict(
     calibrate: float = 0.667,
     min_items: int = 50,
 ) -> Verdict:
-    """The badge for a judge: "trusted" | "needs calibration" | "untrusted" | "insufficient data".
+    """THE trust rule: "trusted" | "needs calibration" | "untrusted" | "insufficient data".
 
-    The badge follows alpha (Krippendorff's conventional 0.800 / 0.667 cut-offs), with two guards: too few
-    items (or an undefined alpha) says nothing, and a "trusted" alpha whose CI lower bound falls below the
-    calibration threshold (a wide interval) is only "needs calibration".
+    Too few items (or an undefined alpha) says nothing. "trusted" needs the alpha CI lower bound at or
+    above `trusted` (a point estimate alone could be luck of the sample, and a release should not rest
+    on it); otherwise alpha at or above `calibrate` (Krippendorff's conventional 0.667) "needs
+    calibration", below it "untrusted". Only "trusted" counts as release evidence.
     """
     if alpha is None or n_items < min_items:
         return "insufficient data"
-    if alpha >= trusted:
-        if ci_low is not None and ci_low < calibrate:
-            return "needs calibration"
+    if ci_low is not None and ci_low >= trusted:
         return "trusted"
     if alpha >= calibrate:
         return "needs calibration"
     return "untrusted"
-
-
-def may_count_as_evidence(
-    ci_low: float | None, n_items: int, *, trusted: float = 0.80, min_items: int = 50
-) -> bool:
-    """True when a judge's scores may count as release evidence: at least `min_items` labelled items and
-    the alpha CI lower bound at or above the trusted threshold (the point estimate alone is not enough:
-    a release should not rest on a judge that is only trustworthy by luck of the sample)."""
-    return ci_low is not None and n_items >= min_items and ci_low >= trusted
 
 
 def consensus(table: pd.DataFrame, *, level: Level, value_domain: Sequence[Any] | None = None) -> pd.Series:

@@ -1,47 +1,83 @@
 """Judge versus humans from the store: may this judge config be trusted on this rubric question?
 
-The rows come from SQL (verdicts, labels, adjudications joined to review items and traces, filtered by
-question and segment); the statistics are `review_store.agreement`'s, so the numbers here are exactly
-what `review-desk agreement --ratings` gives for the same table.
+`judge_trust` is THE trust verdict. The release gate (per metric, with the metric's segment), the
+Agreement page and `review-desk agreement` all show its result and compute none of their own:
 
-Human answer of an item: an adjudicated answer wins when there is one (a lead settled it); otherwise
-the reviewers' labels, either each label as its own unit paired with the judge (`human="each"`, the
-default: no information is thrown away), the majority of the labels (`human="majority"`: ties have no
-consensus and are reported unpairable), or one answer per item (`human="item"`: the median of the labels
-for ratings, a half-point staying its own ordinal value; the majority for labels). The human-human
-ceiling uses the raw labels only.
+- the numbers: Krippendorff's alpha of the judge against the human reference answer of each labelled
+  item (adjudicated, else median / majority: review_store.reference), in one segment or all of them,
+  with a seeded bootstrap 95% CI over items (labels of one item are correlated: resampling them as
+  independent units would make the CI look tighter than the evidence is);
+- the rule (`agreement.trust_verdict`, thresholds of the "judge.trust" setting): trusted when at least
+  `min_items` items are labelled AND the CI lower bound is at or above `trusted_alpha`; otherwise
+  "needs calibration" (alpha at or above `calibrate_alpha`), "untrusted", or "insufficient data".
+  Only "trusted" counts as release evidence.
 
-`judge_trust` is THE trust rule (the release gate and the Agreement page both call it): per-item answers,
-because labels of one item are correlated and resampling them as independent units would make the CI
-look tighter than the evidence is.
-Rating questions are compared at the ordinal level over the full scale (min..max), label questions at
-the nominal level; multi-label and text questions have no agreement statistic.
+`judge_vs_human` adds the descriptive statistics a lead reads beside the verdict (kappa, exact and
+adjacent agreement, confusion matrix, human-human ceiling), for any way of pairing the humans; the
+statistics are `review_store.agreement`'s, so they equal `review-desk agreement --ratings` on the same
+table. The rows behind both come from `judge.pairs`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
-import pandas as pd
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from review_store import agreement as ag
-from review_store import rubrics as rubric_store
 from review_store import settings as team_settings
-from review_store.errors import ValidationFailed
-from review_store.judge import get_judge_config, label_of
-from review_store.models import Adjudication, JudgeConfig, JudgeVerdict, Label, ReviewItem, Trace, User
+from review_store.judge.config import get_judge_config, label_of
+from review_store.judge.pairs import (
+    ADJUDICATED,
+    HUMAN_MODES,
+    HUMAN_RATER,
+    JUDGE_RATER,
+    HumanMode,
+    adjudicated_rows,
+    comparable_question,
+    judge_rows,
+    label_rows,
+    level_of,
+    pairs,
+    pairs_table,
+    question_from_labels,
+    scale_of,
+    segments,
+)
+from review_store.models import JudgeConfig, JudgeVerdict
 from review_store.rubrics import Question
 
-HumanMode = Literal["each", "majority", "item"]
-HUMAN_MODES: tuple[str, ...] = ("each", "majority", "item")
-TRUST_SEED = 0  # fixed, so the gate gives the same answer on every run
+__all__ = [
+    "ADJUDICATED",
+    "HUMAN_MODES",
+    "HUMAN_RATER",
+    "JUDGE_RATER",
+    "TRUST_RESAMPLES",
+    "TRUST_SEED",
+    "HumanMode",
+    "Thresholds",
+    "TrustResult",
+    "adjudicated_rows",
+    "comparable_question",
+    "cost_per_1k",
+    "human_human",
+    "judge_rows",
+    "judge_trust",
+    "judge_vs_human",
+    "label_rows",
+    "level_of",
+    "pairs",
+    "pairs_table",
+    "question_from_labels",
+    "scale_of",
+    "segments",
+    "thresholds",
+]
+
+TRUST_SEED = 0  # fixed, so every screen and the gate give the same answer on every run
 TRUST_RESAMPLES = 1000
-JUDGE_RATER = "judge"
-HUMAN_RATER = "human"
-ADJUDICATED = "(adjudicated)"
 
 
 @dataclass(frozen=True)
@@ -53,7 +89,8 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class TrustResult:
-    """Whether a judge config's scores on one question may count as release evidence, and why."""
+    """THE verdict on a judge config for one question (and segment): may its scores count as release
+    evidence, and why. `trusted` is exactly `verdict == "trusted"`."""
 
     trusted: bool
     verdict: ag.Verdict
@@ -64,6 +101,8 @@ class TrustResult:
     reason: str
     judge: str
     question: str
+    segment: str | None = None
+    thresholds: Thresholds | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,166 +116,6 @@ def thresholds(session: Session) -> Thresholds:
         calibrate=float(raw["calibrate_alpha"]),
         min_items=int(raw["min_items"]),
     )
-
-
-# --- what is compared ------------------------------------------------------------------------------
-
-
-def comparable_question(session: Session, config: JudgeConfig, question: str) -> Question:
-    """The rubric question of this judge config; ValidationFailed for unknown or free-text questions."""
-    spec = rubric_store.spec_of(rubric_store.get(session, config.rubric_id))
-    keys = [q.key for q in spec.questions if q.kind in ("rating", "label")]
-    if question not in keys:
-        raise ValidationFailed(
-            f"question {question!r}: not a rating or label question of rubric {spec.name!r} "
-            f"(judge {label_of(config)}); choose one of {', '.join(keys) or '(none)'}"
-        )
-    return spec.question(question)
-
-
-def level_of(question: Question) -> ag.Level:
-    return "ordinal" if question.kind == "rating" else "nominal"
-
-
-def scale_of(question: Question, observed: Any = ()) -> list[Any]:
-    """The full value domain: unused scale points still count as steps for weighted kappa.
-
-    `observed` values off the scale (half-point medians of `human="item"`) join it in order.
-    """
-    if question.kind == "rating":
-        points = set(range(question.min, question.max + 1))
-        return sorted(points | {v for v in observed if not pd.isna(v) and v not in points})
-    return list(question.options)
-
-
-def _norm(question: Question, value: Any) -> Any:
-    if value is None:
-        return None
-    if question.kind == "rating":
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            return None
-    return str(value)
-
-
-def _segment_filter(query, segment: str | None):
-    """Filter on the trace's segment without letting SQLite drive the join from ix_trace_segment_ts
-    (every trace of the segment, ~200k at 1M) instead of from the few labels: `segment || ''` is the
-    same value but no index matches it, so the labels lead and each trace is a primary-key lookup."""
-    if segment is None:
-        return query
-    return query.where((col(Trace.segment) + "") == segment)
-
-
-def judge_rows(session: Session, *, config: JudgeConfig, question: Question, segment: str | None = None):
-    """(trace_id, value) of the config's successful verdicts on the labelled traces."""
-    labelled = select(ReviewItem.trace_id).join(Label, col(Label.item_id) == ReviewItem.id).distinct()
-    query = (
-        select(JudgeVerdict.trace_id, JudgeVerdict.value)
-        .join(Trace, col(Trace.id) == JudgeVerdict.trace_id)
-        .where(
-            JudgeVerdict.judge_config_id == config.id,
-            JudgeVerdict.question_key == question.key,
-            col(JudgeVerdict.error).is_(None),
-            col(JudgeVerdict.trace_id).in_(labelled),
-        )
-    )
-    rows = session.exec(_segment_filter(query, segment)).all()
-    return {
-        trace_id: _norm(question, value) for trace_id, value in rows if _norm(question, value) is not None
-    }
-
-
-def label_rows(session: Session, *, question: Question, segment: str | None = None) -> pd.DataFrame:
-    """One row per reviewer label answering the question: item, trace, rater (username), value."""
-    answer = col(Label.answers)[question.key]
-    query = (
-        select(ReviewItem.id, ReviewItem.trace_id, User.username, answer)
-        .join(Label, col(Label.item_id) == ReviewItem.id)
-        .join(User, col(User.id) == Label.reviewer_id)
-        .join(Trace, col(Trace.id) == ReviewItem.trace_id)
-        .order_by(col(ReviewItem.id), col(User.username))
-    )
-    rows = session.exec(_segment_filter(query, segment)).all()
-    data = [(i, t, u, _norm(question, v)) for i, t, u, v in rows]
-    frame = pd.DataFrame(data, columns=["item", "trace_id", "rater", "value"])
-    return frame[frame["value"].notna()]
-
-
-def adjudicated_rows(session: Session, *, question: Question, segment: str | None = None) -> dict[int, Any]:
-    """item id -> the adjudicated answer, for items a lead settled (these win over the labels)."""
-    answer = col(Adjudication.answers)[question.key]
-    query = (
-        select(Adjudication.item_id, answer)
-        .join(ReviewItem, col(ReviewItem.id) == Adjudication.item_id)
-        .join(Trace, col(Trace.id) == ReviewItem.trace_id)
-    )
-    rows = session.exec(_segment_filter(query, segment)).all()
-    return {item: _norm(question, v) for item, v in rows if _norm(question, v) is not None}
-
-
-def pairs(
-    session: Session,
-    *,
-    config: JudgeConfig,
-    question: Question,
-    segment: str | None = None,
-    human: HumanMode = "each",
-) -> pd.DataFrame:
-    """The judge/human pairs behind every judge-vs-human number: unit, item, trace_id, human, judge.
-
-    A unit is an (item, reviewer) label with `human="each"`, an item with `"majority"` or `"item"`;
-    adjudicated items are one unit with the adjudicated answer. `human` is NaN where the reviewers tie
-    (majority, and item on a label question).
-    """
-    if human not in HUMAN_MODES:
-        raise ValidationFailed(f"human must be one of {', '.join(HUMAN_MODES)}, not {human!r}")
-    labels = label_rows(session, question=question, segment=segment)
-    settled = adjudicated_rows(session, question=question, segment=segment)
-    verdicts = judge_rows(session, config=config, question=question, segment=segment)
-    labels = labels[labels["trace_id"].isin(list(verdicts))]
-    open_labels = labels[~labels["item"].isin(list(settled))]
-    units: list[tuple[str, int, int, Any]] = []
-    if human == "each":
-        units += [
-            (f"{i}:{r}", i, t, v)
-            for i, t, r, v in open_labels[["item", "trace_id", "rater", "value"]].itertuples(index=False)
-        ]
-    elif not open_labels.empty:
-        if human == "item" and question.kind == "rating":
-            answer = open_labels.groupby("item")["value"].median()
-        else:
-            table = ag.table_from_rows(open_labels[["item", "rater", "value"]])
-            answer = ag.consensus(table, level=level_of(question), value_domain=scale_of(question))
-        traces = dict(zip(open_labels["item"], open_labels["trace_id"], strict=False))
-        units += [(str(i), i, traces[i], None if pd.isna(v) else v) for i, v in answer.items()]
-    item_trace = _item_traces(session, list(settled))
-    units += [
-        (f"{i}:{ADJUDICATED}", i, item_trace[i], v)
-        for i, v in settled.items()
-        if item_trace.get(i) in verdicts
-    ]
-    frame = pd.DataFrame(units, columns=["unit", "item", "trace_id", "human"])
-    frame["judge"] = frame["trace_id"].map(verdicts)
-    return frame.sort_values("unit", kind="stable").reset_index(drop=True)
-
-
-def _item_traces(session: Session, item_ids: list[int]) -> dict[int, int]:
-    if not item_ids:
-        return {}
-    query = select(ReviewItem.id, ReviewItem.trace_id).where(col(ReviewItem.id).in_(item_ids))
-    return dict(session.exec(query).all())
-
-
-def pairs_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The two-rater table (rows human, judge; one column a unit) that agreement.summarize takes."""
-    table = pd.DataFrame(
-        [frame["human"].to_numpy(dtype=object), frame["judge"].to_numpy(dtype=object)],
-        index=pd.Index([HUMAN_RATER, JUDGE_RATER], name="rater"),
-        columns=pd.Index(frame["unit"], name="item"),
-    )
-    return table.infer_objects()
 
 
 # --- the numbers -----------------------------------------------------------------------------------
@@ -255,15 +134,17 @@ def judge_vs_human(
     """Agreement of judge config `judge` ("name" = latest or "name@3") with the humans on `question`.
 
     Returns the keys of `review-desk agreement --ratings` (AgreementSummary.to_dict, source,
-    n_blank_values, verdict) plus judge, question, segment, human, n_labelled_items (items with both a
-    judge verdict and a human answer), human_human_alpha (the inter-annotator ceiling), thresholds and
-    the confusion matrix (rows human, columns judge, over the full scale).
+    n_blank_values) plus judge, question, segment, human, n_labelled_items (items with both a judge
+    verdict and a human answer), human_human_alpha (the inter-annotator ceiling), thresholds, the
+    confusion matrix (rows human, columns judge, over the full scale), and `verdict` / `trust`: THE
+    verdict of `judge_trust` for the same judge, question and segment, whatever `human` is.
     """
     config = get_judge_config(session, judge)
     q = comparable_question(session, config, question)
     level = level_of(q)
     frame = pairs(session, config=config, question=q, segment=segment, human=human)
     limits = thresholds(session)
+    trust = _trust_of(session, config=config, question=q, segment=segment, limits=limits)
     ceiling = human_human(session, question=question, segment=segment, rubric_question=q, resamples=0)
     scale = scale_of(q, frame["human"] if human == "item" else ())
     if frame.empty:
@@ -279,14 +160,8 @@ def judge_vs_human(
     payload.update(
         source=f"store: {label_of(config)} / {question}" + (f" / {segment}" if segment else ""),
         n_blank_values=int(frame["human"].isna().sum()),
-        verdict=ag.trust_verdict(
-            payload["krippendorff_alpha"],
-            payload["ci95"][0],
-            n_labelled,
-            trusted=limits.trusted,
-            calibrate=limits.calibrate,
-            min_items=limits.min_items,
-        ),
+        verdict=trust.verdict,
+        trust=trust.as_dict(),
         judge=label_of(config),
         judge_config_id=config.id,
         question=question,
@@ -342,7 +217,7 @@ def human_human(
     Raters are the reviewers, items the review items; adjudications are left out (they are not an
     independent opinion). The rubric question is looked up among the labelled rubrics when not given.
     """
-    q = rubric_question or _question_from_labels(session, question)
+    q = rubric_question or question_from_labels(session, question)
     labels = label_rows(session, question=q, segment=segment)
     if labels.empty:
         return _empty_summary(level_of(q), seed, resamples) | {"question": question, "segment": segment}
@@ -351,72 +226,53 @@ def human_human(
     return summary.to_dict() | {"question": question, "segment": segment}
 
 
-def _question_from_labels(session: Session, question: str) -> Question:
-    rubric_ids = session.exec(select(Label.rubric_id).distinct()).all()
-    for rubric_id in sorted(rubric_ids, reverse=True):
-        spec = rubric_store.spec_of(rubric_store.get(session, rubric_id))
-        for q in spec.questions:
-            if q.key == question and q.kind in ("rating", "label"):
-                return q
-    raise ValidationFailed(f"question {question!r}: no labelled rubric has it as a rating or label question")
-
-
 def judge_trust(session: Session, *, judge: str, question: str, segment: str | None = None) -> TrustResult:
-    """May `judge` ("name" = latest, or "name@3") count as release evidence for `question`?
+    """THE trust verdict: may `judge` ("name" = latest, or "name@3") count as release evidence for
+    `question`, over all segments or in `segment` only (a gate metric with a segment is judged here)?
 
-    Trusted = at least `min_items` labelled items AND the alpha 95% CI lower bound at or above
-    `trusted_alpha` (settings "judge.trust"): the point estimate alone could be luck of the sample.
-    Alpha compares the judge with one human answer per item (adjudicated, else median/majority of the
-    labels; see `pairs(human="item")`), its CI a seeded bootstrap over items. NotFound / ValidationFailed
-    for an unknown config or question; a judge without verdicts is simply not trusted, with the reason.
+    See the module docstring for the numbers and the rule. NotFound / ValidationFailed for an unknown
+    config or question; a judge without verdicts (or a segment without labels) is simply not trusted,
+    with the reason.
     """
-    limits = thresholds(session)
     config = get_judge_config(session, judge)
     q = comparable_question(session, config, question)
-    frame = pairs(session, config=config, question=q, segment=segment, human="item")
+    return _trust_of(session, config=config, question=q, segment=segment, limits=thresholds(session))
+
+
+def _trust_of(
+    session: Session, *, config: JudgeConfig, question: Question, segment: str | None, limits: Thresholds
+) -> TrustResult:
+    frame = pairs(session, config=config, question=question, segment=segment, human="item")
     n = int(frame.dropna(subset=["human", "judge"])["item"].nunique())
     alpha = lo = hi = None
     if n >= 2:
-        table, level = pairs_table(frame), level_of(q)
+        table, level = pairs_table(frame), level_of(question)
         alpha = ag.krippendorff_alpha(table, level=level)
         lo, hi = ag.bootstrap_alpha_ci(table, level=level, seed=TRUST_SEED, resamples=TRUST_RESAMPLES)
-    trusted = alpha is not None and ag.may_count_as_evidence(
-        lo, n, trusted=limits.trusted, min_items=limits.min_items
+    verdict = ag.trust_verdict(
+        alpha, lo, n, trusted=limits.trusted, calibrate=limits.calibrate, min_items=limits.min_items
     )
+    trusted = verdict == "trusted"
     numbers = (
         f"alpha {alpha:.3f} (CI {lo:.3f}..{hi:.3f}, n={n})"
         if alpha is not None and lo is not None and hi is not None
         else f"alpha undefined (n={n})"
     )
+    scope = question.key + (f" in segment {segment}" if segment is not None else "")
     if trusted:
-        reason = f"judge trusted for {question}: {numbers}"
+        reason = f"judge trusted for {scope}: {numbers}"
     elif n < limits.min_items:
-        reason = (
-            f"judge not trusted for {question}: {numbers}; needs at least {limits.min_items} labelled items"
-        )
+        reason = f"judge not trusted for {scope}: {numbers}; needs at least {limits.min_items} labelled items"
     elif alpha is None or lo is None:
-        reason = f"judge not trusted for {question}: {numbers}; no variation in the answers"
+        reason = f"judge not trusted for {scope}: {numbers}; no variation in the answers"
     else:
         reason = (
-            f"judge not trusted for {question}: {numbers}; CI lower bound is below the trusted "
+            f"judge not trusted for {scope}: {numbers}; CI lower bound is below the trusted "
             f"threshold {limits.trusted:.2f}"
         )
-    verdict = ag.trust_verdict(
-        alpha, lo, n, trusted=limits.trusted, calibrate=limits.calibrate, min_items=limits.min_items
+    return TrustResult(
+        trusted, verdict, alpha, lo, hi, n, reason, label_of(config), question.key, segment, limits
     )
-    return TrustResult(trusted, verdict, alpha, lo, hi, n, reason, label_of(config), question)
-
-
-def segments(session: Session) -> list[str]:
-    """Segments that have labelled items, for pickers and per-segment breakdowns."""
-    query = (
-        select(Trace.segment)
-        .join(ReviewItem, col(ReviewItem.trace_id) == Trace.id)
-        .join(Label, col(Label.item_id) == ReviewItem.id)
-        .group_by(col(Trace.segment))
-        .order_by(col(Trace.segment))
-    )
-    return [s for s in session.exec(query).all()]
 
 
 def cost_per_1k(session: Session, *, config: JudgeConfig) -> dict[str, Any]:

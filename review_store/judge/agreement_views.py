@@ -124,7 +124,7 @@ def disagreements(
         .limit(limit)
     )
     if segment is not None:
-        query = query.where((col(Trace.segment) + "") == segment)  # see ja._segment_filter
+        query = query.where((col(Trace.segment) + "") == segment)  # see judge.pairs.segment_filter
     top = session.exec(query).all()
     if not top:
         return []
@@ -239,14 +239,17 @@ def compare_configs(
     frames = [ja.pairs(session, config=c, question=q, segment=segment, human=human) for c in configs]
     judged = [set(f.dropna(subset=["judge"])["trace_id"]) for f in frames]
     common = judged[0] & judged[1]
-    limits = ja.thresholds(session)
+    verdicts = {  # THE verdict of each config (judge_trust), not one of its own on the shared items
+        label_of(c): ja.judge_trust(session, judge=label_of(c), question=question, segment=segment).verdict
+        for c in configs
+    }
     sides = []
     for config, frame in zip(configs, frames, strict=True):
         shared = frame[frame["trace_id"].isin(list(common))]
         side: dict[str, Any] = {"config": label_of(config), "model": config.model}
         if shared.empty:
             side |= {key: None for key in _HEADLINE if key != "ci95"} | {"ci_low": None, "ci_high": None}
-            side["verdict"] = "insufficient data"
+            side["verdict"] = verdicts[label_of(config)]
         else:
             summary = ag.summarize(
                 ja.pairs_table(shared),
@@ -255,16 +258,8 @@ def compare_configs(
                 resamples=resamples,
                 value_domain=ja.scale_of(q),
             ).to_dict()
-            n = int(shared["item"].nunique())
-            summary["n_labelled_items"] = n
-            summary["verdict"] = ag.trust_verdict(
-                summary["krippendorff_alpha"],
-                summary["ci95"][0],
-                n,
-                trusted=limits.trusted,
-                calibrate=limits.calibrate,
-                min_items=limits.min_items,
-            )
+            summary["n_labelled_items"] = int(shared["item"].nunique())
+            summary["verdict"] = verdicts[label_of(config)]
             side |= _headline(summary)
         sides.append(side | ja.cost_per_1k(session, config=config))
     n_common = int(frames[0][frames[0]["trace_id"].isin(list(common))]["item"].nunique()) if common else 0
@@ -277,7 +272,7 @@ def reviewer_quality(
     """Each reviewer against the consensus of the others on one question (leads only): a reviewer who
     needs the guidelines again shows up as low agreement with everybody else."""
     require(actor, "view_reviewer_quality")
-    q = ja._question_from_labels(session, question)
+    q = ja.question_from_labels(session, question)
     labels = ja.label_rows(session, question=q, segment=segment)
     if labels.empty:
         return []
