@@ -29,7 +29,7 @@ human = c4.selectbox(
 )
 segment = None if segment_pick == "All" else segment_pick
 result = load("vs_human", judge=judge, question=question, segment=segment, human=human)
-trust = load("trust", judge=judge, question=question)
+trust = load("trust", judge=judge, question=question, segment=segment)
 view.release_evidence(trust)
 if result["n_labelled_items"] == 0:
     st.info(
