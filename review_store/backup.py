@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
-from review_store.audit import canonical_json
 from review_store.errors import DatabaseNotEmpty, ValidationFailed
+from review_store.hashing import canonical_json, content_hash
 from review_store.models import utcnow
 from review_store.permissions import SYSTEM, Actor, require
 
@@ -57,7 +57,7 @@ def canonical_export(session: Session) -> dict[str, list[dict[str, Any]]]:
 
 def canonical_digest(session: Session) -> str:
     """One sha256 over the canonical export, for 'are these two databases the same' checks."""
-    return hashlib.sha256(canonical_json(canonical_export(session)).encode()).hexdigest()
+    return content_hash(canonical_export(session))
 
 
 # --- full backup and restore --------------------------------------------------------------------------

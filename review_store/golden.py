@@ -11,8 +11,8 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from review_store import audit
-from review_store.audit import canonical_json
 from review_store.errors import ConflictError, NotFound, ValidationFailed
+from review_store.hashing import canonical_json
 from review_store.models import Adjudication, GoldenExample, Label, ReviewItem, Trace
 from review_store.permissions import Actor, require
 

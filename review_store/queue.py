@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from review_store import audit, rubrics
 from review_store.config import get_settings
 from review_store.errors import ConflictError, NotFound, ValidationFailed
+from review_store.hashing import canonical_json
 from review_store.models import Assignment, GuardrailEvent, Label, ReviewItem, Rubric, Trace, utcnow
 from review_store.permissions import Actor, require
 
@@ -184,7 +185,7 @@ def answers_disagree(spec: rubrics.RubricSpec, answers: list[dict[str, Any]]) ->
         if q.kind == "rating":
             if max(values) - min(values) >= 2:
                 keys.append(q.key)
-        elif len({audit.canonical_json(v) for v in values}) > 1:
+        elif len({canonical_json(v) for v in values}) > 1:
             keys.append(q.key)
     return keys
 

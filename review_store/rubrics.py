@@ -6,13 +6,12 @@ A rubric version that has answers is immutable; editing it creates the next vers
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from review_store import audit, versioning
+from review_store import audit, hashing, versioning
 from review_store.errors import ConflictError, NotFound, ValidationFailed
 from review_store.models import Rubric
 from review_store.permissions import Actor, require
@@ -148,7 +147,7 @@ class RubricSpec:
 
 
 def content_hash(questions: list[dict[str, Any]]) -> str:
-    return hashlib.sha256(audit.canonical_json(questions).encode()).hexdigest()
+    return hashing.content_hash(questions)
 
 
 def spec_of(rubric: Rubric) -> RubricSpec:

@@ -9,23 +9,18 @@ event `<entity>.create` records the content hash, in the caller's transaction.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
 
 from review_store import audit
+from review_store.hashing import content_hash
 from review_store.permissions import Actor
 
 __all__ = ["latest_version", "save_version"]
 
 Row = TypeVar("Row", bound=SQLModel)
-
-
-def _content_hash(content: Any) -> str:
-    """sha256 (hex) of the canonical JSON of `content`: equal content, equal hash, whatever the key order."""
-    return hashlib.sha256(audit.canonical_json(content).encode("utf-8")).hexdigest()
 
 
 def latest_version(session: Session, model: type[Row], *, scope: dict[str, Any] | None = None) -> Row | None:
@@ -55,7 +50,7 @@ def save_version(
     event is `<entity>.create` with entity id `entity_id(row)` (default: the version number) and `payload`
     plus the content hash. Permission checks and validation stay with the caller, before this is called.
     """
-    digest = _content_hash(content)
+    digest = content_hash(content)
     current = latest_version(session, model, scope=scope)
     if current is not None and current.content_hash == digest:
         return current

@@ -9,7 +9,6 @@ events is detected too.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,25 +17,13 @@ from typing import Any
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
+from review_store.hashing import canonical_json
 from review_store.models import AuditEvent, Setting, utcnow
 from review_store.permissions import Actor
 
 GENESIS_HASH = "0" * 64
 HEAD_KEY = "audit.head"
 _PG_LOCK_KEY = 7_204_118  # any constant; serialises appends so the chain never forks
-
-
-def canonical_json(value: Any) -> str:
-    """Stable JSON: sorted keys, no spaces, datetimes as ISO strings."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value) if isinstance(value, set | frozenset) else list(value)
-    return str(value)
 
 
 def event_hash(

@@ -14,7 +14,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
@@ -29,6 +29,7 @@ from review_store.demo.traffic import (
     _traffic,
 )
 from review_store.errors import DatabaseNotEmpty
+from review_store.hashing import content_hash
 from review_store.models import (
     JudgeConfig,
     SamplingPolicy,
@@ -204,7 +205,7 @@ def _people_and_config(session: Session, summary: DemoSummary, start: datetime, 
         ],
         content_hash="",
     )
-    policy.content_hash = hashlib.sha256(audit.canonical_json(policy.strategies).encode()).hexdigest()
+    policy.content_hash = content_hash(policy.strategies)
     session.add(policy)
     session.flush()
     ids["policy"] = policy.id
@@ -233,7 +234,7 @@ def _reset_sequences(session: Session) -> None:
         return
     for table in ("trace", "guardrailevent", "judgeverdict"):
         session.exec(
-            text(
+            sql_text(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 1))"
             )
         )

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from review_store import audit, golden
 from review_store.demo.traffic import LARGE_MODEL, PROMPT_VERSIONS, R2_CANARY, SMALL_MODEL
+from review_store.hashing import content_hash
 from review_store.models import (
     Approval,
     Deployment,
@@ -146,7 +147,7 @@ def _releases(session: Session, ids: dict, start: datetime) -> None:
         thresholds=GATE_THRESHOLDS,
         created_by="lena",
         created_at=start,
-        content_hash=hashlib.sha256(audit.canonical_json(GATE_THRESHOLDS).encode()).hexdigest(),
+        content_hash=content_hash(GATE_THRESHOLDS),
     )
     session.add(policy)
     session.flush()
@@ -164,7 +165,7 @@ def _releases(session: Session, ids: dict, start: datetime) -> None:
             manifest=manifest,
             author_id=ids[author],
             status=status,
-            manifest_hash=hashlib.sha256(audit.canonical_json(manifest).encode()).hexdigest(),
+            manifest_hash=content_hash(manifest),
             parent_id=release_ids.get(parent),
             created_at=start + timedelta(days=day),
         )

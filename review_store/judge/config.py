@@ -4,16 +4,16 @@ api_base). Editing a config creates the next version, so every verdict names exa
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from review_store import audit, versioning
 from review_store import rubrics as rubric_store
+from review_store import versioning
 from review_store.errors import NotFound, ValidationFailed
+from review_store.hashing import canonical_json, content_hash
 from review_store.judge.llm import DEFAULT_TEMPLATE, check_template
 from review_store.models import JudgeConfig, JudgeVerdict, Rubric
 from review_store.permissions import Actor, require
@@ -46,7 +46,7 @@ def config_hash(
         "params": params,
         "api_base": api_base,
     }
-    return hashlib.sha256(audit.canonical_json(body).encode()).hexdigest()
+    return content_hash(body)
 
 
 def create_judge_config(
@@ -76,7 +76,7 @@ def create_judge_config(
     if reserved:
         raise ValidationFailed(f"judge params: {', '.join(reserved)} may not be set in a config")
     try:
-        audit.canonical_json(params)
+        canonical_json(params)
         json.dumps(params)
     except (TypeError, ValueError) as exc:
         raise ValidationFailed(f"judge params: not JSON ({exc})") from None

@@ -6,7 +6,6 @@ this module needs no release lookup, so it imports nothing from releases (no imp
 
 from __future__ import annotations
 
-import hashlib
 import json
 import operator
 from dataclasses import asdict, dataclass, field
@@ -14,8 +13,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from review_store import audit, versioning
+from review_store import versioning
 from review_store.errors import ValidationFailed
+from review_store.hashing import content_hash
 from review_store.judge.agreement import TrustResult, judge_trust
 from review_store.models import EvalRun, GatePolicy
 from review_store.permissions import Actor, require
@@ -184,5 +184,5 @@ def evaluate(session: Session, *, release: str, runs: list[EvalRun]) -> GateResu
         ],
         "rows": [{k: v for k, v in row.as_dict().items() if k != "note"} for row in result.rows],
     }
-    result.evidence_hash = hashlib.sha256(audit.canonical_json(evidence).encode()).hexdigest()
+    result.evidence_hash = content_hash(evidence)
     return result

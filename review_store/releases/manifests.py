@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from review_store.audit import canonical_json
 from review_store.errors import ValidationFailed
+from review_store.hashing import content_hash
 
 SECTIONS = ("prompts", "models", "retrieval", "tools", "guardrails")
 REQUIRED = ("prompts", "models")
@@ -87,7 +87,7 @@ def validate_manifest(data: dict[str, Any], *, source: str = "manifest") -> dict
 
 def manifest_hash(manifest: dict[str, Any]) -> str:
     """sha256 of the canonical JSON: equal hashes mean the exact same system."""
-    return hashlib.sha256(canonical_json(manifest).encode("utf-8")).hexdigest()
+    return content_hash(manifest)
 
 
 def prompt_hashes(manifest: dict[str, Any]) -> dict[str, str]:
