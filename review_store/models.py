@@ -268,7 +268,8 @@ class SamplingPolicy(SQLModel, table=True):
 class ReviewItem(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("trace_id", "queue"),
-        Index("ix_reviewitem_status_queue_priority", "status", "queue", "priority", "created_at"),
+        # the queue's serving order, ties by id: a claim walks it and stops at the first eligible item
+        Index("ix_reviewitem_lane", "status", "queue", "priority", "created_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

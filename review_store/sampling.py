@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func
+from sqlalchemy import exists, func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -39,6 +39,7 @@ STRATEGIES = (
     "thumbs_down",
     "judge_disagreement",
 )
+ANALYZE_AFTER = 1_000  # rows inserted at once on PostgreSQL: refresh review_item statistics
 PRIORITY = {"thumbs_down": 3, "guardrail": 2, "low_confidence": 2, "judge_disagreement": 1, "low_score": 1}
 
 
@@ -163,7 +164,12 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
         .on_conflict_do_nothing(index_elements=["trace_id", "queue"])
         .returning(ReviewItem.trace_id)
     )
-    return sorted(session.exec(statement).scalars().all())
+    inserted = sorted(session.exec(statement).scalars().all())
+    if dialect == "postgresql" and len(inserted) >= ANALYZE_AFTER:
+        # Fresh statistics for the planner right after a bulk load (autovacuum would take a while):
+        # cheap (a sample), and it runs in this transaction, so it sees the rows just inserted.
+        session.exec(text("ANALYZE reviewitem"))
+    return inserted
 
 
 def sample(

@@ -53,7 +53,6 @@ TRANSITIONAL_UI = {
 }
 TRANSITIONAL_LONG = {
     "review_store/ingest/otlp.py",
-    "review_store/queue.py",
     "review_store/models.py",
     "review_store/cli/release.py",
     "review_store/migrations/versions/0001_initial_schema.py",

@@ -1,0 +1,206 @@
+"""Labels, skip, flag and escalate: what a reviewer decides about an item they hold (each is audited).
+
+Submitting is idempotent: the unique (item, reviewer) label row means a label is never stored twice, and
+resubmitting the same answers returns the stored label. The k-th label closes the item as "done", or as
+"adjudication" when the answers disagree (any rating question whose answers span 2 or more points, or any
+label / multi-label question whose answers are not all equal; free text never counts).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from review_store import audit, rubrics
+from review_store.errors import ConflictError, NotFound, ValidationFailed
+from review_store.hashing import canonical_json
+from review_store.models import Assignment, Label, ReviewItem
+from review_store.permissions import Actor, require
+from review_store.queue.claim import is_pg, now_or_clock
+
+ESCALATION_PRIORITY = 10  # items returned from the Escalations page jump the queue
+
+
+def _item_for_update(session: Session, item_id: int) -> ReviewItem:
+    query = select(ReviewItem).where(ReviewItem.id == item_id)
+    if is_pg(session):
+        query = query.with_for_update()
+    item = session.exec(query).first()
+    if item is None:
+        raise NotFound(f"no review item {item_id}")
+    return item
+
+
+def _assignment(session: Session, item_id: int, reviewer_id: int) -> Assignment | None:
+    return session.exec(
+        select(Assignment).where(Assignment.item_id == item_id, Assignment.reviewer_id == reviewer_id)
+    ).first()
+
+
+def answers_disagree(spec: rubrics.RubricSpec, answers: list[dict[str, Any]]) -> list[str]:
+    """The question keys on which these answers disagree (see the module docstring for the rule)."""
+    keys = []
+    for q in spec.questions:
+        values = [a.get(q.key) for a in answers if a.get(q.key) is not None]
+        if len(values) < 2 or q.kind == "text":
+            continue
+        if q.kind == "rating":
+            if max(values) - min(values) >= 2:
+                keys.append(q.key)
+        elif len({canonical_json(v) for v in values}) > 1:
+            keys.append(q.key)
+    return keys
+
+
+def submit_label(
+    session: Session,
+    *,
+    actor: Actor,
+    item_id: int,
+    rubric_id: int,
+    answers: dict[str, Any],
+    correction: str | None = None,
+    seconds_spent: float | None = None,
+    now: datetime | None = None,
+) -> Label:
+    """Store the reviewer's label for an item they hold a lease on; validated against that rubric version.
+
+    Idempotent: resubmitting the same answers (a retry after a lost response) returns the stored label.
+    Different answers for an item already labelled raise ConflictError. A lease that expired still counts
+    while the item has a free slot. The k-th label closes the item as "done" or "adjudication".
+    """
+    require(actor, "label")
+    now = now_or_clock(now)
+    spec = rubrics.spec_of(rubrics.get(session, rubric_id))
+    clean = spec.check_answers(answers)
+    correction = (correction or "").strip() or None
+    item = _item_for_update(session, item_id)
+    existing = session.exec(
+        select(Label).where(Label.item_id == item_id, Label.reviewer_id == actor.id)
+    ).first()
+    if existing is not None:
+        if (
+            existing.answers == clean
+            and existing.rubric_id == rubric_id
+            and existing.correction == correction
+        ):
+            return existing
+        raise ConflictError(f"you already labelled item {item_id}; a label is not changed after submit")
+    lease = _assignment(session, item_id, actor.id)
+    if lease is None or lease.status not in ("active", "expired"):
+        raise ConflictError(f"item {item_id} is not assigned to {actor.username}")
+    if lease.expires_at <= now or lease.status == "expired":
+        others = session.exec(
+            select(func.count())
+            .select_from(Assignment)
+            .where(
+                Assignment.item_id == item_id,
+                Assignment.status == "active",
+                col(Assignment.expires_at) > now,
+                Assignment.reviewer_id != actor.id,
+            )
+        ).one()
+        if item.status != "open" or item.labels_done + others >= item.overlap_k:
+            raise ConflictError(f"your lease on item {item_id} expired and another reviewer took the slot")
+    if seconds_spent is not None and seconds_spent < 0:
+        raise ValidationFailed("seconds_spent: must not be negative")
+    label = Label(
+        item_id=item_id,
+        reviewer_id=actor.id,
+        rubric_id=rubric_id,
+        answers=clean,
+        correction=correction,
+        seconds_spent=None if seconds_spent is None else round(float(seconds_spent), 1),
+        created_at=now,
+    )
+    session.add(label)
+    lease.status = "done"
+    session.add(lease)
+    item.labels_done += 1
+    disagreement: list[str] = []
+    if item.labels_done >= item.overlap_k and item.status == "open":
+        session.flush()
+        all_answers = [
+            row.answers for row in session.exec(select(Label).where(Label.item_id == item_id)).all()
+        ]
+        disagreement = answers_disagree(spec, all_answers)
+        item.status = "adjudication" if disagreement else "done"
+    session.add(item)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="label.create",
+        entity="review_item",
+        entity_id=item_id,
+        payload={
+            "rubric_id": rubric_id,
+            "seconds_spent": label.seconds_spent,
+            "status": item.status,
+            "disagreement": disagreement,
+        },
+    )
+    return label
+
+
+def _release(session: Session, actor: Actor, item_id: int, status: str, now: datetime) -> Assignment:
+    lease = _assignment(session, item_id, actor.id)
+    if lease is None:
+        lease = Assignment(
+            item_id=item_id, reviewer_id=actor.id, leased_at=now, expires_at=now, status=status
+        )
+    elif lease.status == "done":
+        raise ConflictError(f"you already labelled item {item_id}")
+    lease.status = status
+    session.add(lease)
+    return lease
+
+
+def skip(session: Session, *, actor: Actor, item_id: int, now: datetime | None = None) -> None:
+    """Give the item back to the queue for others; this reviewer will not be offered it again."""
+    require(actor, "label")
+    now = now_or_clock(now)
+    _item_for_update(session, item_id)
+    _release(session, actor, item_id, "skipped", now)
+    audit.record(session, actor=actor, action="review_item.skip", entity="review_item", entity_id=item_id)
+
+
+def escalate(
+    session: Session, *, actor: Actor, item_id: int, reason: str, now: datetime | None = None
+) -> ReviewItem:
+    """Move an item to the Escalations list (reason shown there); labels already given are kept."""
+    require(actor, "escalate")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed("escalate: give a reason")
+    now = now_or_clock(now)
+    item = _item_for_update(session, item_id)
+    if item.status in ("escalated",):
+        raise ConflictError(f"item {item_id} is already escalated")
+    if actor.can("label") and actor.id is not None:
+        _release(session, actor, item_id, "escalated", now)
+    before = item.status
+    item.status, item.escalated_at, item.escalation_reason = "escalated", now, reason[:200]
+    item.resolution = item.resolution_note = item.resolved_by = None
+    item.resolved_at = None
+    session.add(item)
+    audit.record(
+        session,
+        actor=actor,
+        action="review_item.escalate",
+        entity="review_item",
+        entity_id=item_id,
+        payload={"reason": reason, "from": before},
+    )
+    return item
+
+
+def flag(
+    session: Session, *, actor: Actor, item_id: int, note: str = "", now: datetime | None = None
+) -> ReviewItem:
+    """A reviewer flag: an escalation whose reason says a reviewer flagged it (with the optional note)."""
+    return escalate(
+        session, actor=actor, item_id=item_id, reason=f"reviewer flag: {note}".strip(" :"), now=now
+    )
