@@ -27,7 +27,8 @@ from review_store.models import (
     utcnow,
 )
 from review_store.permissions import Actor, require
-from review_store.queue import ESCALATION_PRIORITY, answers_disagree
+from review_store.queue import ESCALATION_PRIORITY
+from review_store.reference import disagreeing_questions
 
 DECISIONS = ("return_to_queue", "confirmed_problem", "no_problem")
 
@@ -310,4 +311,4 @@ def disagreement_of(session: Session, *, item_id: int) -> list[str]:
     if not labels:
         return []
     spec = rubrics.spec_of(rubrics.get(session, labels[-1].rubric_id))
-    return answers_disagree(spec, [label.answers for label in labels])
+    return disagreeing_questions(spec, [label.answers for label in labels])

@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from review_store import audit
+from review_store import audit, rubrics
 from review_store.errors import ConflictError, NotFound, ValidationFailed
 from review_store.hashing import canonical_json
 from review_store.models import Adjudication, GoldenExample, Label, ReviewItem, Trace
 from review_store.permissions import Actor, require
+from review_store.reference import reference_answers
 
 
 def _content(example: GoldenExample, external_id: str) -> dict:
@@ -44,20 +45,17 @@ def version_hash(session: Session) -> str:
 # --- promotion, listing, JSONL export and import ------------------------------------------------------
 
 
-def _final_labels(session: Session, item: ReviewItem, actor: Actor) -> dict[str, Any]:
-    """The adjudicated answers when there are any; else the actor's own label; else the first label."""
+def _final_labels(session: Session, item: ReviewItem) -> dict[str, Any]:
+    """The item's human reference answers (review_store.reference): per question the adjudicated
+    answer, else the median (ratings) or majority (other kinds) of the labels; ties are left out."""
     adjudication = session.exec(select(Adjudication).where(Adjudication.item_id == item.id)).first()
-    if adjudication is not None:
-        return _clean(adjudication.answers)
     labels = session.exec(select(Label).where(Label.item_id == item.id).order_by(col(Label.id))).all()
-    if not labels:
+    if adjudication is None and not labels:
         raise ConflictError(f"item {item.id} has no label yet: only reviewed items go into the golden set")
-    own = [label for label in labels if label.reviewer_id == actor.id]
-    return _clean((own or labels)[0].answers)
-
-
-def _clean(answers: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in (answers or {}).items() if v is not None and v != ""}
+    rubric_id = adjudication.rubric_id if adjudication is not None else labels[-1].rubric_id
+    spec = rubrics.spec_of(rubrics.get(session, rubric_id))
+    settled = adjudication.answers if adjudication is not None else None
+    return reference_answers(spec, [label.answers for label in labels], adjudicated=settled)
 
 
 def promote(
@@ -68,8 +66,8 @@ def promote(
     expected_output: str | None = None,
     tags: list[str] | None = None,
 ) -> GoldenExample:
-    """Add a reviewed item to the golden set. Expected labels: the adjudicated label when there is one,
-    else the promoting reviewer's own label (else the first). Expected output: the correction when given,
+    """Add a reviewed item to the golden set. Expected labels: the item's human reference answers (the
+    adjudicated answer, else the median / majority of the labels: review_store.reference). Expected output: the correction when given,
     else the reviewer's correction, else the trace's own output. A trace is in the set at most once.
     """
     require(actor, "manage_golden_set")
@@ -79,7 +77,7 @@ def promote(
     trace = session.get(Trace, item.trace_id)
     if session.exec(select(GoldenExample).where(GoldenExample.trace_id == item.trace_id)).first():
         raise ConflictError(f"trace {trace.external_id} is already in the golden set")
-    labels = _final_labels(session, item, actor)
+    labels = _final_labels(session, item)
     if not (expected_output or "").strip():
         correction = session.exec(
             select(Label.correction).where(

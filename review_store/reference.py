@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from review_store.audit import canonical_json
+from review_store.hashing import canonical_json
 from review_store.rubrics import Question, RubricSpec
 
 RATING_DISAGREEMENT = 2  # points between two rating answers that count as a disagreement
@@ -28,6 +28,13 @@ RATING_DISAGREEMENT = 2  # points between two rating answers that count as a dis
 
 def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _key(question: Question, value: Any) -> str:
+    """Equality key of an answer: a multi-label answer is a set (order does not matter)."""
+    if question.kind == "multi_label" and isinstance(value, list | tuple):
+        value = sorted({canonical_json(v) for v in value})
+    return canonical_json(value)
 
 
 def _number(value: Any) -> float | None:
@@ -40,8 +47,8 @@ def _number(value: Any) -> float | None:
 def reference_answer(question: Question, answers: Iterable[Any], *, adjudicated: Any = None) -> Any:
     """The human reference for one question of one item: adjudicated, else median / majority (or None).
 
-    `answers` are the reviewers' answers to this question (blanks ignored). For a rating the median is
-    a float; a non-numeric rating answer raises ValueError naming the question.
+    `answers` are the reviewers' answers to this question (blanks ignored). A rating median is an int
+    when whole (4), else a float (3.5); a non-numeric rating answer raises ValueError naming the question.
     """
     if not is_blank(adjudicated):
         return adjudicated
@@ -53,12 +60,13 @@ def reference_answer(question: Question, answers: Iterable[Any], *, adjudicated:
         if any(n is None for n in numbers):
             bad = next(v for v, n in zip(values, numbers, strict=True) if n is None)
             raise ValueError(f"question {question.key!r}: rating answer {bad!r} is not a number")
-        return float(statistics.median(n for n in numbers if n is not None))
-    counts = Counter(canonical_json(v) for v in values)
+        median = float(statistics.median(n for n in numbers if n is not None))
+        return int(median) if median.is_integer() else median
+    counts = Counter(_key(question, v) for v in values)
     (top, n_top), *rest = counts.most_common()
     if rest and rest[0][1] == n_top:
         return None
-    return next(v for v in values if canonical_json(v) == top)
+    return next(v for v in values if _key(question, v) == top)
 
 
 def reference_answers(
@@ -84,7 +92,7 @@ def answers_disagree(question: Question, answers: Iterable[Any]) -> bool:
         if any(n is None for n in numbers):
             return True  # not comparable on the scale: a lead must look
         return max(numbers) - min(numbers) >= RATING_DISAGREEMENT  # type: ignore[type-var, operator]
-    return len({canonical_json(v) for v in values}) > 1
+    return len({_key(question, v) for v in values}) > 1
 
 
 def disagreeing_questions(spec: RubricSpec, labels: Sequence[Mapping[str, Any]]) -> list[str]:

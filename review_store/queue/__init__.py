@@ -7,7 +7,6 @@ and the trace card. Callers import from here.
 from review_store.queue.claim import eligible, next_item
 from review_store.queue.labels import (
     ESCALATION_PRIORITY,
-    answers_disagree,
     escalate,
     flag,
     skip,
@@ -18,7 +17,6 @@ from review_store.queue.views import active_rubric, expired_leases, item_view, p
 __all__ = [
     "ESCALATION_PRIORITY",
     "active_rubric",
-    "answers_disagree",
     "eligible",
     "escalate",
     "expired_leases",

@@ -2,8 +2,8 @@
 
 Submitting is idempotent: the unique (item, reviewer) label row means a label is never stored twice, and
 resubmitting the same answers returns the stored label. The k-th label closes the item as "done", or as
-"adjudication" when the answers disagree (any rating question whose answers span 2 or more points, or any
-label / multi-label question whose answers are not all equal; free text never counts).
+"adjudication" when the answers disagree (review_store.reference's rule: a rating question whose answers
+span 2 or more points, any other non-text question whose answers are not all equal).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from sqlmodel import Session, col, func, select
 
 from review_store import audit, rubrics
 from review_store.errors import ConflictError, NotFound, ValidationFailed
-from review_store.hashing import canonical_json
 from review_store.models import Assignment, Label, ReviewItem
 from review_store.permissions import Actor, require
 from review_store.queue.claim import is_pg, now_or_clock
+from review_store.reference import disagreeing_questions
 
 ESCALATION_PRIORITY = 10  # items returned from the Escalations page jump the queue
 
@@ -37,21 +37,6 @@ def _assignment(session: Session, item_id: int, reviewer_id: int) -> Assignment 
     return session.exec(
         select(Assignment).where(Assignment.item_id == item_id, Assignment.reviewer_id == reviewer_id)
     ).first()
-
-
-def answers_disagree(spec: rubrics.RubricSpec, answers: list[dict[str, Any]]) -> list[str]:
-    """The question keys on which these answers disagree (see the module docstring for the rule)."""
-    keys = []
-    for q in spec.questions:
-        values = [a.get(q.key) for a in answers if a.get(q.key) is not None]
-        if len(values) < 2 or q.kind == "text":
-            continue
-        if q.kind == "rating":
-            if max(values) - min(values) >= 2:
-                keys.append(q.key)
-        elif len({canonical_json(v) for v in values}) > 1:
-            keys.append(q.key)
-    return keys
 
 
 def submit_label(
@@ -125,7 +110,7 @@ def submit_label(
         all_answers = [
             row.answers for row in session.exec(select(Label).where(Label.item_id == item_id)).all()
         ]
-        disagreement = answers_disagree(spec, all_answers)
+        disagreement = disagreeing_questions(spec, all_answers)
         item.status = "adjudication" if disagreement else "done"
     session.add(item)
     session.flush()
