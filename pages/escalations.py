@@ -16,7 +16,7 @@ st.title("Escalations")
 with read_session(engine) as db:
     sla = team_settings.get(db, "escalation.sla_hours")
     rows = escalations.escalations(db, include_resolved=st.toggle("Show resolved", key="esc_resolved"))
-st.caption(f"SLA: amber after {sla['warn']} h, red after {sla['breach']} h (Settings > Thresholds).")
+st.caption(f"SLA: amber after {sla.warn:g} h, red after {sla.breach:g} h (Settings > Thresholds).")
 
 frame = pd.DataFrame(rows)
 if frame.empty:

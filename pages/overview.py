@@ -64,7 +64,7 @@ if filters is not None:
             (st.error if a.status == "act" else st.warning)(f"{a.label}: PSI {a.psi:.2f} ({a.status})")
     else:
         st.success(
-            f"No drift: every PSI below {thresholds['watch']} for the week before {filters.end:%Y-%m-%d}."
+            f"No drift: every PSI below {thresholds.watch} for the week before {filters.end:%Y-%m-%d}."
         )
     st.subheader("Drill down from a metric")
     labels = {k.key: k.label for k in kpis}

@@ -33,11 +33,11 @@ from review_store.reference import disagreeing_questions
 DECISIONS = ("return_to_queue", "confirmed_problem", "no_problem")
 
 
-def sla_colour(age_hours: float, sla: dict[str, float]) -> str:
+def sla_colour(age_hours: float, sla: team_settings.EscalationSla) -> str:
     """green below the warn age, amber up to the breach age, red beyond."""
-    if age_hours >= float(sla["breach"]):
+    if age_hours >= sla.breach:
         return "red"
-    if age_hours >= float(sla["warn"]):
+    if age_hours >= sla.warn:
         return "amber"
     return "green"
 

@@ -207,7 +207,7 @@ def sample(
     if k < 1:
         raise ValidationFailed("overlap_k: at least 1")
     if strategy == "low_confidence" and threshold is None:
-        threshold = float(team_settings.get(session, "escalation.low_confidence"))
+        threshold = team_settings.get(session, "escalation.low_confidence").threshold
     params = {
         "threshold": threshold,
         "actions": actions,

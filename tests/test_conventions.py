@@ -33,7 +33,6 @@ TRANSITIONAL_UI = {
     "app/settings_tabs/judges.py",
     "app/settings_tabs/rubrics.py",
     "app/settings_tabs/sampling.py",
-    "app/settings_tabs/thresholds.py",
     "app/settings_tabs/users.py",
     "app/trace_card.py",
     "app/widgets.py",

@@ -124,14 +124,14 @@ def budget_status(session: Session, *, as_of: datetime | None = None) -> dict[st
     """Spend against the "cost.budget" setting for the period containing as_of (default now), projected."""
     as_of = as_of or utcnow()
     budget = settings.get(session, "cost.budget")
-    start, end = period_bounds(budget["period"], as_of)
+    start, end = period_bounds(budget.period, as_of)
     spent = _spent(session, start, as_of)
     daily = _spent(session, as_of - timedelta(days=BURN_DAYS), as_of) / BURN_DAYS
     remaining_days = max(0.0, (end - as_of).total_seconds() / 86400)
     projected = spent + daily * remaining_days
-    usd = float(budget["usd"])
+    usd = budget.usd
     return {
-        "period": budget["period"],
+        "period": budget.period,
         "period_start": start,
         "period_end": end,
         "as_of": as_of,

@@ -222,9 +222,9 @@ def drift_report(
             "no data"
             if value is None
             else "act"
-            if value >= thresholds["act"]
+            if value >= thresholds.act
             else "watch"
-            if value >= thresholds["watch"]
+            if value >= thresholds.watch
             else "ok"
         )
         results.append(

@@ -26,7 +26,6 @@ from review_store.models import (
     Label,
     MaturityAnswer,
     Release,
-    Setting,
     Trace,
     utcnow,
 )
@@ -151,8 +150,13 @@ def _l2_gate(session: Session, as_of: datetime) -> tuple[bool, str, str]:
 
 
 def _l2_budget(session: Session, as_of: datetime) -> tuple[bool, str, str]:
-    row = session.get(Setting, "cost.budget")
-    evidence = f"budget {row.value} set by {row.updated_by}" if row else "only the default budget"
+    row = settings.is_set(session, "cost.budget")
+    budget = settings.get(session, "cost.budget")
+    evidence = (
+        f"${budget.usd:,.2f} per {budget.period} set by {row.updated_by}"
+        if row
+        else "only the default budget"
+    )
     return row is not None, evidence, "Set a cost budget per period under Settings > Thresholds."
 
 
@@ -215,7 +219,7 @@ def _l4_cadence(session: Session, as_of: datetime) -> tuple[bool, str, str]:
 
 
 def _l4_rollback(session: Session, as_of: datetime) -> tuple[bool, str, str]:
-    mode = settings.get(session, "rollback.rule").get("mode")
+    mode = settings.get(session, "rollback.rule").mode
     return mode == "auto", f"rollback rule mode: {mode}", "Switch the rollback rule to automatic."
 
 

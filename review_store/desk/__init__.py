@@ -31,6 +31,7 @@ from review_store.errors import (
 from review_store.permissions import SYSTEM, Actor
 
 if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are imported lazily)
+    from review_store.desk.settings import SettingsPart
     from review_store.desk.users import UsersPart
 
 __all__ = [
@@ -89,3 +90,9 @@ class Desk:
         from review_store.desk.users import UsersPart
 
         return UsersPart(self)
+
+    @cached_property
+    def settings(self) -> SettingsPart:
+        from review_store.desk.settings import SettingsPart
+
+        return SettingsPart(self)

@@ -110,12 +110,8 @@ class TrustResult:
 
 def thresholds(session: Session) -> Thresholds:
     """The team's trust thresholds (Settings > Thresholds, key "judge.trust")."""
-    raw = team_settings.get(session, "judge.trust")
-    return Thresholds(
-        trusted=float(raw["trusted_alpha"]),
-        calibrate=float(raw["calibrate_alpha"]),
-        min_items=int(raw["min_items"]),
-    )
+    trust = team_settings.get(session, "judge.trust")
+    return Thresholds(trusted=trust.trusted_alpha, calibrate=trust.calibrate_alpha, min_items=trust.min_items)
 
 
 # --- the numbers -----------------------------------------------------------------------------------

@@ -195,10 +195,10 @@ def evaluate(session: Session, *, release: str | None = None) -> RuleStatus:
     rule = settings.get(session, "rollback.rule")
     good = known_good_release(session)
     live = releases.get_release(session, name=release) if release else live_release(session)
-    status = RuleStatus(rule.get("mode", "suggest"), live.name if live else None, good.name if good else None)
+    status = RuleStatus(rule.mode, live.name if live else None, good.name if good else None)
     if live is None or good is None or live.id == good.id:
         return status
-    hours = float(rule.get("window_hours", 24))
+    hours = rule.window_hours
     live_w, base_w = _window(session, live.name, hours), _window(session, good.name, hours)
     if live_w is None or base_w is None:
         status.checks.append(RuleCheck("traffic", None, None, None, 0.0, False, None, "no traces to compare"))
@@ -209,7 +209,7 @@ def evaluate(session: Session, *, release: str | None = None) -> RuleStatus:
         "baseline": {"start": base_w[0], "end": base_w[1], "traces": base_w[2]},
     }
     a, b = _rates(session, live.name, live_w[0], live_w[1]), _rates(session, good.name, base_w[0], base_w[1])
-    g_max = float(rule.get("max_guardrail_rate_ratio", 2.0))
+    g_max = rule.max_guardrail_rate_ratio
     checks = [
         _rate_check(
             "guardrail events per 1k traces",
@@ -242,11 +242,11 @@ def evaluate(session: Session, *, release: str | None = None) -> RuleStatus:
                     "",
                 )
             )
-    j_max = float(rule.get("max_judge_fail_rate_ratio", 1.5))
+    j_max = rule.max_judge_fail_rate_ratio
     for question in sorted(set(a["judged"]) & set(b["judged"])):
         (ln, lf), (bn, bf) = a["judged"][question], b["judged"][question]
         checks.append(_rate_check(f"judge fail rate ({question})", (lf, ln), (bf, bn), j_max, 100, "%"))
-    l_max = float(rule.get("max_p95_latency_ratio", 1.5))
+    l_max = rule.max_p95_latency_ratio
     if a["p95"] is not None and b["p95"]:
         ratio = a["p95"] / b["p95"]
         checks.append(
