@@ -7,7 +7,7 @@ import os
 import streamlit as st
 
 from app import state
-from review_store.desk import Actor, Desk
+from review_store.desk import Actor, Desk, SignInLocked
 
 
 @st.cache_resource(show_spinner="Preparing the database…")
@@ -67,18 +67,42 @@ def _oidc_configured() -> bool:
         return False
 
 
-def _try_oidc() -> None:
-    """Map an OIDC identity (by email) to a local user and role."""
-    if not getattr(st.user, "is_logged_in", False):
-        return
-    email = st.user.get("email")
-    actor = desk().users.actor_for_email(email=email or "")
+def _client_address() -> str | None:
+    """The browser's address as Streamlit sees it (behind a proxy: the proxy's), for sign-in throttling."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # no request context (bare mode)
+        return None
+    return address if isinstance(address, str) and address else None  # AppTest has no real request
+
+
+def _sso_identity() -> str | None:
+    """The email of the provider's signed-in identity, or None when nobody is signed in through SSO."""
+    if not _oidc_configured() or not getattr(st.user, "is_logged_in", False):
+        return None
+    return st.user.get("email") or ""
+
+
+def _try_oidc() -> bool:
+    """Map the SSO identity (by email) to an active local user; False when it maps to nobody."""
+    email = _sso_identity()
+    if email is None:
+        return True
+    actor = desk().users.actor_for_email(email=email)
     if actor is None:
-        st.error(
-            f"{email} signed in, but no active Review Desk user has that email. Ask an admin to add you."
-        )
-        return
+        return False
     sign_in_as(actor)
+    return True
+
+
+def _refused_sso() -> None:
+    """An SSO identity no active user matches: say so, and let it sign out at the provider."""
+    email = _sso_identity() or "(no email)"
+    st.error(
+        f"{email} signed in through SSO, but no active Review Desk user has that email "
+        "(or the account was deactivated). Ask an admin to add or reactivate you."
+    )
+    st.button("Sign out", on_click=st.logout, type="primary", key="sso_sign_out")
 
 
 def sign_in_form() -> None:
@@ -86,16 +110,22 @@ def sign_in_form() -> None:
     st.title("LLMOps Review Desk")
     st.caption("Sign in to review, approve releases and watch your LLM features in production.")
     if _oidc_configured():
-        _try_oidc()
+        if not _try_oidc():
+            _refused_sso()
+            return
         if current_actor():
             st.rerun()
         st.button("Sign in with SSO", on_click=st.login, type="secondary")
     with st.form("sign_in", enter_to_submit=True):
-        username = st.text_input("Username", key="sign_in_username")
-        password = st.text_input("Password", type="password", key="sign_in_password")
+        username = st.text_input("Username", key="sign_in_username", max_chars=80)
+        password = st.text_input("Password", type="password", key="sign_in_password", max_chars=1024)
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
-        actor = desk().users.sign_in(username=username, password=password)
+        try:
+            actor = desk().users.sign_in(username=username, password=password, address=_client_address())
+        except SignInLocked as exc:
+            st.error(str(exc))
+            return
         if actor is None:
             st.error("Unknown user or wrong password.")
         else:

@@ -7,3 +7,5 @@ REVIEW_ITEM = "review_item_id"
 REVIEW_STARTED = "review_started_at"
 REVIEW_SUBMITTED = "review_submitted_item"
 FLASH = "flash_message"
+USERS_PENDING = "users_pending_change"  # Settings > Users: the change waiting for confirmation
+USERS_FLASH = "users_flash"  # Settings > Users: (kind, text) of the last change

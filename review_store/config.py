@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 10_000
     judge_timeout_s: float = 60.0
     judge_concurrency: int = 4
+    # REVIEW_STORE_PASSWORD_MIN_LENGTH: the shortest password accepted for a local account (never below 8).
+    password_min_length: int = Field(default=8, ge=8, le=128)
     # REVIEW_DESK_NOW (not REVIEW_STORE_*): run as if started at this instant (see clock.OffsetClock).
     now: str | None = Field(default=None, validation_alias="REVIEW_DESK_NOW")
 

@@ -9,6 +9,14 @@ class PermissionDenied(ReviewStoreError):
     """The acting user's role may not do this."""
 
 
+class SignInLocked(PermissionDenied):
+    """Too many failed sign-ins for this username or address: refused until `until` (naive UTC)."""
+
+    def __init__(self, message: str, *, until) -> None:
+        super().__init__(message)
+        self.until = until
+
+
 class NotFound(ReviewStoreError):
     """A named thing does not exist."""
 

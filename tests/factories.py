@@ -65,3 +65,14 @@ def make_guardrail_event(session: Session, trace: Trace, **fields: Any) -> Guard
     session.add(event)
     session.flush()
     return event
+
+
+def cli_token(url: str, username: str) -> dict[str, str]:
+    """The environment that lets a CLI test act as `username` (`--as`): a fresh personal token of theirs.
+
+    Issued in-process by the built-in system identity, as an admin would with `review-desk users token`.
+    """
+    from review_store.desk import SYSTEM, Desk
+
+    issued = Desk.open(url).users.issue_token(actor=SYSTEM, username=username, label="test")
+    return {"REVIEW_DESK_TOKEN": issued.secret}

@@ -7,6 +7,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from review_store.cli import app
+from tests.factories import cli_token
 
 runner = CliRunner()
 
@@ -46,8 +47,9 @@ def test_cli_demo_users_and_audit_round_trip(tmp_path, monkeypatch):
     assert skipped.exit_code == 0 and "already holds data" in skipped.output
     added = runner.invoke(
         app,
-        ["users", "add", "maria", "--role", "reviewer", "--password-stdin", "--db", db],
+        ["users", "add", "maria", "--role", "reviewer", "--password-stdin", "--as", "adam", "--db", db],
         input="a-long-password\n",
+        env=cli_token(db, "adam"),
     )
     assert added.exit_code == 0, added.output
     bad = runner.invoke(app, ["users", "add", "x", "--role", "boss", "--db", db])

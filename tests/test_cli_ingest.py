@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from review_store.cli import app
 from review_store.db import make_engine, read_session
 from review_store.models import Trace
-from tests.factories import make_user
+from tests.factories import cli_token, make_user
 
 runner = CliRunner()
 
@@ -107,11 +107,16 @@ def test_as_user_needs_import_permission(db_url, tmp_path):
     engine.dispose()
     path = tmp_path / "t.jsonl"
     path.write_bytes(record(1))
-    result = runner.invoke(app, ["ingest", str(path), "--db", db_url, "--as", "rita"])
+    as_rita = cli_token(db_url, "rita")
+    result = runner.invoke(app, ["ingest", str(path), "--db", db_url, "--as", "rita"], env=as_rita)
     assert result.exit_code == 2 and "may not import data" in result.stderr
-    result = runner.invoke(app, ["ingest", str(path), "--db", db_url, "--as", "nobody"])
-    assert result.exit_code == 2 and "no active user named 'nobody'" in result.stderr
+    result = runner.invoke(app, ["ingest", str(path), "--db", db_url, "--as", "nobody"], env=as_rita)
+    assert result.exit_code == 2 and "belongs to rita" in result.stderr
     result = runner.invoke(app, ["ingest", str(path), "--db", db_url, "--as", "ada"])
+    assert result.exit_code == 2 and "needs ada's credential" in result.stderr
+    result = runner.invoke(
+        app, ["ingest", str(path), "--db", db_url, "--as", "ada"], env=cli_token(db_url, "ada")
+    )
     assert result.exit_code == 0
     engine = make_engine(db_url)
     with read_session(engine) as session:

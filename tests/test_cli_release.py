@@ -9,14 +9,19 @@ from typer.testing import CliRunner
 
 from review_store.cli import app
 from review_store.db import session_scope
-from tests.factories import make_user
+from tests.factories import cli_token, make_user
 from tests.test_releases import MANIFEST
 
 runner = CliRunner()
 
 
 def _run(*args):
-    return runner.invoke(app, [str(a) for a in args])
+    """Invoke the CLI; whoever `--as` names presents their own personal token (as in real use)."""
+    argv = [str(a) for a in args]
+    env = None
+    if "--as" in argv and "--db" in argv:
+        env = cli_token(argv[argv.index("--db") + 1], argv[argv.index("--as") + 1])
+    return runner.invoke(app, argv, env=env)
 
 
 def test_gate_r2_exits_1_with_failing_rows_and_r3_exits_0(demo_any_url):

@@ -14,7 +14,7 @@ from review_store.db import read_session, session_scope
 from review_store.errors import NotFound, PermissionDenied, ValidationFailed
 from review_store.models import JudgeConfig, JudgeRun, JudgeVerdict, Trace
 from review_store.rubrics import create_rubric
-from tests.factories import make_trace, make_user
+from tests.factories import cli_token, make_trace, make_user
 from tests.judge_server import JudgeServer, Reply
 
 RATING = {
@@ -330,7 +330,7 @@ def test_cli_create_list_run(db_url, server, tmp_path, monkeypatch):
     engine.dispose()
     template = tmp_path / "judge.txt"
     template.write_text(judge.DEFAULT_TEMPLATE)
-    runner = CliRunner()
+    runner = CliRunner(env=cli_token(db_url, lead.username))  # the lead's personal token
     base = ["--db", db_url, "judge"]
 
     created = runner.invoke(

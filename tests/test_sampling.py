@@ -11,7 +11,7 @@ from review_store.db import session_scope
 from review_store.errors import PermissionDenied, ValidationFailed
 from review_store.models import GuardrailEvent, JudgeVerdict, ReviewItem, SamplingPolicy, Trace
 from review_store.permissions import SYSTEM, actor_for
-from tests.factories import make_guardrail_event, make_trace, make_user
+from tests.factories import cli_token, make_guardrail_event, make_trace, make_user
 
 
 def _sample(engine, **kwargs):
@@ -185,7 +185,7 @@ def test_cli_sample_and_golden_round_trip(demo_db_url, tmp_path):
 
     from review_store.cli import app
 
-    runner = CliRunner()
+    runner = CliRunner(env=cli_token(demo_db_url, "lena"))  # lena's personal token
     args = ["sample", "--strategy", "thumbs_down", "--n", "7", "--as", "lena", "--db", demo_db_url, "--json"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output

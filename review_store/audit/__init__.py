@@ -69,6 +69,7 @@ def record(
     """Append one event to the chain in the caller's transaction (the caller commits)."""
     _lock_chain(session)
     actor_name = actor if isinstance(actor, str) else actor.username
+    payload = _with_origin(actor, actor_name, payload)
     last = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
     seq = (last.seq if last else 0) + 1
     prev_hash = last.hash if last else GENESIS_HASH
@@ -105,6 +106,22 @@ def record(
         session.add(head)
     session.flush()
     return event
+
+
+def _with_origin(
+    actor: Actor | str, actor_name: str, payload: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Where a call came from when not the browser: a CLI token's prefix, or the OS user and host of a
+    credential-less command (recorded as "system")."""
+    from review_store.permissions import presented
+
+    origin = None if isinstance(actor, str) else actor.origin
+    if origin is None and actor_name == "system":
+        shown = presented()
+        origin = shown.origin if shown else None
+    if origin is None or (payload and "origin" in payload):
+        return payload
+    return {**(payload or {}), "origin": origin}
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,13 @@ plumbing: the --db and --json options, output, and exit codes (0 ok, 1 a check o
 
 from __future__ import annotations
 
+import getpass
 import importlib
 import json
+import os
 import pkgutil
+import socket
+import sys
 from typing import Any
 
 import typer
@@ -17,7 +21,7 @@ import typer.core
 
 from review_store.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, ReviewStoreError, exit_code_for
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "app", "desk", "emit", "fail", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "acting_actor", "app", "desk", "emit", "fail", "main"]
 
 
 class _DomainErrorsGroup(typer.core.TyperGroup):
@@ -51,9 +55,12 @@ app = typer.Typer(
 class State:
     db: str | None = None
     json: bool = False
+    token: str | None = None  # the credential this command presented (never from a flag value)
+    origin: str = ""  # OS user and host, recorded by the audit for what runs as "system"
 
 
 state = State()
+TOKEN_ENV = "REVIEW_DESK_TOKEN"
 
 
 @app.callback()
@@ -62,9 +69,37 @@ def _root(
         None, "--db", help="Database URL (default: $REVIEW_STORE_URL, else ./review_desk.db)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout instead of text."),
+    token_stdin: bool = typer.Option(
+        False,
+        "--token-stdin",
+        help=f"Read your personal token from the first line of stdin (else ${TOKEN_ENV}); needed for --as NAME.",
+    ),
 ) -> None:
+    from review_store.permissions import present
+
     state.db = db
     state.json = as_json
+    state.origin = _origin()
+    state.token = sys.stdin.readline().strip() if token_stdin else os.environ.get(TOKEN_ENV, "").strip()
+    if token_stdin and not state.token:
+        fail("--token-stdin: no token on stdin")
+    present(token=state.token or None, origin=state.origin)
+
+
+def _origin() -> str:
+    """user@host of the shell running the command (the audit's answer to "which system?")."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid{os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
+
+
+def acting_actor(desk: Any, as_user: str | None) -> Any:
+    """Who this command acts as: `--as NAME` needs NAME's personal token (REVIEW_DESK_TOKEN or
+    --token-stdin); no --as and no token is the operator ("system" with the OS user and host, system
+    operations only). Every command resolves its actor here (permissions.resolve_actor is the rule)."""
+    return desk.users.acting(as_user=as_user, token=state.token or None, origin=state.origin or _origin())
 
 
 def db_option() -> Any:

@@ -50,9 +50,9 @@ def _read(db: str | None, as_json: bool, work: Callable[[Any], Any]) -> Any:
 
 
 def _actor(session, username: str):
-    from review_store.permissions import actor_for
+    from review_store.permissions import resolve_actor
 
-    return actor_for(session, username)
+    return resolve_actor(session, username)  # --as NAME needs NAME's token (cli.acting_actor's rule)
 
 
 def _gate_text(result: dict[str, Any]) -> str:

@@ -25,9 +25,11 @@ from review_store.errors import (
     NotFound,
     PermissionDenied,
     ReviewStoreError,
+    SignInLocked,
     ValidationFailed,
     exit_code_for,
 )
+from review_store.models import ROLES
 from review_store.permissions import SYSTEM, Actor
 
 if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are imported lazily)
@@ -35,6 +37,7 @@ if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are import
     from review_store.desk.users import UsersPart
 
 __all__ = [
+    "ROLES",
     "SYSTEM",
     "Actor",
     "Clock",
@@ -48,6 +51,7 @@ __all__ = [
     "PermissionDenied",
     "ReadModel",
     "ReviewStoreError",
+    "SignInLocked",
     "SystemClock",
     "ValidationFailed",
     "exit_code_for",

@@ -1,13 +1,15 @@
-"""desk.users: sign-in, the current identity, and account administration."""
+"""desk.users: sign-in, who a caller is (browser, CLI token), and account administration."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from review_store import users
+from review_store import signin, tokens, users
 from review_store.desk.base import Part, ReadModel
-from review_store.models import User
-from review_store.permissions import Actor, require
+from review_store.errors import PermissionDenied, SignInLocked
+from review_store.models import Credential, User, utcnow
+from review_store.permissions import Actor, refresh_actor, require, resolve_actor
 
 
 class UserView(ReadModel):
@@ -17,9 +19,38 @@ class UserView(ReadModel):
     role: str
     active: bool
     created_at: datetime
+    locked_until: datetime | None = None  # sign-in refused until then (too many failures)
 
 
-def _view(user: User) -> UserView:
+class TokenView(ReadModel):
+    """A credential as lists show it: never the secret, only its first characters."""
+
+    id: int
+    username: str
+    kind: str
+    label: str
+    prefix: str
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class IssuedToken(ReadModel):
+    """A new credential and its secret: shown once, stored nowhere."""
+
+    token: TokenView
+    secret: str
+
+
+class LockView(ReadModel):
+    scope: str  # user | address
+    key: str
+    until: datetime
+
+
+def _view(user: User, locked_until: datetime | None = None) -> UserView:
     return UserView(
         username=user.username,
         display_name=user.display_name,
@@ -27,14 +58,46 @@ def _view(user: User) -> UserView:
         role=user.role,
         active=user.active,
         created_at=user.created_at,
+        locked_until=locked_until,
+    )
+
+
+def _token_view(credential: Credential, username: str) -> TokenView:
+    assert credential.id is not None
+    return TokenView(
+        id=credential.id,
+        username=username,
+        kind=credential.kind,
+        label=credential.label,
+        prefix=credential.prefix,
+        created_at=credential.created_at,
+        created_by=credential.created_by,
+        expires_at=credential.expires_at,
+        revoked_at=credential.revoked_at,
+        last_used_at=credential.last_used_at,
+    )
+
+
+def _locked(until: datetime) -> SignInLocked:
+    return SignInLocked(
+        f"too many failed sign-ins: try again after {until:%Y-%m-%d %H:%M:%S} UTC "
+        "(or ask an admin to unlock the account)",
+        until=until,
     )
 
 
 class UsersPart(Part):
-    def sign_in(self, *, username: str, password: str) -> Actor | None:
-        """The actor for valid credentials of an active user, else None (never says which part was wrong)."""
+    def sign_in(self, *, username: str, password: str, address: str | None = None) -> Actor | None:
+        """The actor for valid credentials of an active user, else None (never says which part was wrong).
+
+        Failures are counted per username and per client `address`; after 5 in a row sign-in is refused
+        for a growing time (SignInLocked, with the time it ends), without checking the password.
+        """
         with self._write(None) as (session, _):
-            return users.authenticate(session, username=username, password=password)
+            outcome = signin.authenticate(session, username=username, password=password, address=address)
+        if outcome.actor is None and outcome.locked_until is not None:
+            raise _locked(outcome.locked_until)  # raised after the commit: the failure stays counted
+        return outcome.actor
 
     def actor_for_email(self, *, email: str) -> Actor | None:
         """The active local user an SSO identity maps to (by email), or None."""
@@ -46,20 +109,38 @@ class UsersPart(Part):
 
         The app calls this on every page run, so a role change or deactivation applies at the next click.
         """
-        from review_store.errors import PermissionDenied
-        from review_store.permissions import refresh_actor
-
         with self._read() as session:
             try:
                 return refresh_actor(session, actor)
             except PermissionDenied:
                 return None
 
+    def acting(self, *, as_user: str | None, token: str | None, origin: str) -> Actor:
+        """Who a CLI command (or API call) acts as: `permissions.resolve_actor`, the one rule.
+
+        A named user needs their credential (`token`); no name and no credential is the operator
+        (audited as "system" with `origin`, allowed system operations only). Stamps the token's last use.
+        """
+        with self._write(None) as (session, _):
+            return resolve_actor(session, as_user, token=token, origin=origin)
+
     def list(self, *, actor: Actor) -> tuple[UserView, ...]:
-        """Every account, by role then name (admins only)."""
+        """Every account, by role then name, with any sign-in lock in force (admins only)."""
         with self._read() as session:
-            require(actor, "manage_users")
-            return tuple(_view(u) for u in users.list_users(session))
+            who = refresh_actor(session, actor)
+            require(who, "manage_users")
+            locks = signin.locks(session, now=utcnow())
+            return tuple(
+                _view(u, locks.get(("user", signin.throttle_key("user", u.username))))
+                for u in users.list_users(session)
+            )
+
+    def locks(self, *, actor: Actor) -> tuple[LockView, ...]:
+        """Every sign-in lock in force, usernames and client addresses (admins only)."""
+        with self._read() as session:
+            require(refresh_actor(session, actor), "manage_users")
+            found = signin.locks(session, now=utcnow())
+            return tuple(LockView(scope=s, key=k, until=u) for (s, k), u in sorted(found.items()))
 
     def add(
         self,
@@ -71,7 +152,7 @@ class UsersPart(Part):
         display_name: str = "",
         email: str | None = None,
     ) -> UserView:
-        """Create an account (admins only); audited."""
+        """Create an account (admins only; the credential-less CLI only while no admin exists); audited."""
         with self._write(actor) as (session, who):
             user = users.add_user(
                 session,
@@ -93,3 +174,52 @@ class UsersPart(Part):
         """Deactivate or reactivate an account (admins only); audited; takes effect at once."""
         with self._write(actor) as (session, who):
             return _view(users.set_active(session, actor=who, username=username, active=active))
+
+    def set_password(self, *, actor: Actor, username: str, password: str) -> None:
+        """A user changes their own password, or an admin resets anyone's; audited."""
+        with self._write(actor) as (session, who):
+            users.set_password(session, actor=who, username=username, password=password)
+
+    def unlock(self, *, actor: Actor, username: str | None = None, address: str | None = None) -> bool:
+        """Lift a sign-in lock on a username or a client address (admins only); audited.
+
+        Returns whether there were failures to clear."""
+        with self._write(actor) as (session, who):
+            return users.unlock(session, actor=who, username=username, address=address)
+
+    def issue_token(
+        self, *, actor: Actor, username: str, label: str = "", kind: str = "personal"
+    ) -> IssuedToken:
+        """A new personal token (or API key) for `username`: the user themself or an admin; audited."""
+        with self._write(actor) as (session, who):
+            credential, secret = tokens.issue(session, actor=who, username=username, label=label, kind=kind)
+            user = users.get_user(session, username=username)
+            return IssuedToken(token=_token_view(credential, user.username), secret=secret)
+
+    def issue_token_with_password(
+        self, *, username: str, password: str, label: str = "", address: str | None = None
+    ) -> IssuedToken:
+        """A user proves who they are with their password (throttled like sign-in) and gets a token."""
+        actor = self.sign_in(username=username, password=password, address=address)
+        if actor is None:
+            raise PermissionDenied("unknown user or wrong password")
+        if address:
+            actor = replace(actor, origin=f"password from {address}")
+        return self.issue_token(actor=actor, username=actor.username, label=label)
+
+    def tokens(self, *, actor: Actor, username: str) -> tuple[TokenView, ...]:
+        """A user's credentials, newest first (their own, or anyone's for an admin); never the secrets."""
+        with self._read() as session:
+            who = refresh_actor(session, actor)
+            user = users.get_user(session, username=username)
+            return tuple(
+                _token_view(c, user.username) for c in tokens.list_for(session, actor=who, username=username)
+            )
+
+    def revoke_token(self, *, actor: Actor, token_id: int) -> TokenView:
+        """Revoke a credential at once (its user or an admin); audited."""
+        with self._write(actor) as (session, who):
+            credential = tokens.revoke(session, actor=who, credential_id=token_id)
+            owner = session.get(User, credential.user_id)
+            assert owner is not None
+            return _token_view(credential, owner.username)
