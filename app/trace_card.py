@@ -8,6 +8,8 @@ from typing import Any
 
 import streamlit as st
 
+from review_store.desk.review_views import ItemCard
+
 
 def _fmt(value: Any, unit: str = "") -> str:
     if value is None:
@@ -19,35 +21,35 @@ def _fmt(value: Any, unit: str = "") -> str:
     return str(value)
 
 
-def render(view: dict[str, Any]) -> None:
+def render(card: ItemCard) -> None:
     """Draw one item's trace: metadata, input, output, retrieved chunks, guardrail events."""
-    trace, item = view["trace"], view["item"]
+    trace, item = card.trace, card.item
     with st.container(border=True):
         st.text(
-            f"Trace {trace['external_id']} · segment {trace['segment'] or '—'} · release {trace['release'] or '—'}"
-            f" · model {trace['model'] or '—'} · prompt {trace['prompt_version'] or '—'}"
+            f"Trace {trace.external_id} · segment {trace.segment or '—'} · release {trace.release or '—'}"
+            f" · model {trace.model or '—'} · prompt {trace.prompt_version or '—'}"
         )
         st.text(
-            f"Latency {_fmt(trace['latency_ms'], 'ms')} · cost {_fmt(trace['cost_usd'], 'usd')} · tokens "
-            f"{_fmt(trace['tokens_in'])}/{_fmt(trace['tokens_out'])} · feedback {_fmt(trace['user_feedback'])}"
-            f" · sampled because: {item['reason']}"
+            f"Latency {_fmt(trace.latency_ms, 'ms')} · cost {_fmt(trace.cost_usd, 'usd')} · tokens "
+            f"{_fmt(trace.tokens_in)}/{_fmt(trace.tokens_out)} · feedback {_fmt(trace.user_feedback)}"
+            f" · sampled because: {item.reason}"
         )
-        if item.get("escalation_reason"):
-            st.text(f"Escalated: {item['escalation_reason']}")
+        if item.escalation_reason:
+            st.text(f"Escalated: {item.escalation_reason}")
         st.caption("User input")
-        st.code(trace["input"] or "", language=None, wrap_lines=True)
+        st.code(trace.input or "", language=None, wrap_lines=True)
         st.caption("Model output")
-        st.code(trace["output"] or "", language=None, wrap_lines=True)
-        chunks = trace["context"]
+        st.code(trace.output or "", language=None, wrap_lines=True)
+        chunks = trace.context
         with st.expander(f"Retrieved context ({len(chunks)} chunks)", expanded=False):
             for chunk in chunks:
-                score = chunk.get("score")
-                st.text(f"{chunk.get('id', '?')} · score {score if score is not None else '—'}")
-                st.code(str(chunk.get("text", "")), language=None, wrap_lines=True)
-        events = view["guardrails"]
+                score = chunk.score
+                st.text(f"{chunk.id} · score {score if score is not None else '—'}")
+                st.code(chunk.text, language=None, wrap_lines=True)
+        events = card.guardrails
         if events:
             st.caption("Guardrail events")
             for e in events:
-                st.text(f"{e['stage']}: {e['name']} {e['action']} (score {_fmt(e['score'])})")
+                st.text(f"{e.stage}: {e.name} {e.action} (score {_fmt(e.score)})")
         else:
             st.caption("No guardrail events")

@@ -4,21 +4,19 @@ import pandas as pd
 import streamlit as st
 
 from app import session, trace_card, widgets
-from review_store import escalations, queue
-from review_store import settings as team_settings
-from review_store.db import read_session, session_scope
-from review_store.errors import ReviewStoreError
+from review_store.desk import ReviewStoreError
+from review_store.desk.review import DECISIONS
 
 actor = session.require_actor()
-engine = session.engine()
+desk = session.desk()
 st.title("Escalations")
 
-with read_session(engine) as db:
-    sla = team_settings.get(db, "escalation.sla_hours")
-    rows = escalations.escalations(db, include_resolved=st.toggle("Show resolved", key="esc_resolved"))
-st.caption(f"SLA: amber after {sla.warn:g} h, red after {sla.breach:g} h (Settings > Thresholds).")
+listing = desk.review.escalations(include_resolved=st.toggle("Show resolved", key="esc_resolved"))
+st.caption(
+    f"SLA: amber after {listing.warn_hours:g} h, red after {listing.breach_hours:g} h (Settings > Thresholds)."
+)
 
-frame = pd.DataFrame(rows)
+frame = pd.DataFrame([row.to_json() for row in listing.rows])
 if frame.empty:
     st.success("No open escalations.")
     st.stop()
@@ -36,19 +34,13 @@ widgets.table_with_download(
 if open_rows.empty or not actor.can("resolve_escalation"):
     st.stop()
 st.subheader("Resolve")
-choice = st.selectbox(
-    "Escalation",
-    open_rows["item_id"].tolist(),
-    format_func=lambda i: f"#{i} · {open_rows.set_index('item_id').loc[i, 'trace']}",
-    key="esc_item",
-)
-with read_session(engine) as db:
-    view = queue.item_view(db, item_id=int(choice))
-trace_card.render(view)
+traces = dict(zip(open_rows["item_id"], open_rows["trace"], strict=True))
+choice = st.selectbox("Escalation", list(traces), format_func=lambda i: f"#{i} · {traces[i]}", key="esc_item")
+trace_card.render(desk.review.item(int(choice)))
 with st.form("resolve_escalation", clear_on_submit=True):
     decision = st.radio(
         "Decision",
-        escalations.DECISIONS,
+        DECISIONS,
         horizontal=True,
         format_func=lambda d: {
             "return_to_queue": "Return to review queue (first in line)",
@@ -60,10 +52,7 @@ with st.form("resolve_escalation", clear_on_submit=True):
     note = st.text_area("Note (required)", key="esc_note")
     if st.form_submit_button("Resolve", type="primary", shortcut="Ctrl+Enter"):
         try:
-            with session_scope(engine) as db:
-                escalations.resolve_escalation(
-                    db, actor=actor, item_id=int(choice), decision=decision, note=note
-                )
+            desk.review.resolve_escalation(actor=actor, item_id=int(choice), decision=decision, note=note)
         except ReviewStoreError as exc:
             st.error(str(exc))
         else:

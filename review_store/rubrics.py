@@ -125,6 +125,8 @@ class RubricSpec:
     def from_dicts(cls, name: str, questions: list[dict[str, Any]]) -> RubricSpec:
         if not name.strip():
             raise ValidationFailed("rubric name: must not be empty")
+        if not isinstance(questions, list) or not all(isinstance(q, dict) for q in questions):
+            raise ValidationFailed("rubric: questions must be a list of objects (key, kind, prompt, ...)")
         parsed = tuple(Question.from_dict(q, where=f"question {i + 1}") for i, q in enumerate(questions))
         if not parsed:
             raise ValidationFailed("rubric: needs at least one question")

@@ -275,10 +275,12 @@ def list_policies(session: Session) -> list[SamplingPolicy]:
 
 
 def _check_strategies(strategies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if not strategies:
-        raise ValidationFailed("strategies: at least one")
+    if not isinstance(strategies, list) or not strategies:
+        raise ValidationFailed("strategies: a list of at least one {strategy, share, ...} object")
     clean = []
     for i, entry in enumerate(strategies, start=1):
+        if not isinstance(entry, dict):
+            raise ValidationFailed(f"strategy {i}: expected an object with strategy and share")
         name = entry.get("strategy")
         if name not in STRATEGIES:
             raise ValidationFailed(f"strategy {i}: {name!r} is not one of {', '.join(STRATEGIES)}")

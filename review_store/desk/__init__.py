@@ -33,6 +33,10 @@ from review_store.models import ROLES
 from review_store.permissions import SYSTEM, Actor
 
 if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are imported lazily)
+    from review_store.desk.golden import GoldenPart
+    from review_store.desk.review import ReviewPart
+    from review_store.desk.rubrics import RubricsPart
+    from review_store.desk.sampling import SamplingPart
     from review_store.desk.settings import SettingsPart
     from review_store.desk.users import UsersPart
 
@@ -100,3 +104,27 @@ class Desk:
         from review_store.desk.settings import SettingsPart
 
         return SettingsPart(self)
+
+    @cached_property
+    def review(self) -> ReviewPart:
+        from review_store.desk.review import ReviewPart
+
+        return ReviewPart(self)
+
+    @cached_property
+    def rubrics(self) -> RubricsPart:
+        from review_store.desk.rubrics import RubricsPart
+
+        return RubricsPart(self)
+
+    @cached_property
+    def golden(self) -> GoldenPart:
+        from review_store.desk.golden import GoldenPart
+
+        return GoldenPart(self)
+
+    @cached_property
+    def sampling(self) -> SamplingPart:
+        from review_store.desk.sampling import SamplingPart
+
+        return SamplingPart(self)
