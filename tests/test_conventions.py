@@ -13,6 +13,7 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import re
 import types
 import typing
 from pathlib import Path
@@ -28,27 +29,19 @@ TRANSITIONAL_UI = {
     "app/agreement_view.py",
     "app/filters.py",
     "app/release_widgets.py",
-    "app/review_form.py",
     "app/settings_tabs/import_data.py",
     "app/settings_tabs/judges.py",
-    "app/settings_tabs/rubrics.py",
-    "app/settings_tabs/sampling.py",
     "app/settings_tabs/users.py",
-    "app/trace_card.py",
     "app/widgets.py",
     "app/charts.py",
     "app/session.py",
-    "pages/adjudication.py",
     "pages/agreement.py",
     "pages/audit.py",
     "pages/costs.py",
-    "pages/escalations.py",
-    "pages/golden_set.py",
     "pages/guardrails.py",
     "pages/maturity.py",
     "pages/overview.py",
     "pages/releases.py",
-    "pages/review.py",
 }
 TRANSITIONAL_LONG = {
     "review_store/ingest/otlp.py",
@@ -110,7 +103,8 @@ def test_ui_opens_no_session_or_transaction(path: Path) -> None:
         pytest.skip("transitional: not yet moved onto the facade")
     text = path.read_text()
     for needle in ("session_scope", "read_session", "Session(", ".exec(", "select(", ".engine"):
-        assert needle not in text, (
+        # a whole word: st.multiselect( is a widget, not a query
+        assert not re.search(rf"(?<![A-Za-z_]){re.escape(needle)}", text), (
             f"{_rel(path)} uses {needle!r}: call the facade, which owns the transaction"
         )
 
