@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
-from review_store.db import make_engine, read_session
-from review_store.judge.agreement import judge_trust
+from review_store.desk import Desk
 from tests.apptest import open_app, page, plotly_figures
 
 
@@ -67,11 +66,14 @@ def test_verdicts_and_confusion_matrix(monkeypatch, demo_any_url, question, expe
     at = _open(monkeypatch, demo_any_url, question)
     tiles = _tiles(at)
     assert tiles["Verdict"] == expected and tiles["Counts as release evidence"] == evidence, tiles
-    with read_session(make_engine(demo_any_url)) as s:  # the release gate's rule, word for word
-        trust = judge_trust(s, judge="acme-judge@1", question=question)
+    trust = Desk.open(demo_any_url).agreement.trust(judge="acme-judge@1", question=question)
     assert (trust.verdict, trust.trusted) == (expected, evidence == "yes")
     assert any(trust.reason in c.value for c in at.caption)
+    assert tiles["Alpha vs reference answers"] == f"{trust.alpha:.3f}"
     assert tiles["Human-human alpha (ceiling)"] != "—"
+    at.selectbox(key="agreement_human").set_value("each").run()  # every label its own unit
+    assert not at.exception, at.exception
+    assert _tiles(at)["Verdict"] == expected  # the pairing shown never changes the verdict
     heatmap = next(f for f in plotly_figures(at) if f["data"][0]["type"] == "heatmap")
     shown = pd.DataFrame(heatmap["data"][0]["z"]).astype(int)
     expected_table = _crosstab(demo_any_url, question)
@@ -80,15 +82,11 @@ def test_verdicts_and_confusion_matrix(monkeypatch, demo_any_url, question, expe
 
 
 def test_drill_down_reviewer_quality_and_version_without_verdicts(monkeypatch, demo_db_url):
-    from review_store import judge
-    from review_store.db import make_engine, session_scope
-    from review_store.permissions import SYSTEM
+    from review_store.desk import SYSTEM
 
-    with session_scope(make_engine(demo_db_url)) as s:  # a new version that has judged nothing yet
-        v1 = judge.get_judge_config(s, "acme-judge@1")
-        judge.create_judge_config(
-            s, actor=SYSTEM, name="acme-judge", model="openai/gpt-4o-2024-08-06", rubric_id=v1.rubric_id
-        )
+    desk = Desk.open(demo_db_url)  # a new version that has judged nothing yet
+    v1 = desk.judge.get(config="acme-judge@1")
+    desk.judge.create(actor=SYSTEM, name="acme-judge", model="openai/gpt-4o-2024-08-06", rubric=v1.rubric)
     at = _open(monkeypatch, demo_db_url, "tone")
     codes = [c.value for c in at.code]
     assert any("tone" in c and "/5" in c for c in codes)  # the judge's rationale of the opened trace
@@ -107,9 +105,6 @@ def test_run_judge_explains_missing_provider_key(monkeypatch, demo_db_url):
 
 
 def test_settings_judges_tab_creates_the_next_version(monkeypatch, demo_db_url):
-    from review_store import judge
-    from review_store.db import make_engine, read_session
-
     at = open_app(monkeypatch, demo_db_url, "lena")
     at.run()
     at.switch_page(page("settings")).run()
@@ -121,8 +116,8 @@ def test_settings_judges_tab_creates_the_next_version(monkeypatch, demo_db_url):
     at.button(key="FormSubmitter:judge_config-Save judge config").click().run()
     assert not at.exception, at.exception
     assert any("Saved acme-judge@3" in s.value for s in at.success)
-    with read_session(make_engine(demo_db_url)) as s:
-        assert judge.get_judge_config(s, "acme-judge").model == "openai/gpt-4o"
+    saved = Desk.open(demo_db_url).judge.get(config="acme-judge")
+    assert (saved.config, saved.model) == ("acme-judge@3", "openai/gpt-4o")
 
 
 def test_trend_and_comparison_are_computed_when_toggled_on(monkeypatch, demo_db_url):

@@ -7,25 +7,18 @@ import pandas as pd
 import streamlit as st
 
 from app import session
-from review_store import judge, rubrics
-from review_store.db import read_session, session_scope
-from review_store.errors import ReviewStoreError
-from review_store.permissions import Actor
+from review_store.desk import Actor, ReviewStoreError
 
 
 def render(actor: Actor) -> None:
-    with read_session(session.engine()) as db:
-        configs = judge.list_judge_configs(db)
-        rubric_labels = {f"{r.name}@{r.version}": r.id for r in rubrics.list_rubrics(db)}
-        latest = {}
-        for row in configs:
-            latest[row["config"].split("@")[0]] = row["config"]
-        templates = {
-            name: judge.get_judge_config(db, label).prompt_template for name, label in latest.items()
-        }
+    desk = session.desk()
+    configs = desk.judge.configs()
+    rubric_labels = desk.judge.rubric_choices()
+    default_template, placeholders = desk.judge.template_help()
+    latest = {c.name: c for c in configs}  # configs are ordered by version: the last one wins
     if configs:
-        frame = pd.DataFrame(configs).drop(columns=["id"])
-        st.dataframe(frame.astype({"params": str}), hide_index=True, width="stretch")
+        shown = pd.DataFrame([c.to_json() for c in configs]).drop(columns=["prompt_template"])
+        st.dataframe(shown, hide_index=True, width="stretch")
     else:
         st.info("No judge config yet.")
     if not rubric_labels:
@@ -37,33 +30,37 @@ def render(actor: Actor) -> None:
         c1, c2 = st.columns(2)
         name = c1.text_input("Name", "" if base == "(new)" else base, key=f"judge_name_{base}")
         model = c2.text_input("litellm model", "openai/gpt-4o-mini", key="judge_model")
-        rubric = c1.selectbox("Rubric", list(rubric_labels), index=len(rubric_labels) - 1, key="judge_rubric")
+        rubric = c1.selectbox("Rubric", rubric_labels, index=len(rubric_labels) - 1, key="judge_rubric")
         api_base = c2.text_input("api_base (self-hosted, optional)", key="judge_api_base")
         template = st.text_area(
             "Prompt template",
-            templates.get(base, judge.DEFAULT_TEMPLATE),
+            latest[base].prompt_template if base in latest else default_template,
             height=260,
             key=f"judge_template_{base}",
-            help="Placeholders: " + " ".join("{" + p + "}" for p in judge.PLACEHOLDERS),
+            help="Placeholders: " + " ".join("{" + p + "}" for p in placeholders),
         )
         params = st.text_area("Parameters (JSON)", '{"temperature": 0}', key="judge_params")
         submitted = st.form_submit_button("Save judge config", type="primary")
     if submitted:
         try:
-            with session_scope(session.engine()) as db:
-                config = judge.create_judge_config(
-                    db,
-                    actor=actor,
-                    name=name,
-                    model=model,
-                    prompt_template=template,
-                    rubric_id=rubric_labels[rubric],
-                    params=json.loads(params or "{}"),
-                    api_base=api_base or None,
-                )
-                saved = judge.label_of(config)
-            st.success(f"Saved {saved}.")
+            parsed = json.loads(params or "{}")
         except json.JSONDecodeError as exc:
             st.error(f"Parameters are not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}")
+            return
+        if not isinstance(parsed, dict):
+            st.error('Parameters must be a JSON object, e.g. {"temperature": 0}.')
+            return
+        try:
+            saved = desk.judge.create(
+                actor=actor,
+                name=name,
+                model=model,
+                rubric=rubric,
+                prompt_template=template,
+                params=parsed,
+                api_base=api_base or None,
+            )
         except ReviewStoreError as exc:
             st.error(str(exc))
+            return
+        st.success(f"Saved {saved.config}.")

@@ -33,7 +33,9 @@ from review_store.models import ROLES
 from review_store.permissions import SYSTEM, Actor
 
 if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are imported lazily)
+    from review_store.desk.agreement import AgreementPart
     from review_store.desk.golden import GoldenPart
+    from review_store.desk.judge import JudgePart
     from review_store.desk.review import ReviewPart
     from review_store.desk.rubrics import RubricsPart
     from review_store.desk.sampling import SamplingPart
@@ -128,3 +130,15 @@ class Desk:
         from review_store.desk.sampling import SamplingPart
 
         return SamplingPart(self)
+
+    @cached_property
+    def agreement(self) -> AgreementPart:
+        from review_store.desk.agreement import AgreementPart
+
+        return AgreementPart(self)
+
+    @cached_property
+    def judge(self) -> JudgePart:
+        from review_store.desk.judge import JudgePart
+
+        return JudgePart(self)

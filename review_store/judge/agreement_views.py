@@ -52,7 +52,13 @@ def by_segment(
 
 
 def version_trend(
-    session: Session, *, judge: str, question: str, segment: str | None = None, resamples: int = 500
+    session: Session,
+    *,
+    judge: str,
+    question: str,
+    segment: str | None = None,
+    human: ja.HumanMode = "each",
+    resamples: int = 500,
 ) -> list[dict[str, Any]]:
     """Every version of judge `judge` (name or name@v) on one question, oldest first: is it improving?
 
@@ -65,7 +71,12 @@ def version_trend(
     rows = []
     for config in versions:
         result = ja.judge_vs_human(
-            session, judge=label_of(config), question=question, segment=segment, resamples=resamples
+            session,
+            judge=label_of(config),
+            question=question,
+            segment=segment,
+            human=human,
+            resamples=resamples,
         )
         cost = ja.cost_per_1k(session, config=config)
         rows.append(
@@ -256,7 +267,7 @@ def compare_configs(
                 level=ja.level_of(q),
                 seed=seed,
                 resamples=resamples,
-                value_domain=ja.scale_of(q),
+                value_domain=ja.scale_of(q, shared["human"]),
             ).to_dict()
             summary["n_labelled_items"] = int(shared["item"].nunique())
             summary["verdict"] = verdicts[label_of(config)]
