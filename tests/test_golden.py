@@ -95,3 +95,24 @@ def test_promote_uses_adjudicated_label_and_refuses_duplicates(demo_engine):
         pytest.raises(ConflictError, match="already in the golden set"),
     ):
         golden.promote(session, actor=_rita(session), item_id=adj.item_id)
+
+
+def test_cli_golden_import_refuses_bad_input_naming_the_file_and_line(demo_db_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from review_store.cli import app
+
+    from tests.factories import cli_token
+
+    runner = CliRunner(env=cli_token(demo_db_url, "lena"))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"trace": "t-1", "input": "q", "expected_output": "a"}\nnot json\n', encoding="utf-8")
+    result = runner.invoke(app, ["golden", "import", str(bad), "--as", "lena", "--db", demo_db_url])
+    assert result.exit_code == 2, result.output
+    assert f"{bad}: line 2: not JSON" in result.output
+    folder = runner.invoke(app, ["golden", "import", str(tmp_path), "--db", demo_db_url])
+    assert folder.exit_code == 2 and "not a file" in folder.output
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00")
+    undecodable = runner.invoke(app, ["golden", "import", str(binary), "--db", demo_db_url])
+    assert undecodable.exit_code == 2 and "not UTF-8" in undecodable.output

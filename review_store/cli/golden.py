@@ -6,7 +6,12 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, db_option, emit, fail, get_engine, json_option, resolve
+from review_store.cli import acting_actor, desk, emit, fail, json_option, resolve
+from review_store.desk import ValidationFailed
+
+
+def _db_option():
+    return typer.Option(None, "--db", help="Database URL (overrides the global --db).")
 
 
 def register(app: typer.Typer) -> None:
@@ -15,19 +20,16 @@ def register(app: typer.Typer) -> None:
     @golden_app.command("export")
     def export(
         out: Path = typer.Argument(..., help="JSONL file to write."),
-        db: str = db_option(),
+        db: str = _db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Write every golden example as one JSON line, in trace order.
 
         Example: review-desk golden export golden.jsonl
         """
-        from review_store import golden
-        from review_store.db import read_session
-
         db, as_json = resolve(db, as_json)
-        with read_session(get_engine(db)) as session:
-            text, version = golden.export_jsonl(session), golden.version_hash(session)
+        d = desk(db)
+        text, version = d.golden.export_jsonl(), d.golden.version()
         out.write_text(text, encoding="utf-8")
         count = len(text.splitlines())
         emit(
@@ -39,33 +41,34 @@ def register(app: typer.Typer) -> None:
     @golden_app.command("import")
     def import_(
         source: Path = typer.Argument(..., help="JSONL file as written by export."),
-        as_user: str = typer.Option("system", "--as", help="Acting user (reviewer or lead)."),
-        db: str = db_option(),
+        as_user: str = typer.Option(
+            None, "--as", help="Act as this user (reviewer or lead; needs their token); default: system."
+        ),
+        db: str = _db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Load a golden-set JSONL; nothing is written when any line is bad (the message names the line).
 
         Example: review-desk golden import golden.jsonl --as lena
         """
-        from review_store import golden
-        from review_store.db import session_scope
-        from review_store.errors import ReviewStoreError
-        from review_store.permissions import resolve_actor
-
         db, as_json = resolve(db, as_json)
-        if not source.exists():
-            fail(f"{source}: no such file", EXIT_BAD_INPUT, as_json)
+        if not source.is_file():
+            fail(
+                f"{source}: no such file" if not source.exists() else f"{source}: not a file", as_json=as_json
+            )
         try:
-            with session_scope(get_engine(db)) as session:
-                actor = resolve_actor(session, as_user)
-                result = golden.import_jsonl(session, actor=actor, text=source.read_text(encoding="utf-8"))
-                version = golden.version_hash(session)
-        except ReviewStoreError as exc:
-            fail(f"{source}: {exc}", EXIT_BAD_INPUT, as_json)
-            return
+            text = source.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            fail(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})", as_json=as_json)
+        d = desk(db)
+        try:
+            result = d.golden.import_jsonl(actor=acting_actor(d, as_user), text=text)
+        except ValidationFailed as exc:
+            raise ValidationFailed(f"{source}: {exc}") from None
+        summary = f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged"
         emit(
-            {"ok": True, **result.as_dict(), "version": version},
-            f"{result.as_dict()} (version {version[:12]})",
+            {"ok": True, **result.to_json()},
+            f"{summary} (version {result.version[:12]})",
             as_json,
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, db_option, emit, fail, get_engine, json_option, resolve
+from review_store.cli import acting_actor, desk, emit, json_option, resolve
 
 
 def register(app: typer.Typer) -> None:
@@ -23,44 +23,39 @@ def register(app: typer.Typer) -> None:
             None, "--threshold", help="low_confidence / judge_disagreement cut-off."
         ),
         overlap: int = typer.Option(None, "--overlap", help="Reviewers per item (default: the policy's)."),
-        as_user: str = typer.Option("system", "--as", help="Acting user (lead or admin)."),
-        db: str = db_option(),
+        as_user: str = typer.Option(
+            None, "--as", help="Act as this user (lead; needs their token); default: system."
+        ),
+        as_of: str = typer.Option(
+            None, "--as-of", help="Run as of this instant (ISO); the policy's 'today' is that day."
+        ),
+        db: str = typer.Option(None, "--db", help="Database URL (overrides the global --db)."),
         as_json: bool = json_option(),
     ) -> None:
         """Sample traces into the review queue; a trace already sampled is never sampled again.
 
         Example: review-desk sample --strategy low_confidence --n 100 --threshold 0.5 --as lena
         """
-        from review_store import sampling
-        from review_store.db import session_scope
-        from review_store.errors import ReviewStoreError
-        from review_store.permissions import resolve_actor
-
         db, as_json = resolve(db, as_json)
-        try:
-            with session_scope(get_engine(db)) as session:
-                actor = resolve_actor(session, as_user)
-                if strategy is None:
-                    results = sampling.run_policy(session, actor=actor)
-                else:
-                    results = [
-                        sampling.sample(
-                            session,
-                            actor=actor,
-                            strategy=strategy,
-                            n=n,
-                            segment=segment,
-                            mode=mode,
-                            threshold=threshold,
-                            overlap_k=overlap,
-                        )
-                    ]
-        except ReviewStoreError as exc:
-            fail(str(exc), EXIT_BAD_INPUT, as_json)
-            return
+        d = desk(db, as_of=as_of)
+        actor = acting_actor(d, as_user)
+        if strategy is None:
+            results = d.sampling.run_policy(actor=actor)
+        else:
+            results = (
+                d.sampling.sample(
+                    actor=actor,
+                    strategy=strategy,
+                    n=n,
+                    segment=segment,
+                    mode=mode,
+                    threshold=threshold,
+                    overlap_k=overlap,
+                ),
+            )
         payload = {
             "ok": True,
-            "results": [r.as_dict() for r in results],
+            "results": [r.to_json() for r in results],
             "created": sum(r.created for r in results),
         }
         text = "\n".join(f"{r.strategy}: created {r.created} of {r.requested}" for r in results)
