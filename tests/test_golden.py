@@ -101,7 +101,6 @@ def test_cli_golden_import_refuses_bad_input_naming_the_file_and_line(demo_db_ur
     from typer.testing import CliRunner
 
     from review_store.cli import app
-
     from tests.factories import cli_token
 
     runner = CliRunner(env=cli_token(demo_db_url, "lena"))
