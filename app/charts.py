@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+
+from review_store.desk.dashboard_views import Anomaly, DeployMarker, RatePoint, TrendPoint
 
 PALETTE = px.colors.qualitative.Safe
 KNOWN = [
@@ -21,6 +24,12 @@ KNOWN = [
 ]
 
 
+def frame(rows: Iterable[Any], *, drop: Sequence[str] = ()) -> pd.DataFrame:
+    """A table of read-model rows (one column per field), for st.dataframe and CSV downloads."""
+    data = pd.DataFrame([row.model_dump() for row in rows])
+    return data.drop(columns=[c for c in drop if c in data.columns])
+
+
 def colour_for(name: str) -> str:
     """The guardrail's colour: fixed for the known layers, a stable hash of the name for the rest."""
     index = KNOWN.index(name) if name in KNOWN else zlib.crc32(name.encode()) % len(PALETTE)
@@ -28,12 +37,16 @@ def colour_for(name: str) -> str:
 
 
 def rate_chart(
-    rows: list[dict], markers: list[dict], anomalies: list[dict], *, colour_by_name: bool
+    rows: Sequence[RatePoint],
+    markers: Sequence[DeployMarker],
+    anomalies: Sequence[Anomaly],
+    *,
+    colour_by_name: bool,
 ) -> go.Figure:
     """Rate per 1k traces per group over time, deploy markers as vertical lines, anomalies as red x."""
-    frame = pd.DataFrame(rows)
+    rates = frame(rows)
     fig = go.Figure()
-    for group, part in frame.groupby("group", sort=True) if not frame.empty else []:
+    for group, part in rates.groupby("group", sort=True) if not rates.empty else []:
         fig.add_trace(
             go.Scatter(
                 x=part["bucket"],
@@ -46,12 +59,10 @@ def rate_chart(
             )
         )
     for m in markers:
-        fig.add_vline(x=m["ts"], line_dash="dot", line_color="grey")
-        fig.add_annotation(
-            x=m["ts"], y=1, yref="paper", text=f"{m['release']} {m['stage_pct']}%", showarrow=False
-        )
+        fig.add_vline(x=m.ts, line_dash="dot", line_color="grey")
+        fig.add_annotation(x=m.ts, y=1, yref="paper", text=f"{m.release} {m.stage_pct}%", showarrow=False)
     if anomalies:
-        a = pd.DataFrame(anomalies)
+        a = frame(anomalies)
         fig.add_trace(
             go.Scatter(
                 x=a["day"],
@@ -66,25 +77,19 @@ def rate_chart(
     return fig
 
 
-def sparkline(points: list[dict], *, colour: str = "#4477aa") -> go.Figure:
-    frame = pd.DataFrame(points)
-    fig = go.Figure(go.Scatter(x=frame["bucket"], y=frame["value"], mode="lines", line={"color": colour}))
+def sparkline(points: Sequence[TrendPoint], *, colour: str = "#4477aa") -> go.Figure:
+    fig = go.Figure(
+        go.Scatter(
+            x=[p.bucket for p in points], y=[p.value for p in points], mode="lines", line={"color": colour}
+        )
+    )
     fig.update_layout(height=90, margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
 
 
-def bar(frame: pd.DataFrame, x: str, y: str, *, title: str, colour: str | None = None) -> go.Figure:
-    fig = px.bar(frame, x=x, y=y, title=title, color=colour)
+def bar(data: pd.DataFrame, x: str, y: str, *, title: str, colour: str | None = None) -> go.Figure:
+    fig = px.bar(data, x=x, y=y, title=title, color=colour)
     fig.update_layout(height=320, margin={"t": 40})
-    return fig
-
-
-def psi_chart(history: list[dict[str, Any]], watch: float, act: float) -> go.Figure:
-    frame = pd.DataFrame(history)
-    fig = px.line(frame, x="end", y="psi", color="label", markers=True) if not frame.empty else go.Figure()
-    fig.add_hline(y=watch, line_dash="dot", line_color="orange", annotation_text="watch")
-    fig.add_hline(y=act, line_dash="dot", line_color="red", annotation_text="act")
-    fig.update_layout(height=320, yaxis_title="PSI (week over week)", margin={"t": 30})
     return fig

@@ -6,21 +6,20 @@ from datetime import datetime, time, timedelta
 
 import streamlit as st
 
-from app.session import engine
-from review_store.dashboards import overview as dashboards
-from review_store.db import read_session
+from app.session import desk
+from review_store.desk.dashboard_views import FilterOptions, Range
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _options(url_key: str) -> dashboards.FilterOptions:
-    with read_session(engine()) as session:
-        return dashboards.filter_options(session)
+def _options(url: str) -> FilterOptions:
+    """Cached per database (the desk's URL): the data's span only grows by imports."""
+    return desk().dashboards.filter_options()
 
 
-def filter_bar(key: str, default_days: int = 7) -> dashboards.Filters | None:
+def filter_bar(key: str, default_days: int = 7) -> Range | None:
     """Widgets for the filters; None when the store holds no traces yet."""
-    options = _options(str(engine().url))
-    if options.last_ts is None:
+    options = _options(desk().url)
+    if options.last_ts is None or options.first_ts is None:
         st.info(
             "No traces yet. Import some under Settings > Import, or build the demo world: `review-desk demo`."
         )
@@ -41,7 +40,7 @@ def filter_bar(key: str, default_days: int = 7) -> dashboards.Filters | None:
     start_day, end_day = picked if isinstance(picked, tuple) and len(picked) == 2 else (picked, picked)
     if isinstance(start_day, tuple):  # half-picked range in the widget
         start_day = end_day = start_day[0]
-    return dashboards.Filters(
+    return Range(
         start=datetime.combine(start_day, time.min),
         end=datetime.combine(end_day, time.min) + timedelta(days=1),
         release=None if release == "All" else release,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 import streamlit as st
 
-from review_store.dashboards.overview import Kpi
+from review_store.desk.dashboard_views import Kpi
 
 
 def format_value(value: float | None, unit: str) -> str:

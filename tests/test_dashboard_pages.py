@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from review_store.dashboards import maturity
-from review_store.db import make_engine, read_session
+from review_store.desk import Desk
 from tests.apptest import open_app, page, plotly_figures
 
 
@@ -63,8 +62,13 @@ def test_lead_answers_the_questionnaire(monkeypatch, demo_db_url):
     at.radio(key="mat_q_routing_quality_cost").set_value("yes")
     at.button[0].click().run()
     assert not at.exception
-    with read_session(make_engine(demo_db_url)) as session:
-        assert maturity.latest_answers(session)["routing_quality_cost"]["value"] is True
+    assert [s.value for s in at.success] == ["Answers saved and audited."]
+    answers = {q.key: q for q in Desk.open(demo_db_url).dashboards.maturity().questions}
+    assert (answers["routing_quality_cost"].answer, answers["routing_quality_cost"].answered_by) == (
+        True,
+        "lena",
+    )
+    assert at.radio(key="mat_q_routing_quality_cost").value == "yes"
 
 
 def test_cli_dashboards(demo_db_url):
@@ -85,4 +89,31 @@ def test_cli_dashboards(demo_db_url):
         3,
     )  # cadence depends on today's weeks
     bad = runner.invoke(app, ["guardrails", "--bucket", "month", "--db", demo_db_url])
-    assert bad.exit_code == 2
+    assert bad.exit_code == 2 and "bucket: 'month' is not one of hour, day, week" in bad.output
+    bad_date = runner.invoke(app, ["costs", "--as-of", "June 1st", "--db", demo_db_url])
+    assert bad_date.exit_code == 2 and "--as-of: 'June 1st' is not an ISO 8601 date" in bad_date.output
+
+
+def test_cli_dashboards_as_of(demo_db_url):
+    """--as-of pins the desk's clock: the budget period, maturity's review weeks, and the default range end."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from review_store.cli import app
+
+    runner = CliRunner()
+    costs = runner.invoke(app, ["--json", "costs", "--as-of", "2026-05-20T12:00", "--db", demo_db_url])
+    payload = json.loads(costs.output)
+    assert payload["budget"]["as_of"] == "2026-05-20T12:00:00"
+    assert payload["budget"]["period_start"] == "2026-05-01T00:00:00"
+    assert payload["range"]["end"] == "2026-05-20T12:00:00"
+    assert costs.exit_code == (1 if payload["budget"]["alert"] else 0)
+    early = json.loads(
+        runner.invoke(app, ["--json", "maturity", "--as-of", "2026-01-01", "--db", demo_db_url]).output
+    )
+    assert early["as_of"] == "2026-01-01T00:00:00"
+    cadence = next(c for c in early["criteria"] if c["key"] == "review_cadence")
+    assert cadence["evidence"] == "labels in 0 of the last 4 weeks" and not cadence["met"]
+    drift = runner.invoke(app, ["--json", "drift", "--as-of", "2026-05-25", "--db", demo_db_url])
+    assert json.loads(drift.output)["end"] == "2026-05-25T00:00:00"

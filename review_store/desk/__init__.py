@@ -34,6 +34,7 @@ from review_store.permissions import SYSTEM, Actor
 
 if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are imported lazily)
     from review_store.desk.agreement import AgreementPart
+    from review_store.desk.dashboards import DashboardsPart
     from review_store.desk.golden import GoldenPart
     from review_store.desk.judge import JudgePart
     from review_store.desk.review import ReviewPart
@@ -142,3 +143,9 @@ class Desk:
         from review_store.desk.judge import JudgePart
 
         return JudgePart(self)
+
+    @cached_property
+    def dashboards(self) -> DashboardsPart:
+        from review_store.desk.dashboards import DashboardsPart
+
+        return DashboardsPart(self)
