@@ -39,6 +39,7 @@ STRATEGIES = (
     "thumbs_down",
     "judge_disagreement",
 )
+INSERT_SLICE = 2_000  # rows per INSERT statement
 ANALYZE_AFTER = 1_000  # rows inserted at once on PostgreSQL: refresh review_item statistics
 PRIORITY = {"thumbs_down": 3, "guardrail": 2, "low_confidence": 2, "judge_disagreement": 1, "low_score": 1}
 
@@ -158,13 +159,18 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
         return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(ReviewItem)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["trace_id", "queue"])
-        .returning(ReviewItem.trace_id)
-    )
-    inserted = sorted(session.exec(statement).scalars().all())
+    inserted: list[int] = []
+    # In slices: one multi-row VALUES per slice stays under SQLite's 32,766 and PostgreSQL's 65,535
+    # bound parameters (9 per row), so a sample of 100,000 items is as safe as one of 10.
+    for start in range(0, len(rows), INSERT_SLICE):
+        statement = (
+            insert(ReviewItem)
+            .values(rows[start : start + INSERT_SLICE])
+            .on_conflict_do_nothing(index_elements=["trace_id", "queue"])
+            .returning(ReviewItem.trace_id)
+        )
+        inserted += session.exec(statement).scalars().all()
+    inserted.sort()
     if dialect == "postgresql" and len(inserted) >= ANALYZE_AFTER:
         # Fresh statistics for the planner right after a bulk load (autovacuum would take a while):
         # cheap (a sample), and it runs in this transaction, so it sees the rows just inserted.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from review_store import sampling
 from review_store.db import session_scope
 from review_store.errors import PermissionDenied, ValidationFailed
 from review_store.models import GuardrailEvent, JudgeVerdict, ReviewItem, SamplingPolicy, Trace
 from review_store.permissions import SYSTEM, actor_for
+from tests.conftest import TEST_NOW
 from tests.factories import cli_token, make_guardrail_event, make_trace, make_user
 
 
@@ -197,3 +198,21 @@ def test_cli_sample_and_golden_round_trip(demo_db_url, tmp_path):
     assert exported.exit_code == 0 and len(out.read_text().splitlines()) == 40
     back = runner.invoke(app, ["golden", "import", str(out), "--as", "lena", "--db", demo_db_url, "--json"])
     assert back.exit_code == 0 and '"unchanged": 40' in back.output
+
+
+def test_a_sample_larger_than_one_statement_inserts_every_item(engine):
+    """100,000 items once failed with 'too many SQL variables' (one VALUES list for all rows)."""
+    from sqlalchemy import insert
+
+    n = sampling.INSERT_SLICE * 2 + 7
+    with Session(engine) as session:
+        now = TEST_NOW
+        rows = [{"external_id": f"bulk-{i}", "ts": now, "input": "q", "output": "a", "context": [], "meta": {}}
+                for i in range(n)]  # fmt: skip
+        session.execute(insert(Trace), rows)
+        session.commit()
+    with session_scope(engine) as session:
+        result = sampling.sample(session, actor=SYSTEM, strategy="random", n=n, overlap_k=2)
+    assert result.created == n and len(set(result.trace_ids)) == n
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(ReviewItem)).one() == n
