@@ -31,11 +31,14 @@ def test_same_keys_as_ratings_plus_human_human_alpha(tmp_path, demo_any_url):
     assert _ratings_keys(tmp_path) | {"human_human_alpha"} <= set(out)
     with read_session(make_engine(demo_any_url)) as s:
         expected = ja.judge_vs_human(
-            s, judge="acme-judge@1", question="correctness", segment="refunds", resamples=200
+            s, judge="acme-judge@1", question="correctness", segment="refunds", human="item", resamples=200
         )
+        trust = ja.judge_trust(s, judge="acme-judge@1", question="correctness", segment="refunds")
     assert out["krippendorff_alpha"] == expected["krippendorff_alpha"]
     assert out["ci95"] == expected["ci95"] and out["n_labelled_items"] == expected["n_labelled_items"]
     assert out["human_human_alpha"] == expected["human_human_alpha"] and out["segment"] == "refunds"
+    assert (out["verdict"], out["trust"]["trusted"]) == (trust.verdict, trust.trusted)
+    assert out["trust"]["reason"] == trust.reason and out["trust"]["segment"] == "refunds"
 
 
 def test_text_output_and_bad_input(demo_db_url):

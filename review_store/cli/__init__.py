@@ -111,8 +111,10 @@ def json_option() -> Any:
 
 
 def resolve(db: str | None, as_json: bool) -> tuple[str | None, bool]:
-    """Per-command options win over the global ones, so both `--json cmd` and `cmd --json` work."""
-    return db or state.db, as_json or state.json
+    """Per-command options win over the global ones, so both `--json cmd` and `cmd --json` work (a
+    domain error raised later is then reported as JSON too)."""
+    state.json = as_json or state.json
+    return db or state.db, state.json
 
 
 def get_engine(db: str | None):

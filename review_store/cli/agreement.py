@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, db_option, emit, fail, get_engine, json_option, resolve
+from review_store.cli import EXIT_BAD_INPUT, db_option, desk, emit, fail, json_option, resolve
 
 
 def summary_text(payload: dict[str, Any], *, title: str) -> str:
@@ -50,7 +50,11 @@ def summary_text(payload: dict[str, Any], *, title: str) -> str:
         )
     if payload.get("binned"):
         lines.append("note: more distinct values than a rating scale holds; values were binned")
-    lines.append(f"verdict: {payload['verdict']}")
+    trust = payload.get("trust")
+    if trust is None:
+        lines.append(f"verdict: {payload['verdict']}")
+    else:  # THE trust verdict (the release gate's), with its own numbers: one reference answer per item
+        lines.append(f"verdict: {trust['verdict']} ({trust['reason']})")
     return "\n".join(lines)
 
 
@@ -73,7 +77,10 @@ def register(app: typer.Typer) -> None:
             None, "--segment", help="Only traces of this segment (with --judge)."
         ),
         human: str = typer.Option(
-            "each", "--human", help="With --judge: each label as a unit, or the majority of the labels."
+            "item",
+            "--human",
+            help="With --judge: item (one reference answer per item, the verdict's pairing), each "
+            "(every label a unit) or majority.",
         ),
         db: str | None = db_option(),
         as_json: bool = json_option(),
@@ -85,15 +92,13 @@ def register(app: typer.Typer) -> None:
         Example: review-desk agreement --ratings ratings.csv --level ordinal --json
         Example: review-desk agreement --judge acme-judge@1 --question correctness --segment refunds --json
         """
+        if resamples < 0:
+            fail("--resamples must be 0 or more", EXIT_BAD_INPUT, as_json)
         if judge is not None or question is not None:
             if ratings is not None:
                 fail("give either --ratings or --judge/--question, not both", EXIT_BAD_INPUT, as_json)
             _store_variant(db, as_json, judge, question, segment, human, seed, resamples)
             return
-        from review_store import agreement as ag
-        from review_store.agreement.ratings import read_ratings_csv
-        from review_store.errors import ValidationFailed
-
         _, as_json = resolve(None, as_json)
         if ratings is None:
             fail(
@@ -102,22 +107,14 @@ def register(app: typer.Typer) -> None:
                 as_json,
             )
             return
-        if level not in ag.LEVELS:
-            fail(f"--level must be one of {', '.join(ag.LEVELS)}, not {level!r}", EXIT_BAD_INPUT, as_json)
-        if resamples < 0:
-            fail("--resamples must be 0 or more", EXIT_BAD_INPUT, as_json)
-        try:
-            parsed = read_ratings_csv(ratings, level=level)  # type: ignore[arg-type]
-            summary = ag.summarize(parsed.table(), level=level, seed=seed, resamples=resamples)  # type: ignore[arg-type]
-        except (ValidationFailed, ValueError) as exc:
-            fail(str(exc), EXIT_BAD_INPUT, as_json)
-            return
-        payload = summary.to_dict()
-        payload["source"] = str(ratings)
-        payload["n_blank_values"] = parsed.n_blank_values
-        payload["verdict"] = ag.trust_verdict(
-            summary.krippendorff_alpha, summary.ci95[0], summary.n_pairable_items
-        )
+        if level not in ("nominal", "ordinal", "interval", "ratio"):
+            fail(
+                f"--level must be one of nominal, ordinal, interval, ratio, not {level!r}",
+                EXIT_BAD_INPUT,
+                as_json,
+            )
+        summary = desk(None).agreement.ratings(path=ratings, level=level, seed=seed, resamples=resamples)
+        payload = summary.to_json()
         emit(payload, summary_text(payload, title=f"ratings: {ratings.name}"), as_json)
 
 
@@ -131,36 +128,23 @@ def _store_variant(
     seed: int,
     resamples: int,
 ) -> None:
-    """Judge vs humans from the store: the --ratings keys plus human_human_alpha (and the confusion matrix)."""
-    from review_store.db import read_session
-    from review_store.errors import ReviewStoreError
-    from review_store.judge import agreement as judge_agreement
-
+    """Judge vs humans from the store: the --ratings keys plus human_human_alpha, the confusion matrix
+    and THE trust verdict (`verdict`, `trust`: the release gate's, for this question and segment)."""
     db, as_json = resolve(db, as_json)
     if not judge or not question:
         fail("--judge NAME[@VERSION] and --question KEY go together", EXIT_BAD_INPUT, as_json)
-    if human not in ("each", "majority"):
-        fail(f"--human must be each or majority, not {human!r}", EXIT_BAD_INPUT, as_json)
-    if resamples < 0:
-        fail("--resamples must be 0 or more", EXIT_BAD_INPUT, as_json)
-    try:
-        with read_session(get_engine(db)) as session:
-            payload = judge_agreement.judge_vs_human(
-                session,
-                judge=judge,
-                question=question,
-                segment=segment,
-                human=human,  # type: ignore[arg-type]
-                seed=seed,
-                resamples=resamples,
-            )
-    except ReviewStoreError as exc:
-        fail(str(exc), EXIT_BAD_INPUT, as_json)
-        return
-    ceiling = payload["human_human_alpha"]
-    text = summary_text(payload, title=f"{payload['judge']} vs humans ({human}) on {question}")
-    text += (
-        f"\nlabelled items with a verdict: {payload['n_labelled_items']}  human-human alpha (ceiling): "
-        + ("undefined" if ceiling is None else f"{ceiling:.3f}")
+    result = desk(db).agreement.judge_vs_human(
+        judge=judge or "",
+        question=question or "",
+        segment=segment,
+        human=human,
+        seed=seed,
+        resamples=resamples,
+    )
+    payload = result.to_json()
+    ceiling = result.human_human_alpha
+    text = summary_text(payload, title=f"{result.judge} vs humans ({human}) on {question}")
+    text += f"\nlabelled items with a verdict: {result.n_labelled_items}  human-human alpha (ceiling): " + (
+        "undefined" if ceiling is None else f"{ceiling:.3f}"
     )
     emit(payload, text, as_json)

@@ -7,14 +7,11 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import db_option, emit, fail, get_engine, json_option, resolve
-from review_store.errors import ReviewStoreError
+from review_store.cli import acting_actor, db_option, desk, emit, fail, json_option, resolve
 
-
-def _actor(session, username: str):
-    from review_store.permissions import resolve_actor
-
-    return resolve_actor(session, username)
+AS_USER_HELP = (
+    "Act as this user (needs their token: REVIEW_DESK_TOKEN or --token-stdin); default: the operator."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -37,20 +34,16 @@ def register(app: typer.Typer) -> None:
         params: str = typer.Option(
             None, "--params", help='litellm parameters as JSON, e.g. {"temperature": 0}.'
         ),
-        as_user: str = typer.Option("system", "--as", help="Acting user (needs the lead role)."),
+        as_user: str = typer.Option(None, "--as", help=AS_USER_HELP),
         db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Save a judge config as the next version of NAME (unchanged content keeps the latest).
 
-        Example: review-desk judge create --name support-judge --model openai/gpt-4o-mini --rubric support --as lead1
+        Example: review-desk judge create --name support-judge --model openai/gpt-4o-mini --rubric support
         """
-        from review_store import judge, rubrics
-        from review_store.db import session_scope
-        from review_store.errors import NotFound
-
         db, as_json = resolve(db, as_json)
-        template = judge.DEFAULT_TEMPLATE
+        template = None
         if template_file is not None:
             try:
                 template = template_file.read_text(encoding="utf-8")
@@ -62,33 +55,19 @@ def register(app: typer.Typer) -> None:
             fail(f"--params: not JSON ({exc.msg} at column {exc.colno})", as_json=as_json)
         if parsed is not None and not isinstance(parsed, dict):
             fail("--params: must be a JSON object", as_json=as_json)
-        try:
-            with session_scope(get_engine(db)) as session:
-                rname, _, rversion = rubric.partition("@")
-                if rversion:
-                    found = next(
-                        (r for r in rubrics.list_rubrics(session) if f"{r.name}@{r.version}" == rubric), None
-                    )
-                    if found is None:
-                        raise NotFound(f"no rubric {rubric}")
-                else:
-                    found = rubrics.latest(session, rname)
-                config = judge.create_judge_config(
-                    session,
-                    actor=_actor(session, as_user),
-                    name=name,
-                    model=model,
-                    prompt_template=template,
-                    rubric_id=found.id,
-                    params=parsed,
-                    api_base=api_base,
-                )
-                label, rubric_label = judge.label_of(config), f"{found.name}@{found.version}"
-        except ReviewStoreError as exc:
-            fail(str(exc), as_json=as_json)
+        d = desk(db)
+        config = d.judge.create(
+            actor=acting_actor(d, as_user),
+            name=name,
+            model=model,
+            rubric=rubric,
+            prompt_template=template,
+            params=parsed,
+            api_base=api_base,
+        )
         emit(
-            {"ok": True, "config": label, "rubric": rubric_label, "model": model},
-            f"judge config {label} (rubric {rubric_label}, model {model})",
+            {"ok": True, "config": config.config, "rubric": config.rubric, "model": config.model},
+            f"judge config {config.config} (rubric {config.rubric}, model {config.model})",
             as_json,
         )
 
@@ -98,19 +77,15 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk judge list --json
         """
-        from review_store import judge
-        from review_store.db import read_session
-
         db, as_json = resolve(db, as_json)
-        with read_session(get_engine(db)) as session:
-            configs = judge.list_judge_configs(session)
+        configs = desk(db).judge.configs()
         lines = [
-            f"{c['config']:<28} {c['model']:<32} rubric {c['rubric']:<16} "
-            f"{c['verdicts_ok']} ok, {c['verdicts_error']} errors"
-            + (f"  ({c['api_base']})" if c["api_base"] else "")
+            f"{c.config:<28} {c.model:<32} rubric {c.rubric:<16} "
+            f"{c.verdicts_ok} ok, {c.verdicts_error} errors" + (f"  ({c.api_base})" if c.api_base else "")
             for c in configs
         ]
-        emit({"ok": True, "configs": configs}, "\n".join(lines) or "no judge configs yet", as_json)
+        rows = [{k: v for k, v in c.to_json().items() if k != "prompt_template"} for c in configs]
+        emit({"ok": True, "configs": rows}, "\n".join(lines) or "no judge configs yet", as_json)
 
     @judge_app.command("run")
     def run(
@@ -121,38 +96,29 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(None, "--timeout", min=0.1, help="Seconds per call (default 60)."),
         retry_errors: bool = typer.Option(False, "--retry-errors", help="Judge again verdicts that errored."),
         scheduled: bool = typer.Option(False, "--scheduled", help="Mark the run as scheduled (cron, CI)."),
-        as_user: str = typer.Option("system", "--as", help="Acting user (lead or admin)."),
+        as_user: str = typer.Option(None, "--as", help=AS_USER_HELP),
         db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Judge the traces that lack a verdict of CONFIG; errored calls are reported, exit 0 when the run ends.
 
-        Example: review-desk judge run --config support-judge --limit 200 --budget 0.50 --as lead1
+        Example: review-desk judge run --config support-judge --limit 200 --budget 0.50
         """
-        from review_store import judge
         from review_store.config import get_settings
-        from review_store.db import read_session
 
         db, as_json = resolve(db, as_json)
         settings = get_settings()
-        engine = get_engine(db)
-        try:
-            with read_session(engine) as session:
-                actor = _actor(session, as_user)
-                judge.get_judge_config(session, config)
-            report = judge.run_judge(
-                engine,
-                actor=actor,
-                config=config,
-                limit=limit,
-                budget_usd=budget,
-                concurrency=concurrency or settings.judge_concurrency,
-                timeout_s=timeout or settings.judge_timeout_s,
-                retry_errors=retry_errors,
-                scheduled=scheduled,
-            )
-        except ReviewStoreError as exc:
-            fail(str(exc), as_json=as_json)
+        d = desk(db)
+        report = d.judge.run(
+            actor=acting_actor(d, as_user),
+            config=config,
+            limit=limit,
+            budget_usd=budget,
+            concurrency=concurrency or settings.judge_concurrency,
+            timeout_s=timeout or settings.judge_timeout_s,
+            retry_errors=retry_errors,
+            scheduled=scheduled,
+        )
         cost = f"${report.cost_usd:.4f}" + (
             f" ({report.n_cost_unknown} calls of unknown cost)" if report.n_cost_unknown else ""
         )
@@ -162,7 +128,7 @@ def register(app: typer.Typer) -> None:
         ]
         if report.stopped_reason:
             lines.append(f"stopped: {report.stopped_reason}")
-        lines += [f"  trace {e['trace_id']} {e['question']}: {e['error']}" for e in report.errors]
-        emit({"ok": True, **report.as_dict()}, "\n".join(lines), as_json)
+        lines += [f"  trace {e.trace_id} {e.question}: {e.error}" for e in report.errors]
+        emit({"ok": True, **report.to_json()}, "\n".join(lines), as_json)
 
     app.add_typer(judge_app, name="judge")

@@ -93,6 +93,18 @@ class Summary(ReadModel):
     binned: bool
     verdict: str
 
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data; keys that do not apply to this table are left out (Cohen's kappa needs
+        exactly two raters, Fleiss' kappa more, adjacent agreement an ordered scale)."""
+        data = super().to_json()
+        if self.n_raters != 2:
+            data.pop("cohen_kappa"), data.pop("cohen_kappa_unweighted")
+        if self.n_raters <= 2:
+            data.pop("fleiss_kappa")
+        if self.level == "nominal":
+            data.pop("adjacent_agreement")
+        return data
+
 
 def summary_fields(payload: dict[str, Any]) -> dict[str, Any]:
     lo, hi = payload["ci95"]
