@@ -24,8 +24,9 @@ from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from review_store.argilla import mapping as am
-from review_store.argilla.sync import connect, pull_responses, push_queue
+from review_store.argilla.sync import connect
 from review_store.db import read_session
+from review_store.desk import Desk
 from review_store.errors import PermissionDenied, ValidationFailed
 from review_store.models import AuditEvent, Label, ReviewItem, Trace
 from review_store.permissions import SYSTEM, Actor
@@ -259,9 +260,13 @@ def test_responses_to_answers_submitted_only_and_checked():
 # --- push / pull against the recorded exchanges ----------------------------------------------------
 
 
-def test_push_then_pull_round_trip(fake, client, demo_engine):
-    report = push_queue(
-        demo_engine, client, actor=SYSTEM, dataset="acme-review", workspace="acme-support", limit=5
+KEY = "rd.apikey.redacted"
+
+
+def test_push_then_pull_round_trip(fake, demo_engine):
+    desk = Desk(demo_engine)
+    report = desk.argilla.push(
+        actor=SYSTEM, dataset="acme-review", workspace="acme-support", limit=5, api_url=BASE, api_key=KEY
     )
     assert report.created_dataset and report.records == 5 and report.rubric.startswith("acme-support@")
     [ds] = fake.datasets.values()
@@ -291,8 +296,8 @@ def test_push_then_pull_round_trip(fake, client, demo_engine):
     assert agents and all(re.fullmatch(r".+@\d+", a) for a in agents)
 
     # push again: same records upserted, nothing new on the server
-    again = push_queue(
-        demo_engine, client, actor=SYSTEM, dataset="acme-review", workspace="acme-support", limit=5
+    again = desk.argilla.push(
+        actor=SYSTEM, dataset="acme-review", workspace="acme-support", limit=5, api_url=BASE, api_key=KEY
     )
     assert not again.created_dataset and len(fake.records[ds["id"]]) == 5 and len(fake.datasets) == 1
 
@@ -301,12 +306,12 @@ def test_push_then_pull_round_trip(fake, client, demo_engine):
     fake.submit(f"trace-{e0}", "rajesh.nair")
     fake.submit(f"trace-{e1}", "contractor-17")  # no such reviewer here
     fake.submit(f"trace-{e1}", "rita", status="draft")  # not submitted: ignored
-    pulled = pull_responses(
-        demo_engine, client, actor=SYSTEM, dataset="acme-review", workspace="acme-support",
-        user_map={"rajesh.nair": "raj"},
+    pulled = desk.argilla.pull(
+        actor=SYSTEM, dataset="acme-review", workspace="acme-support", user_map={"rajesh.nair": "raj"},
+        api_url=BASE, api_key=KEY,
     )  # fmt: skip
     assert pulled.records_seen == 5 and pulled.inserted == 2 and pulled.already_present == 0
-    assert pulled.unknown_users == ["contractor-17"] and pulled.invalid == []
+    assert pulled.unknown_users == ("contractor-17",) and pulled.invalid == ()
     with read_session(demo_engine) as session:
         labels = session.exec(select(Label).where(Label.source == "argilla")).all()
         assert len(labels) == 2
@@ -317,9 +322,9 @@ def test_push_then_pull_round_trip(fake, client, demo_engine):
         actions = session.exec(select(AuditEvent.action).order_by(col(AuditEvent.seq).desc()).limit(3)).all()
         assert actions == ["argilla.pull", "argilla.push", "argilla.push"]
 
-    again = pull_responses(
-        demo_engine, client, actor=SYSTEM, dataset="acme-review", workspace="acme-support",
-        user_map={"rajesh.nair": "raj"},
+    again = desk.argilla.pull(
+        actor=SYSTEM, dataset="acme-review", workspace="acme-support", user_map={"rajesh.nair": "raj"},
+        api_url=BASE, api_key=KEY,
     )  # fmt: skip
     assert again.inserted == 0 and again.already_present == 2
     with read_session(demo_engine) as session:
@@ -327,13 +332,23 @@ def test_push_then_pull_round_trip(fake, client, demo_engine):
     assert ("PUT", f"/api/v1/datasets/{ds['id']}/records/bulk") in fake.calls
 
 
-def test_permissions_and_missing_dataset(fake, client, demo_engine):
-    with pytest.raises(PermissionDenied):
-        push_queue(demo_engine, client, actor=Actor("rita", "reviewer"), dataset="x")
+def test_permissions_and_missing_dataset(fake, demo_engine):
     from review_store.errors import NotFound
+    from review_store.models import User
 
+    desk = Desk(demo_engine)
+    with read_session(demo_engine) as session:
+        rita_id = session.exec(select(User.id).where(User.username == "rita")).one()
+    reviewer = Actor("rita", "reviewer", id=rita_id)
+    with pytest.raises(PermissionDenied):
+        desk.argilla.push(actor=reviewer, dataset="x", api_url=BASE, api_key=KEY)
+    with pytest.raises(PermissionDenied):  # a forged role is re-read from the database
+        desk.argilla.push(actor=Actor("rita", "admin", id=rita_id), dataset="x", api_url=BASE, api_key=KEY)
+    with pytest.raises(PermissionDenied):
+        desk.argilla.pull(actor=reviewer, dataset="x", api_url=BASE, api_key=KEY)
+    assert not fake.datasets
     with pytest.raises(NotFound, match="nope"):
-        pull_responses(demo_engine, client, actor=SYSTEM, dataset="nope", workspace="acme-support")
+        desk.argilla.pull(actor=SYSTEM, dataset="nope", workspace="acme-support", api_url=BASE, api_key=KEY)
 
 
 def test_cli_push_and_pull(fake, demo_db_url, tmp_path, monkeypatch):
@@ -377,13 +392,14 @@ def test_connect_needs_url_and_key(monkeypatch):
 )
 def test_real_server_push_pull(demo_engine):
     real = connect()
+    desk = Desk(demo_engine)
     name = f"rd-test-{uuid.uuid4().hex[:8]}"
-    report = push_queue(demo_engine, real, actor=SYSTEM, dataset=name, limit=3)
+    report = desk.argilla.push(actor=SYSTEM, dataset=name, limit=3)
     assert report.created_dataset and report.records == 3
-    again = push_queue(demo_engine, real, actor=SYSTEM, dataset=name, limit=3)
+    again = desk.argilla.push(actor=SYSTEM, dataset=name, limit=3)
     assert not again.created_dataset
     ds = real.datasets(name=name)
     assert len(list(ds.records)) == 3
-    pulled = pull_responses(demo_engine, real, actor=SYSTEM, dataset=name)
+    pulled = desk.argilla.pull(actor=SYSTEM, dataset=name)
     assert pulled.records_seen == 3 and pulled.inserted == 0
     ds.delete()

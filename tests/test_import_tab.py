@@ -1,5 +1,6 @@
 """Settings > Import: AppTest renders it for an admin, uploads a JSONL file (AppTest's file_uploader
-supports set_value in streamlit 1.67), previews, validates and imports; plus the tab's pure helpers."""
+supports set_value in streamlit 1.67), previews, validates and imports; problems name the uploaded file
+(never the server's temp path), wrap in one message box and appear once; plus the tab's pure helpers."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import orjson
 from sqlmodel import func, select
 
 from app.settings_tabs import TABS
-from app.settings_tabs.import_data import preview_frame, report_summary, save_upload
-from review_store import ingest
+from app.settings_tabs.import_data import plain, preview_frame, report_summary, save_upload
 from review_store.db import make_engine, read_session
+from review_store.desk import SYSTEM, Desk
 from review_store.models import AuditEvent, Trace
 from tests.apptest import open_app, page
 
@@ -64,17 +65,50 @@ def test_admin_uploads_previews_and_imports(monkeypatch, demo_db_url):
     engine.dispose()
 
 
-def test_bad_file_aborts_and_lists_the_problem(monkeypatch, demo_db_url):
+def shown(at) -> list[str]:
+    """Every text the page shows in a message box, caption, markdown or code block."""
+    return [e.value for kind in ("error", "warning", "success", "info", "code", "markdown", "caption")
+            for e in getattr(at, kind)]  # fmt: skip
+
+
+def test_bad_file_aborts_and_lists_each_problem_once_by_the_upload_name(monkeypatch, demo_db_url):
     at = open_app(monkeypatch, demo_db_url, "adam")
     at.switch_page(page("settings")).run()
     at.file_uploader(key="import_upload").set_value(
-        ("bad.jsonl", jsonl(3, bad=True), "application/jsonl")
+        ("bad_file.jsonl", jsonl(3, bad=True), "application/jsonl")
     ).run()
+    assert not at.exception
+    problem = plain("bad_file.jsonl:4: timestamp: missing required field")
+    texts = shown(at)
+    assert sum(problem in t for t in texts) == 1  # the preview lists it once
+    assert not at.code and not any("review-desk-uploads" in t for t in texts)  # no temp path, no code block
+    [box] = [w.value for w in at.warning]
+    assert box.startswith(plain("1 problem(s) in the first 20 records:")) and f"- {problem}" in box
+
     at.button(key="import_validate").click().run()
     assert not at.exception
-    assert any("Nothing imported" in e.value for e in at.error)
-    assert any("bad.jsonl:4: timestamp" in c.value for c in at.code)
+    texts = shown(at)
+    assert sum(problem in t for t in texts) == 1  # the report replaces the preview's list
+    [box] = [e.value for e in at.error]
+    assert box.startswith(plain("Nothing imported: 1 problem(s)")) and not at.warning and not at.code
+
     at.button(key="import_run").click().run()
+    assert not at.exception and sum(problem in t for t in shown(at)) == 1
+    assert count(demo_db_url, Trace.external_id.like("up-%")) == 0
+
+
+def test_a_file_level_problem_names_the_upload_once(monkeypatch, demo_db_url):
+    at = open_app(monkeypatch, demo_db_url, "adam")
+    at.switch_page(page("settings")).run()
+    at.file_uploader(key="import_upload").set_value(("spans_*v2*.jsonl", jsonl(2), "application/jsonl")).run()
+    at.selectbox(key="import_format").select("otlp").run()
+    assert not at.exception
+    problem = plain("spans_*v2*.jsonl:1: format: declared otlp, but the file looks like JSON lines")
+    assert sum(problem in t for t in shown(at)) == 1 and not at.code
+    at.button(key="import_run").click().run()
+    assert not at.exception
+    assert sum(problem in t for t in shown(at)) == 1
+    assert any(e.value.startswith(plain("Nothing imported")) for e in at.error)
     assert count(demo_db_url, Trace.external_id.like("up-%")) == 0
 
 
@@ -90,9 +124,11 @@ def test_helpers(tmp_path):
     path = save_upload("../../etc/x y.jsonl", jsonl(2), tmp_path)
     assert path.parent == tmp_path and path.name.endswith("x_y.jsonl")
     assert save_upload("x y.jsonl", jsonl(2), tmp_path) == path  # same content, same file
-    preview = ingest.preview_file(path=path)
+    desk = Desk(make_engine(f"sqlite:///{tmp_path / 'x.db'}"))
+    preview = desk.ingest.preview(actor=SYSTEM, path=path, name="mine.jsonl")
     frame = preview_frame(preview)
     assert list(frame.columns[:3]) == ["line", "external_id", "ts"]
     assert list(frame["input"]) == ["question 0", "question 1"]
-    report = ingest.validate_file(path=path)
-    assert report_summary(report)["records"] == 2 and report.ok
+    report = desk.ingest.validate(actor=SYSTEM, path=path, name="mine.jsonl")
+    assert report_summary(report)["records"] == 2 and report.ok and report.name == "mine.jsonl"
+    assert plain("a_b*c`$x") == "a\\_b\\*c\\`\\$x"

@@ -330,10 +330,11 @@ def test_zoned_timestamps_become_naive_utc(moment, zone):
     assert parse_timestamp(moment.isoformat()) == moment  # naive = UTC
 
 
-text = st.text(max_size=50)
+no_nul = st.characters(exclude_characters="\x00")  # NUL is refused (tests/test_ingest_hostile.py)
+text = st.text(no_nul, max_size=50)
 records = st.fixed_dictionaries(
     {
-        "trace_id": st.text(min_size=1, max_size=40).filter(str.strip),
+        "trace_id": st.text(no_nul, min_size=1, max_size=40).filter(str.strip),
         "timestamp": moments.map(datetime.isoformat),
         "input": text,
         "output": text,
@@ -344,7 +345,9 @@ records = st.fixed_dictionaries(
         "cache_hit": st.sampled_from([True, False, "yes", "no", "1", "0", "TRUE", 1, 0]),
         "user_feedback": st.sampled_from(["up", "down", "none", "UP", None]),
         "context": st.lists(
-            st.fixed_dictionaries({"id": st.text(max_size=5), "score": st.floats(-1, 1), "text": text}),
+            st.fixed_dictionaries(
+                {"id": st.text(no_nul, max_size=5), "score": st.floats(-1, 1), "text": text}
+            ),
             max_size=4,
         ),
         "extra": st.integers() | text,

@@ -237,7 +237,7 @@ def test_spans_become_traces_with_their_context_and_guardrails(engine, tmp_path,
     assert (again.inserted, again.unchanged) == (0, 3)
 
 
-def test_genai_message_attributes_and_missing_content(engine, tmp_path):
+def test_genai_message_attributes_and_missing_content(engine, tmp_path, pinned_clock):
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -260,7 +260,10 @@ def test_genai_message_attributes_and_missing_content(engine, tmp_path):
     with tracer.start_as_current_span("chat") as bare:
         bare.set_attribute("gen_ai.request.model", "gpt-4.1")  # content capture off: nothing to review
     path = tmp_path / "spans.json"
-    path.write_text(MessageToJson(encode_spans(exporter.get_finished_spans()), indent=None))
+    finished = exporter.get_finished_spans()
+    path.write_text(MessageToJson(encode_spans(finished), indent=None))
+    # the SDK stamps spans with the real time: import as of then (the future tolerance reads the clock)
+    pinned_clock.set(datetime(1970, 1, 1) + timedelta(microseconds=max(s.end_time for s in finished) // 1000))
     report = ingest_file(engine, path=path, on_error="skip")
     assert (report.inserted, report.rejected) == (1, 1)
     assert [p.field for p in report.errors] == ["input", "output"]

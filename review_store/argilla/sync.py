@@ -2,9 +2,11 @@
 
 A labelling organisation works in Argilla; the store stays the system of record. Both directions are
 idempotent: records are upserted by id `trace-<external id>`, and a pulled response whose (item,
-reviewer) label already exists is skipped. Argilla usernames map to local reviewers through a dict
+reviewer) label already exists is skipped. The steps are split so no transaction stays open during an
+HTTP call: plan_push (read) -> send_push (HTTP) -> record_push (audit); fetch_pull (HTTP) -> apply_pull
+(one write transaction). `review_store.desk.argilla` composes them. Argilla usernames map to local reviewers through a dict
 (`user_map`) or by the same username; unknown users are reported, never created. The pure mapping lives
-in `review_store.argilla_mapping`. Argilla needs a server with Elasticsearch/OpenSearch (see README).
+in `review_store.argilla.mapping`. Argilla needs a server with Elasticsearch/OpenSearch (see README).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from review_store import audit, rubrics
@@ -25,7 +26,6 @@ from review_store.argilla.mapping import (
     record_for,
     responses_from_record,
 )
-from review_store.db import read_session, session_scope
 from review_store.errors import NotFound, ValidationFailed
 from review_store.models import JudgeConfig, JudgeVerdict, Label, ReviewItem, Rubric, Trace, User
 from review_store.permissions import Actor, require
@@ -116,143 +116,167 @@ def _dataset(client: rg.Argilla, name: str, workspace: str | None) -> rg.Dataset
         return client.datasets(name=name, workspace=workspace)
 
 
-def push_queue(
-    engine: Engine,
-    client: rg.Argilla,
+@dataclass
+class PushPlan:
+    """What a push sends: the records built from the store, before any HTTP call."""
+
+    queue: str
+    rubric: str
+    spec: Any
+    overlap_k: int
+    records: list[Any]
+
+
+def plan_push(
+    session: Session,
     *,
     actor: Actor,
-    dataset: str,
-    workspace: str | None = None,
     queue: str = "sampled",
     limit: int | None = None,
     rubric: str | None = None,
-) -> PushReport:
-    """Upsert the queue's open items (highest priority first) as records; create the dataset if needed.
-
-    The dataset's overlap (min_submitted) is the largest overlap_k among the pushed items; an existing
-    dataset keeps its settings. Needs `export_data`.
-    """
+) -> PushPlan:
+    """The queue's open items (highest priority first) as Argilla records, with the judge's verdicts as
+    suggestions. Needs `export_data`."""
     require(actor, "export_data")
-    with read_session(engine) as session:
-        rubric_row = _rubric(session, rubric)
-        spec = rubrics.spec_of(rubric_row)
-        query = (
-            select(ReviewItem, Trace)
-            .join(Trace, col(ReviewItem.trace_id) == col(Trace.id))
-            .where(ReviewItem.queue == queue, ReviewItem.status == "open")
-            .order_by(col(ReviewItem.priority).desc(), col(ReviewItem.created_at), col(ReviewItem.id))
-        )
-        if limit:
-            query = query.limit(limit)
-        rows = session.exec(query).all()
-        verdicts = _verdicts(session, [t.id for _, t in rows]) if rows else {}
-        label = f"{rubric_row.name}@{rubric_row.version}"
-        overlap_k = max((item.overlap_k for item, _ in rows), default=1)
-        traces = [t.model_dump() for _, t in rows]
-    report = PushReport(dataset=dataset, workspace=workspace, rubric=label, overlap_k=overlap_k)
+    rubric_row = _rubric(session, rubric)
+    spec = rubrics.spec_of(rubric_row)
+    query = (
+        select(ReviewItem, Trace)
+        .join(Trace, col(ReviewItem.trace_id) == col(Trace.id))
+        .where(ReviewItem.queue == queue, ReviewItem.status == "open")
+        .order_by(col(ReviewItem.priority).desc(), col(ReviewItem.created_at), col(ReviewItem.id))
+    )
+    if limit:
+        query = query.limit(limit)
+    rows = session.exec(query).all()
+    verdicts = _verdicts(session, [t.id for _, t in rows]) if rows else {}
+    label = f"{rubric_row.name}@{rubric_row.version}"
     records = [
-        record_for(t, spec=spec, verdicts=verdicts.get(t["id"], []), queue=queue, rubric_label=label)
-        for t in traces
+        record_for(
+            t.model_dump(), spec=spec, verdicts=verdicts.get(t.id, []), queue=queue, rubric_label=label
+        )
+        for _, t in rows
     ]
+    overlap_k = max((item.overlap_k for item, _ in rows), default=1)
+    return PushPlan(queue=queue, rubric=label, spec=spec, overlap_k=overlap_k, records=records)
+
+
+def send_push(
+    client: rg.Argilla, plan: PushPlan, *, dataset: str, workspace: str | None = None
+) -> PushReport:
+    """Upsert the plan's records (by id, so repeating is safe); create the dataset if missing.
+
+    The dataset's overlap (min_submitted) is the plan's largest overlap_k; an existing dataset keeps its
+    settings. No database work happens here."""
+    report = PushReport(dataset=dataset, workspace=workspace, rubric=plan.rubric, overlap_k=plan.overlap_k)
     ds = _dataset(client, dataset, workspace)
     if ds is None:
-        settings = build_settings(spec, overlap_k=report.overlap_k, client=client)
+        settings = build_settings(plan.spec, overlap_k=report.overlap_k, client=client)
         ds = rg.Dataset(name=dataset, workspace=workspace, settings=settings, client=client)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ds.create()
         report.created_dataset = True
-    if records:
-        ds.records.log(records)
-    report.records = len(records)
-    report.suggestions = sum(len(r.suggestions) for r in records)
-    with session_scope(engine) as session:
-        audit.record(
-            session, actor=actor, action="argilla.push", entity="argilla_dataset", entity_id=dataset,
-            payload=report.as_dict() | {"queue": queue},
-        )  # fmt: skip
+    if plan.records:
+        ds.records.log(plan.records)
+    report.records = len(plan.records)
+    report.suggestions = sum(len(r.suggestions) for r in plan.records)
     return report
+
+
+def record_push(session: Session, *, actor: Actor, report: PushReport, queue: str) -> None:
+    """The audit event of a push that reached the server."""
+    audit.record(
+        session, actor=actor, action="argilla.push", entity="argilla_dataset", entity_id=report.dataset,
+        payload=report.as_dict() | {"queue": queue},
+    )  # fmt: skip
 
 
 def _argilla_usernames(client: rg.Argilla) -> dict[str, str]:
     return {str(u.id): u.username for u in client.api.users.list()}
 
 
-def pull_responses(
-    engine: Engine,
-    client: rg.Argilla,
-    *,
-    actor: Actor,
-    dataset: str,
-    workspace: str | None = None,
-    user_map: dict[str, str] | None = None,
-) -> PullReport:
-    """Submitted responses -> Label rows (source="argilla") in one transaction; re-running adds nothing.
+@dataclass
+class Fetched:
+    """A dataset's records with their responses, read from the server before any transaction opens."""
 
-    Each record's rubric and queue come from its metadata. Unknown Argilla users, records whose trace
-    or review item is not in the store, and answers that do not fit the rubric are reported. Needs
-    `import_data`.
-    """
-    require(actor, "import_data")
+    dataset: str
+    records: list[Any]
+    usernames: dict[str, str]
+
+
+def fetch_pull(client: rg.Argilla, *, dataset: str, workspace: str | None = None) -> Fetched:
+    """Every record of the dataset with its responses, and the server's user names (NotFound: no dataset)."""
     ds = _dataset(client, dataset, workspace)
     if ds is None:
         raise NotFound(f"Argilla dataset {dataset!r} not found" + (f" in {workspace!r}" if workspace else ""))
-    names = _argilla_usernames(client)
-    mapping = user_map or {}
-    report = PullReport(dataset=dataset)
-    with session_scope(engine) as session:
-        reviewers = {u.username: u for u in session.exec(select(User)).all()}
-        specs: dict[str, tuple[Rubric, Any]] = {}
-        for record in ds.records(with_responses=True, with_suggestions=False):
-            report.records_seen += 1
-            external = external_id_of(str(record.id))
-            meta = dict(record.metadata or {})
-            queue = meta.get("queue") or "sampled"
-            item = None
-            if external is not None:
-                item = session.exec(
-                    select(ReviewItem)
-                    .join(Trace, col(ReviewItem.trace_id) == col(Trace.id))
-                    .where(Trace.external_id == external, ReviewItem.queue == queue)
-                ).first()
-            if item is None:
-                report.unknown_records.append(str(record.id))
+    records = list(ds.records(with_responses=True, with_suggestions=False))
+    return Fetched(dataset=dataset, records=records, usernames=_argilla_usernames(client))
+
+
+def apply_pull(
+    session: Session, *, actor: Actor, fetched: Fetched, user_map: dict[str, str] | None = None
+) -> PullReport:
+    """Submitted responses -> Label rows (source="argilla"); re-running adds nothing. Needs `import_data`.
+
+    Each record's rubric and queue come from its metadata. Unknown Argilla users, records whose trace
+    or review item is not in the store, and answers that do not fit the rubric are reported.
+    """
+    require(actor, "import_data")
+    names, mapping = fetched.usernames, user_map or {}
+    report = PullReport(dataset=fetched.dataset)
+    reviewers = {u.username: u for u in session.exec(select(User)).all()}
+    specs: dict[str, tuple[Rubric, Any]] = {}
+    for record in fetched.records:
+        report.records_seen += 1
+        external = external_id_of(str(record.id))
+        meta = dict(record.metadata or {})
+        queue = meta.get("queue") or "sampled"
+        item = None
+        if external is not None:
+            item = session.exec(
+                select(ReviewItem)
+                .join(Trace, col(ReviewItem.trace_id) == col(Trace.id))
+                .where(Trace.external_id == external, ReviewItem.queue == queue)
+            ).first()
+        if item is None:
+            report.unknown_records.append(str(record.id))
+            continue
+        key = str(meta.get("rubric") or "")
+        if key not in specs:
+            row = _rubric(session, key or None)
+            specs[key] = (row, rubrics.spec_of(row))
+        rubric_row, spec = specs[key]
+        for pulled in responses_from_record(record, spec):
+            remote = names.get(str(pulled.user_id), str(pulled.user_id))
+            user = reviewers.get(mapping.get(remote, remote))
+            if user is None:
+                if remote not in report.unknown_users:
+                    report.unknown_users.append(remote)
                 continue
-            key = str(meta.get("rubric") or "")
-            if key not in specs:
-                row = _rubric(session, key or None)
-                specs[key] = (row, rubrics.spec_of(row))
-            rubric_row, spec = specs[key]
-            for pulled in responses_from_record(record, spec):
-                remote = names.get(str(pulled.user_id), str(pulled.user_id))
-                user = reviewers.get(mapping.get(remote, remote))
-                if user is None:
-                    if remote not in report.unknown_users:
-                        report.unknown_users.append(remote)
-                    continue
-                if pulled.problem:
-                    report.invalid.append(f"{record.id} by {remote}: {pulled.problem}")
-                    continue
-                exists = session.exec(
-                    select(Label.id).where(Label.item_id == item.id, Label.reviewer_id == user.id)
-                ).first()
-                if exists is not None:
-                    report.already_present += 1
-                    continue
-                session.add(
-                    Label(
-                        item_id=item.id, reviewer_id=user.id, rubric_id=rubric_row.id,
-                        answers=pulled.answers, source="argilla",
-                    )
-                )  # fmt: skip
-                item.labels_done += 1
-                if item.status == "open" and item.labels_done >= item.overlap_k:
-                    item.status = "done"
-                session.add(item)
-                report.inserted += 1
-        session.flush()
-        audit.record(
-            session, actor=actor, action="argilla.pull", entity="argilla_dataset", entity_id=dataset,
-            payload=report.as_dict(),
-        )  # fmt: skip
+            if pulled.problem:
+                report.invalid.append(f"{record.id} by {remote}: {pulled.problem}")
+                continue
+            exists = session.exec(
+                select(Label.id).where(Label.item_id == item.id, Label.reviewer_id == user.id)
+            ).first()
+            if exists is not None:
+                report.already_present += 1
+                continue
+            session.add(
+                Label(
+                    item_id=item.id, reviewer_id=user.id, rubric_id=rubric_row.id,
+                    answers=pulled.answers, source="argilla",
+                )
+            )  # fmt: skip
+            item.labels_done += 1
+            if item.status == "open" and item.labels_done >= item.overlap_k:
+                item.status = "done"
+            session.add(item)
+            report.inserted += 1
+    session.flush()
+    audit.record(
+        session, actor=actor, action="argilla.pull", entity="argilla_dataset", entity_id=fetched.dataset,
+        payload=report.as_dict(),
+    )  # fmt: skip
     return report

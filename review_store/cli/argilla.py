@@ -7,19 +7,8 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, db_option, emit, fail, get_engine, json_option, resolve
-
-
-def _actor(engine, as_user: str | None, as_json: bool):
-    from review_store.db import read_session
-    from review_store.errors import NotFound
-    from review_store.permissions import resolve_actor
-
-    try:
-        with read_session(engine) as session:
-            return resolve_actor(session, as_user)
-    except NotFound as exc:
-        fail(str(exc), EXIT_BAD_INPUT, as_json)
+from review_store.cli import EXIT_BAD_INPUT, db_option, desk, emit, fail, json_option, resolve
+from review_store.cli.ingest import acting
 
 
 def register(app: typer.Typer) -> None:
@@ -42,24 +31,15 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk argilla push --dataset acme-review --workspace support --limit 200
         """
-        from review_store.argilla.sync import connect, push_queue
-        from review_store.errors import NotFound, PermissionDenied, ValidationFailed
-
         db, as_json = resolve(db, as_json)
-        engine = get_engine(db)
-        actor = _actor(engine, as_user, as_json)
-        try:
-            client = connect(api_url, api_key)
-            report = push_queue(
-                engine, client, actor=actor, dataset=dataset, workspace=workspace, queue=queue,
-                limit=limit, rubric=rubric,
-            )  # fmt: skip
-        except (ValidationFailed, NotFound, PermissionDenied) as exc:
-            fail(str(exc), EXIT_BAD_INPUT, as_json)
-            return
+        the_desk = desk(db)
+        report = the_desk.argilla.push(
+            actor=acting(the_desk, as_user), dataset=dataset, workspace=workspace, queue=queue,
+            limit=limit, rubric=rubric, api_url=api_url, api_key=api_key,
+        )  # fmt: skip
         verb = "created and filled" if report.created_dataset else "updated"
         text = f"{verb} {dataset}: {report.records} records, {report.suggestions} suggestions"
-        emit({"ok": True, **report.as_dict()}, text, as_json)
+        emit({"ok": True, **report.to_json()}, text, as_json)
 
     @argilla_app.command("pull")
     def pull(
@@ -78,9 +58,6 @@ def register(app: typer.Typer) -> None:
 
         Unknown Argilla users are listed, not created. Example: review-desk argilla pull --dataset acme-review --user-map users.json
         """
-        from review_store.argilla.sync import connect, pull_responses
-        from review_store.errors import NotFound, PermissionDenied, ValidationFailed
-
         db, as_json = resolve(db, as_json)
         mapping: dict[str, str] = {}
         if user_map is not None:
@@ -90,16 +67,11 @@ def register(app: typer.Typer) -> None:
                 fail(f"{user_map}: not a readable JSON object ({exc})", EXIT_BAD_INPUT, as_json)
             if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
                 fail(f"{user_map}: must be a JSON object of username -> username", EXIT_BAD_INPUT, as_json)
-        engine = get_engine(db)
-        actor = _actor(engine, as_user, as_json)
-        try:
-            client = connect(api_url, api_key)
-            report = pull_responses(
-                engine, client, actor=actor, dataset=dataset, workspace=workspace, user_map=mapping
-            )
-        except (ValidationFailed, NotFound, PermissionDenied) as exc:
-            fail(str(exc), EXIT_BAD_INPUT, as_json)
-            return
+        the_desk = desk(db)
+        report = the_desk.argilla.pull(
+            actor=acting(the_desk, as_user), dataset=dataset, workspace=workspace, user_map=mapping,
+            api_url=api_url, api_key=api_key,
+        )  # fmt: skip
         text = (
             f"{report.inserted} labels added, {report.already_present} already present, "
             f"{report.records_seen} records read"
@@ -110,6 +82,6 @@ def register(app: typer.Typer) -> None:
             text += f"; {len(report.invalid)} responses do not fit the rubric: " + "; ".join(
                 report.invalid[:5]
             )
-        emit({"ok": True, **report.as_dict()}, text, as_json)
+        emit({"ok": True, **report.to_json()}, text, as_json)
 
     app.add_typer(argilla_app, name="argilla")

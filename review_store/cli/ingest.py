@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, db_option, emit, fail, get_engine, json_option, resolve
+from review_store.cli import EXIT_BAD_INPUT, db_option, desk, emit, fail, json_option, resolve
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +28,12 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(
             2000, "--batch-size", min=1, max=10_000, help="Records per insert batch."
         ),
+        future_tolerance: str = typer.Option(
+            "1d",
+            "--future-tolerance",
+            envvar="REVIEW_STORE_INGEST_FUTURE_TOLERANCE",
+            help="Refuse timestamps later than now plus this (1d, 36h, 90m, 0).",
+        ),
         as_user: str = typer.Option(
             None, "--as", help="Import as this user (needs import_data); default: system."
         ),
@@ -36,48 +42,38 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import traces and their guardrail events; idempotent on trace_id.
 
-        Exit 0 when imported (skip mode: also with rejects), 2 when the file or a record is bad.
+        Exit 0 when imported (skip mode: also with rejects), 2 when the file or a record is bad or the
+        file could not be read to its end (skip mode keeps the good records read before that point).
         Example: review-desk ingest traces.jsonl --on-error skip --rejects bad.jsonl
         """
-        from review_store.db import read_session
-        from review_store.errors import NotFound, PermissionDenied, ValidationFailed
-        from review_store.ingest import ingest_file
-        from review_store.permissions import resolve_actor
-
         db, as_json = resolve(db, as_json)
         if on_error not in ("abort", "skip"):
             fail(f"--on-error must be abort or skip, not {on_error!r}", EXIT_BAD_INPUT, as_json)
-        if not file.is_file():
-            fail(f"{file}: no such file", EXIT_BAD_INPUT, as_json)
-        engine = get_engine(db)
-        try:
-            with read_session(engine) as session:
-                actor = resolve_actor(session, as_user)
-        except NotFound as exc:
-            fail(str(exc), EXIT_BAD_INPUT, as_json)
+        the_desk = desk(db)
+        actor = acting(the_desk, as_user)
         rejects_path = rejects or (
             file.with_name(file.name + ".rejects.jsonl") if on_error == "skip" else None
         )
-        try:
-            report = ingest_file(
-                engine,
-                path=file,
-                format=format,
-                on_error=on_error,  # type: ignore[arg-type]
-                update=update,
-                rejects_path=rejects_path,
-                batch_size=batch_size,
-                actor=actor,
-            )
-        except (ValidationFailed, PermissionDenied) as exc:
-            fail(str(exc), EXIT_BAD_INPUT, as_json)
-            return
-        payload = report.as_dict()
+        report = the_desk.ingest.import_file(
+            actor=actor, path=file, format=format, on_error=on_error,  # type: ignore[arg-type]
+            update=update, rejects_path=rejects_path, batch_size=batch_size,
+            future_tolerance=future_tolerance,
+        )  # fmt: skip
+        payload = report.to_json() | {
+            "ok": report.ok,
+            "complete": report.complete,
+            "problems": list(report.problem_lines()),
+        }
         if report.aborted:
             if as_json:
                 emit(payload, "", as_json)
             else:
-                typer.echo(f"error: {report.rejected} bad record(s) in {file}; nothing was written", err=True)
+                what = (
+                    "the file could not be read"
+                    if report.file_problem
+                    else f"{report.rejected} bad record(s)"
+                )
+                typer.echo(f"error: {what} in {file}; nothing was written", err=True)
                 for line in report.problem_lines():
                     typer.echo(line, err=True)
             raise typer.Exit(EXIT_BAD_INPUT)
@@ -87,8 +83,27 @@ def register(app: typer.Typer) -> None:
         )
         if report.existing_changed:
             text += f"\n{report.existing_changed} stored trace(s) differ from the file; rerun with --update to rewrite them"
-        if report.rejected:
+        if report.rejected or report.file_problem:
             text += f"\nrejected records with their problems: {report.rejects_path}\n" + "\n".join(
                 report.problem_lines()
             )
+        if report.file_problem:
+            text += (
+                "\nerror: the file could not be read to its end; the good records before that point were kept"
+            )
         emit(payload, text, as_json)
+        if report.file_problem:
+            raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def acting(the_desk, as_user: str | None):
+    """Transitional until the CLI identity rule lands: --as NAME is that active user, else system."""
+    from review_store.db import read_session
+    from review_store.errors import NotFound
+    from review_store.permissions import resolve_actor
+
+    try:
+        with read_session(the_desk.engine) as session:
+            return resolve_actor(session, as_user)
+    except NotFound as exc:
+        fail(str(exc), EXIT_BAD_INPUT)

@@ -34,8 +34,10 @@ from review_store.permissions import SYSTEM, Actor
 
 if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are imported lazily)
     from review_store.desk.agreement import AgreementPart
+    from review_store.desk.argilla import ArgillaPart
     from review_store.desk.dashboards import DashboardsPart
     from review_store.desk.golden import GoldenPart
+    from review_store.desk.ingest import IngestPart
     from review_store.desk.judge import JudgePart
     from review_store.desk.review import ReviewPart
     from review_store.desk.rubrics import RubricsPart
@@ -149,3 +151,15 @@ class Desk:
         from review_store.desk.dashboards import DashboardsPart
 
         return DashboardsPart(self)
+
+    @cached_property
+    def ingest(self) -> IngestPart:
+        from review_store.desk.ingest import IngestPart
+
+        return IngestPart(self)
+
+    @cached_property
+    def argilla(self) -> ArgillaPart:
+        from review_store.desk.argilla import ArgillaPart
+
+        return ArgillaPart(self)

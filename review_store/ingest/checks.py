@@ -1,14 +1,14 @@
 """The detailed per-field checkers for one trace record: each converter raises `Bad` with a message that
 says what was expected, and `parse_record_detailed` collects (field, message) pairs for every problem.
 
-`review_store.ingest_records.parse_record` (the entry point) tries its fast path first and falls back to
+`review_store.ingest.records.parse_record` (the entry point) tries its fast path first and falls back to
 these, which alone write the messages. Timestamps with an offset become naive UTC; naive ones are taken as
 UTC; numbers as epoch seconds (milliseconds above 1e11, nanoseconds above 1e16).
+The rules every value obeys (depth limit, no NUL) are in `review_store.ingest.values`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -17,8 +17,22 @@ from typing import Any
 
 import orjson
 
-MAX_TEXT_CHARS = 1_000_000
-MAX_ID_CHARS = 200
+from review_store.ingest.values import (
+    DEPTH_MESSAGE,
+    MAX_ID_CHARS,
+    MAX_JSON_DEPTH,
+    MAX_TEXT_CHARS,
+    Bad,
+    json_problem,
+    json_text_of,
+    jsonable,
+    kind_of,
+    no_nul,
+    too_deep,
+)
+
+__all__ = ["MAX_ID_CHARS", "MAX_JSON_DEPTH", "MAX_TEXT_CHARS", "Bad", "jsonable", "parse_record_detailed"]
+
 REQUIRED = ("trace_id", "timestamp", "input", "output")
 SHORT_TEXT = {"app": 120, "segment": 120, "release": 120, "model": 200, "prompt_version": 120}
 FLOATS = ("latency_ms", "ttft_ms", "cost_usd")
@@ -51,16 +65,6 @@ _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")
 _EPOCH = datetime(1970, 1, 1)
 
 
-class Bad(ValueError):
-    """A field's value does not fit; the message says what was expected."""
-
-
-def _kind(value: Any) -> str:
-    return {bool: "a boolean", str: "text", list: "a list", dict: "an object"}.get(
-        type(value), type(value).__name__
-    )
-
-
 def parse_timestamp(value: Any) -> datetime:
     """ISO 8601 text, a datetime or epoch number -> naive UTC."""
     if isinstance(value, datetime):
@@ -68,7 +72,7 @@ def parse_timestamp(value: Any) -> datetime:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise Bad(f"expected an ISO 8601 timestamp, got {_kind(value)}")
+        raise Bad(f"expected an ISO 8601 timestamp, got {kind_of(value)}")
     text = str(value).strip()
     if not text:
         raise Bad("is empty")
@@ -108,41 +112,43 @@ def _epoch(number: float) -> datetime:
 
 def _trace_id(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise Bad(f"expected text, got {_kind(value)}")
+        raise Bad(f"expected text, got {kind_of(value)}")
     text = str(value).strip()
     if not text:
         raise Bad("is empty")
     if len(text) > MAX_ID_CHARS:
         raise Bad(f"{len(text):,} characters; the limit is {MAX_ID_CHARS}")
-    return text
+    return no_nul(text)
 
 
 def _long_text(value: Any) -> str:
     if isinstance(value, list | dict):
-        value = orjson.dumps(value, default=str).decode()
+        if too_deep(value):
+            raise Bad(DEPTH_MESSAGE)
+        value = json_text_of(value)
     if not isinstance(value, str):
-        raise Bad(f"expected text, got {_kind(value)}")
+        raise Bad(f"expected text, got {kind_of(value)}")
     if len(value) > MAX_TEXT_CHARS:
         raise Bad(f"{len(value):,} characters; the limit is {MAX_TEXT_CHARS:,} per text field")
-    return value
+    return no_nul(value)
 
 
 def _short_text(value: Any, limit: int) -> str:
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise Bad(f"expected text, got {_kind(value)}")
+        raise Bad(f"expected text, got {kind_of(value)}")
     text = str(value).strip()
     if len(text) > limit:
         raise Bad(f"{len(text):,} characters; the limit is {limit}")
-    return text
+    return no_nul(text)
 
 
 def _number(value: Any, *, negative: bool = False) -> float | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise Bad(f"expected a number, got {_kind(value)}")
+        raise Bad(f"expected a number, got {kind_of(value)}")
     try:
         number = float(value)
     except ValueError:
@@ -160,6 +166,8 @@ def _integer(value: Any) -> int | None:
         return None
     if not number.is_integer():
         raise Bad(f"expected a whole number, got {value!r}")
+    if number > 2**53:  # beyond what both databases' integer columns (and a float) hold exactly
+        raise Bad(f"{value!r} is too large; the limit is {2**53:,}")
     return int(number)
 
 
@@ -197,32 +205,10 @@ def _json(value: Any, want: type, what: str) -> Any:
     if isinstance(value, tuple):
         value = list(value)
     if not isinstance(value, want):
-        raise Bad(f"expected {what}, got {_kind(value)}")
+        raise Bad(f"expected {what}, got {kind_of(value)}")
+    if too_deep(value):
+        raise Bad(DEPTH_MESSAGE)
     return value
-
-
-def jsonable(value: Any) -> Any:
-    """Values from Parquet/CSV as JSON-safe values for the meta column."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _json_size(value: Any) -> int:
-    try:
-        return len(orjson.dumps(value, default=str))
-    except TypeError:  # integers beyond 64 bits: the database's json module writes them
-        return len(json.dumps(value, default=str))
 
 
 def _context(value: Any, problems: list[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -232,7 +218,7 @@ def _context(value: Any, problems: list[tuple[str, str]]) -> list[dict[str, Any]
         if isinstance(chunk, str):
             chunk = {"text": chunk}
         if not isinstance(chunk, dict):
-            problems.append((where, f"expected an object {{id, score, text}}, got {_kind(chunk)}"))
+            problems.append((where, f"expected an object {{id, score, text}}, got {kind_of(chunk)}"))
             continue
         out = jsonable({k: v for k, v in chunk.items() if k not in ("id", "score", "text", "content")})
         for key, conv in (
@@ -254,7 +240,7 @@ def _guardrails(value: Any, ts: datetime | None, problems: list[tuple[str, str]]
     for i, g in enumerate(_json(value, list, "a JSON list of {name, stage, action, score}")):
         where = f"guardrails[{i}]"
         if not isinstance(g, dict):
-            problems.append((where, f"expected an object {{name, stage, action, score}}, got {_kind(g)}"))
+            problems.append((where, f"expected an object {{name, stage, action, score}}, got {kind_of(g)}"))
             continue
         event: dict[str, Any] = {}
         for key, conv in (
@@ -295,7 +281,13 @@ def parse_record_detailed(
     data: dict[str, Any],
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[tuple[str, str]]]:
     """`parse_record` through the per-field checkers only (the reference the fast path is tested against)."""
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str]] = [
+        (str(key), DEPTH_MESSAGE)
+        for key, value in data.items()
+        if isinstance(value, dict | list) and too_deep(value)
+    ]
+    if problems:  # nothing below may walk a value this deep
+        return None, [], problems
     row: dict[str, Any] = {}
 
     def put(column: str, key: str, conv: Any, *args: Any) -> None:
@@ -332,7 +324,9 @@ def parse_record_detailed(
     except Bad as exc:
         problems.append(("guardrails", str(exc)))
         guardrails = []
-    row["meta"] = _meta(data, problems)
+    row["meta"] = meta_of(data, problems)
+    if not problems and row["context"] and (problem := json_problem(row["context"])):
+        problems.append(("context", problem))
     if problems:
         return None, [], problems
     scores = [c["score"] for c in row["context"] if c.get("score") is not None]
@@ -340,15 +334,28 @@ def parse_record_detailed(
     return row, guardrails, []
 
 
-def _meta(data: dict[str, Any], problems: list[tuple[str, str]]) -> dict[str, Any]:
+def meta_of(data: dict[str, Any], problems: list[tuple[str, str]]) -> dict[str, Any]:
+    """The record's free metadata: `metadata`/`meta` objects plus every field not named in the format.
+
+    Each extra field is checked where it stands (depth, NUL), so a problem names the field itself."""
     meta: dict[str, Any] = {}
     for key in ("metadata", "meta"):
         try:
             meta.update(_json(data.get(key), dict, "a JSON object"))
         except Bad as exc:
             problems.append((key, str(exc)))
-    meta.update({k: v for k, v in data.items() if k not in KNOWN and v is not None and v != ""})
+    for key, value in data.items():
+        if key in KNOWN or value is None or value == "":
+            continue
+        if too_deep(value):
+            problems.append((str(key), DEPTH_MESSAGE))
+            continue
+        meta[key] = value
+    if not meta or problems:
+        return meta
     meta = jsonable(meta)
-    if meta and _json_size(meta) > MAX_TEXT_CHARS:
-        problems.append(("meta", f"extra fields take over {MAX_TEXT_CHARS:,} bytes as JSON"))
+    problem = json_problem(meta)
+    if problem is not None:
+        where = next((str(k) for k, v in meta.items() if json_problem({k: v})), "meta")
+        problems.append((where, problem) if where != "meta" else ("meta", f"extra fields: {problem}"))
     return meta

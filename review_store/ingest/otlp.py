@@ -1,74 +1,29 @@
-"""OTLP-JSON spans -> trace records, the same dicts a JSONL line holds, so one validator checks both.
+"""OTLP spans -> trace records, the same dicts a JSONL line holds, so one validator checks both.
 
-Input: files as the OpenTelemetry Collector's file exporter writes them (one ExportTraceServiceRequest
-JSON object per line) or one protobuf-JSON document (``MessageToJson``, possibly pretty-printed).
-Both key spellings are read (``resourceSpans`` and ``resource_spans``), trace/span ids as hex (OTLP/JSON)
-or base64 (plain protobuf JSON mapping), attribute values as ``stringValue``, ``intValue`` (a string),
-``doubleValue``, ``boolValue``, ``arrayValue`` and ``kvlistValue``.
-
-Mapping (spans are grouped by traceId within one request/document):
-
-=====================  ===========================================================================
-trace field            source
-=====================  ===========================================================================
-(which spans)          LLM spans: ``openinference.span.kind=LLM``, or ``gen_ai.request.model`` /
-                       ``gen_ai.response.model`` / ``gen_ai.operation.name`` in chat,
-                       text_completion, generate_content (embeddings spans are ignored)
-trace_id               ``<traceId hex>:<spanId hex>`` (stable across re-exports; both ids in meta)
-timestamp, latency_ms  ``startTimeUnixNano``; ``(endTimeUnixNano - startTimeUnixNano) / 1e6``
-app, release           resource ``service.name``, ``service.version`` (or span ``review_desk.release``)
-model                  ``gen_ai.response.model``, else ``gen_ai.request.model``, else ``llm.model_name``
-tokens_in / out        ``gen_ai.usage.input_tokens`` / ``output_tokens`` (also the older
-                       ``prompt_tokens`` / ``completion_tokens``), ``llm.token_count.prompt`` /
-                       ``completion``
-cost_usd               ``gen_ai.usage.cost`` or ``llm.cost.total``
-input                  ``gen_ai.prompt``, ``input.value``, the last user message of
-                       ``gen_ai.input.messages`` / ``gen_ai.prompt.N.*`` / ``llm.input_messages.N.*``,
-                       or a ``gen_ai.user.message`` span event
-output                 ``gen_ai.completion``, ``output.value``, ``gen_ai.output.messages``,
-                       ``gen_ai.completion.0.content``, ``llm.output_messages.0.*``, or a
-                       ``gen_ai.choice`` / ``gen_ai.assistant.message`` span event
-prompt_version         ``review_desk.prompt_version`` or ``llm.prompt_template.version``
-segment and others     ``review_desk.segment`` (also ``user_feedback``, ``task_success``,
-                       ``cache_hit``, ``ttft_ms`` under ``review_desk.``)
-context                retriever spans (``openinference.span.kind=RETRIEVER``,
-                       ``gen_ai.operation.name=retrieval``): ``retrieval.documents.N.document.id`` /
-                       ``score`` / ``content``, or a JSON list in ``gen_ai.retrieval.documents``
-guardrails             guardrail spans (kind GUARDRAIL, a name containing "guardrail", or
-                       ``guardrail.name`` / ``guardrail.action`` attributes) and span events named
-                       like that: ``guardrail.name`` (else the span/event name), ``guardrail.stage``
-                       (else input when it starts before the LLM span, output after),
-                       ``guardrail.action`` (none = the guardrail passed: no event; only
-                       ``guardrail.triggered=true`` = flagged), ``guardrail.score``
-meta                   ``{"otel": {trace_id, span_id, parent_span_id, name, status, attributes}}``
-                       with the attributes not mapped above (``gen_ai.request.model`` stays
-                       there when it differs from the response model)
-=====================  ===========================================================================
-
-A retriever or guardrail span belongs to its nearest LLM ancestor; without one, to the LLM span of the
-same trace whose start time is closest. Spans of one trace split across several lines are not joined:
-the Collector writes whole batches, and joining would need the whole file in memory.
+Spans are grouped by traceId within one request/document; one record per LLM span (OpenInference
+``openinference.span.kind=LLM`` or ``gen_ai.*`` chat/completion spans). Which attribute becomes which
+field is the README's "OTLP mapping" table. A retriever or guardrail span belongs to its nearest LLM
+ancestor; without one, to the LLM span of the same trace whose start time is closest. Spans of one trace
+split across several lines are not joined: the Collector writes whole batches, and joining would need the
+whole file in memory. Reading the documents and spans is `review_store.ingest.otlp_spans`.
 """
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
-MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
-_EPOCH = datetime(1970, 1, 1)
-_HEX = re.compile(r"[0-9a-fA-F]{16}|[0-9a-fA-F]{32}")
+from review_store.ingest.otlp_spans import Span, attr_value, is_guardrail, iter_documents, spans_of, when
+
+__all__ = ["attr_value", "iter_documents", "records_of", "spans_of"]
+
 _DOC_ATTR = re.compile(r"retrieval\.documents\.(\d+)\.document\.(\w+)$")
 _MSG_ATTR = re.compile(
     r"(gen_ai\.prompt|gen_ai\.completion|llm\.input_messages|llm\.output_messages)\.(\d+)\.(.+)$"
 )
-_LLM_OPS = {"chat", "text_completion", "generate_content"}
 _MAPPED = {
     "gen_ai.response.model", "llm.model_name", "gen_ai.usage.input_tokens",
     "gen_ai.usage.output_tokens", "gen_ai.usage.prompt_tokens", "gen_ai.usage.completion_tokens",
@@ -76,167 +31,6 @@ _MAPPED = {
     "gen_ai.prompt", "gen_ai.completion", "input.value", "output.value", "gen_ai.input.messages",
     "gen_ai.output.messages", "llm.prompt_template.version", "openinference.span.kind",
 }  # fmt: skip
-
-
-@dataclass
-class Span:
-    trace_id: str
-    span_id: str
-    parent_id: str
-    name: str
-    start_ns: int | None
-    end_ns: int | None
-    attrs: dict[str, Any]
-    events: list[tuple[str, int | None, dict[str, Any]]]
-    status: dict[str, Any]
-    resource: dict[str, Any]
-    kind: str = field(default="other")
-
-
-def _get(obj: dict[str, Any], camel: str, snake: str, default: Any = None) -> Any:
-    return obj.get(camel, obj.get(snake, default))
-
-
-def attr_value(value: Any) -> Any:
-    """One OTLP AnyValue -> a Python value."""
-    if not isinstance(value, dict):
-        return value
-    for camel, snake, conv in (
-        ("stringValue", "string_value", str),
-        ("boolValue", "bool_value", bool),
-        ("intValue", "int_value", int),
-        ("doubleValue", "double_value", float),
-        ("bytesValue", "bytes_value", str),
-    ):
-        if camel in value or snake in value:
-            return conv(_get(value, camel, snake))
-    array = _get(value, "arrayValue", "array_value")
-    if array is not None:
-        return [attr_value(v) for v in array.get("values", [])]
-    kvlist = _get(value, "kvlistValue", "kvlist_value")
-    if kvlist is not None:
-        return attributes(kvlist.get("values", []))
-    return None
-
-
-def attributes(kvs: Any) -> dict[str, Any]:
-    return {
-        kv["key"]: attr_value(kv.get("value", {})) for kv in kvs or [] if isinstance(kv, dict) and "key" in kv
-    }
-
-
-def _hex_id(value: Any) -> str:
-    if not value:
-        return ""
-    text = str(value)
-    if _HEX.fullmatch(text):
-        return text.lower()
-    try:
-        return base64.b64decode(text, validate=True).hex()
-    except ValueError:
-        return text
-
-
-def _nanos(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "", 0, "0") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _when(nanos: int | None) -> datetime | None:
-    return None if nanos is None else _EPOCH + timedelta(microseconds=nanos // 1000)
-
-
-def iter_documents(fh: IO[bytes]) -> Iterator[tuple[int, Any, str | None]]:
-    """(line, parsed JSON, error): one per line, or the whole file when it is one multi-line document."""
-    first, lineno = b"", 0
-    while not first.strip():
-        first = fh.readline()
-        lineno += 1
-        if not first:
-            return
-    try:
-        yield lineno, orjson.loads(first), None
-    except orjson.JSONDecodeError:
-        rest = fh.read(MAX_DOCUMENT_BYTES)
-        if fh.read(1):
-            yield lineno, None, "a single OTLP document over 512 MB: write one request per line instead"
-            return
-        try:
-            yield lineno, orjson.loads(first + rest), None
-        except orjson.JSONDecodeError as exc:
-            yield lineno, None, f"not valid JSON: {exc}"
-        return
-    for raw in fh:
-        lineno += 1
-        if not raw.strip():
-            continue
-        try:
-            yield lineno, orjson.loads(raw), None
-        except orjson.JSONDecodeError as exc:
-            yield lineno, None, f"not valid JSON: {exc}"
-
-
-def spans_of(document: Any) -> list[Span]:
-    """Every span of an ExportTraceServiceRequest (or a list of them), with resource attributes."""
-    requests = document if isinstance(document, list) else [document]
-    out: list[Span] = []
-    for request in requests:
-        if not isinstance(request, dict):
-            raise ValueError("expected an ExportTraceServiceRequest object with resourceSpans")
-        for rs in _get(request, "resourceSpans", "resource_spans", []):
-            resource = attributes((rs.get("resource") or {}).get("attributes"))
-            scopes = _get(rs, "scopeSpans", "scope_spans") or rs.get("instrumentationLibrarySpans") or []
-            for scope in scopes:
-                for s in scope.get("spans", []):
-                    events = [
-                        (
-                            e.get("name", ""),
-                            _nanos(_get(e, "timeUnixNano", "time_unix_nano")),
-                            attributes(e.get("attributes")),
-                        )
-                        for e in s.get("events", [])
-                    ]
-                    span = Span(
-                        trace_id=_hex_id(_get(s, "traceId", "trace_id")),
-                        span_id=_hex_id(_get(s, "spanId", "span_id")),
-                        parent_id=_hex_id(_get(s, "parentSpanId", "parent_span_id")),
-                        name=s.get("name", ""),
-                        start_ns=_nanos(_get(s, "startTimeUnixNano", "start_time_unix_nano")),
-                        end_ns=_nanos(_get(s, "endTimeUnixNano", "end_time_unix_nano")),
-                        attrs=attributes(s.get("attributes")),
-                        events=events,
-                        status=s.get("status") or {},
-                        resource=resource,
-                    )
-                    span.kind = classify(span)
-                    out.append(span)
-    return out
-
-
-def _is_guardrail(name: str, attrs: dict[str, Any]) -> bool:
-    return "guardrail" in name.lower() or "guardrail.name" in attrs or "guardrail.action" in attrs
-
-
-def classify(span: Span) -> str:
-    """llm | retriever | guardrail | other."""
-    a = span.attrs
-    oi = str(a.get("openinference.span.kind", "")).upper()
-    op = str(a.get("gen_ai.operation.name", "")).lower()
-    if oi in ("LLM", "RETRIEVER", "GUARDRAIL"):
-        return {"LLM": "llm", "RETRIEVER": "retriever", "GUARDRAIL": "guardrail"}[oi]
-    if _is_guardrail(span.name, a):
-        return "guardrail"
-    if op in ("retrieval", "retrieve") or "gen_ai.retrieval.documents" in a:
-        return "retriever"
-    if any(k.startswith("retrieval.documents.") for k in a):
-        return "retriever"
-    if op == "embeddings" or oi == "EMBEDDING":
-        return "other"
-    if op in _LLM_OPS or "gen_ai.request.model" in a or "gen_ai.response.model" in a:
-        return "llm"
-    return "other"
 
 
 def _json(value: Any) -> Any:
@@ -351,7 +145,7 @@ def _guardrail(name: str, ts: int | None, attrs: dict[str, Any], llm: Span) -> d
         "stage": stage,
         "action": action,
         "score": attrs.get("guardrail.score"),
-        "timestamp": _when(ts),
+        "timestamp": when(ts),
     }
 
 
@@ -393,7 +187,7 @@ def records_of(spans: list[Span]) -> Iterator[tuple[dict[str, Any], list[tuple[s
                     guards[owner.span_id] += [event] if event else []
             for name, ts, attrs in span.events:
                 owner = span if span.kind == "llm" else _owner(span, llms, by_id)
-                if owner is not None and _is_guardrail(name, attrs):
+                if owner is not None and is_guardrail(name, attrs):
                     event = _guardrail(name, ts or span.start_ns, attrs, owner)
                     guards[owner.span_id] += [event] if event else []
         for span in llms:
@@ -434,7 +228,7 @@ def _record(
         rest.pop("gen_ai.request.model")
     record = {
         "trace_id": f"{span.trace_id}:{span.span_id}",
-        "timestamp": _when(span.start_ns),
+        "timestamp": when(span.start_ns),
         "input": text_in,
         "output": text_out,
         "app": _first(span.resource.get("service.name"), rd.pop("app", None)),

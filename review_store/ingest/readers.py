@@ -8,23 +8,22 @@ table, so memory stays flat whatever the file size.
 from __future__ import annotations
 
 import csv
-import gzip
 import os
 import sqlite3
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from review_store.errors import ValidationFailed
 from review_store.ingest import otlp
+from review_store.ingest.files import FileProblem, Horizon, check_content, open_stream
 from review_store.ingest.records import REQUIRED, parse_record
+from review_store.ingest.values import DEPTH_MESSAGE
 
-FORMATS = ("jsonl", "csv", "parquet", "otlp")
 MAX_LINE_BYTES = 32 * 1024 * 1024
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 csv.field_size_limit(MAX_LINE_BYTES)
@@ -47,50 +46,6 @@ class Item:
         if self.source is not None:
             return self.source
         return orjson.dumps(self.data, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-class FileProblem(Exception):
-    """The file as a whole cannot be read (no header, unreadable Parquet): nothing is imported."""
-
-    def __init__(self, line: int, field_: str, message: str) -> None:
-        super().__init__(message)
-        self.line, self.field, self.message = line, field_, message
-
-
-def detect_format(path: str | os.PathLike[str], format: str | None = None) -> str:
-    """The format named, else the one the file name says (.jsonl/.ndjson/.json, .csv, .parquet, .otlp.json)."""
-    if format:
-        if format not in FORMATS:
-            raise ValidationFailed(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
-        return format
-    name = Path(path).name.lower().removesuffix(".gz")
-    if ".otlp" in name or name.startswith("otlp"):
-        return "otlp"
-    suffix = Path(name).suffix
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    if suffix == ".csv":
-        return "csv"
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return "otlp" if _looks_like_otlp(path) else "jsonl"
-    raise ValidationFailed(f"{path}: cannot tell the format from the name; pass --format {'|'.join(FORMATS)}")
-
-
-def _looks_like_otlp(path: str | os.PathLike[str]) -> bool:
-    with _open(path) as (fh, _):
-        head = fh.read(4096)
-    return b"resourceSpans" in head or b"resource_spans" in head
-
-
-@contextmanager
-def _open(path: str | os.PathLike[str]) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
-    """(stream to read, raw file for progress); .gz files are decompressed on the fly."""
-    with open(path, "rb") as raw:
-        if str(path).endswith(".gz"):
-            with gzip.GzipFile(fileobj=raw) as fh:
-                yield fh, raw
-        else:
-            yield raw, raw
 
 
 def _read_jsonl(fh: IO[bytes]) -> Iterator[Item]:
@@ -157,9 +112,12 @@ def _read_csv(fh: IO[bytes]) -> Iterator[Item]:
             yield text
 
     reader = csv.reader(lines())
-    header = [h.strip() for h in next(reader, [])]
-    if not header:
-        return
+    try:
+        header = [h.strip() for h in next(reader, [])]
+    except csv.Error as exc:
+        raise FileProblem(1, "header", f"not a CSV header: {exc}") from None
+    if not any(header):
+        raise FileProblem(1, "header", "no header line: a CSV file starts with the column names")
     if 1 in bad:
         raise FileProblem(1, "header", bad[1])
     missing = [c for c in REQUIRED if c not in header]
@@ -192,22 +150,39 @@ def _read_csv(fh: IO[bytes]) -> Iterator[Item]:
         yield Item(line, data, source, problems, size=len(source))
 
 
-def _read_parquet(path: str | os.PathLike[str]) -> Iterator[Item]:
+def _parquet_file(path: str | os.PathLike[str]) -> Any:
     import pyarrow.parquet as pq
 
     try:
-        pf = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
-        raise FileProblem(0, "file", f"not a readable Parquet file: {exc}") from exc
+        raise FileProblem(0, "file", f"not a readable Parquet file: {exc}") from None
+
+
+def _read_parquet(pf: Any) -> Iterator[Item]:
+    import pyarrow as pa
+
     missing = [c for c in REQUIRED if c not in pf.schema_arrow.names]
     if missing:
         raise FileProblem(0, "schema", f"missing required column(s): {', '.join(missing)}")
     row = 0
-    for batch in pf.iter_batches(batch_size=1024):
-        size = max(1, batch.nbytes // max(1, batch.num_rows))
-        for data in batch.to_pylist():
-            row += 1
-            yield Item(row, data, size=size)
+    for group in range(pf.num_row_groups):  # group by group: a damaged one fails after the ones before
+        batches = pf.iter_batches(batch_size=1024, row_groups=[group])
+        while True:
+            try:
+                batch = next(batches, None)
+                rows = batch.to_pylist() if batch is not None else []
+            except (pa.ArrowException, OSError, ValueError, EOFError) as exc:
+                reason = " ".join("".join(c if c.isprintable() else " " for c in str(exc)).split())
+                raise FileProblem(
+                    row + 1, "file", f"the Parquet data is damaged from row {row + 1}: {reason}"
+                ) from None
+            if batch is None:
+                break
+            size = max(1, batch.nbytes // max(1, batch.num_rows))
+            for data in rows:
+                row += 1
+                yield Item(row, data, size=size)
 
 
 def _read_otlp(fh: IO[bytes]) -> Iterator[Item]:
@@ -215,12 +190,13 @@ def _read_otlp(fh: IO[bytes]) -> Iterator[Item]:
         if error:
             yield Item(line, None, None, [("json", error)])
             continue
-        try:
-            spans = otlp.spans_of(document)
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            yield Item(line, None, None, [("otlp", f"not an OTLP trace export: {exc}")])
+        try:  # one document's spans and records at once: anything odd in it is that line's problem
+            records = list(otlp.records_of(otlp.spans_of(document)))
+        except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
+            reason = DEPTH_MESSAGE if isinstance(exc, RecursionError) else exc
+            yield Item(line, None, None, [("otlp", f"not a valid OTLP trace export: {reason}")])
             continue
-        for record, problems in otlp.records_of(spans):
+        for record, problems in records:
             yield Item(
                 line,
                 record,
@@ -289,46 +265,76 @@ def batches(
     batch_size: int,
     progress: Callable[[float], None] | None,
     prepare: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None,
+    horizon: Horizon | None = None,
 ) -> Iterator[list[Item]]:
-    """Parsed, validated, duplicate-checked records in batches bounded by count and bytes."""
+    """Parsed, validated, duplicate-checked records in batches bounded by count and bytes.
+
+    Raises FileProblem when the file is empty, not of `fmt`, or cannot be read on (after yielding the
+    batches read before that point)."""
+    check_content(path, fmt)
     with ExitStack() as stack:
         seen = SeenIds()
         stack.callback(seen.close)
         if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            total = max(1, pq.ParquetFile(path).metadata.num_rows)
-            items = _read_parquet(path)
+            pf = _parquet_file(path)
+            total = max(1, pf.metadata.num_rows)
+            items = _read_parquet(pf)
             fraction: Callable[[int], float] = lambda line: min(1.0, line / total)  # noqa: E731
         else:
-            fh, raw = stack.enter_context(_open(path))
+            fh, raw = stack.enter_context(open_stream(path))
             size = max(1, os.path.getsize(path))
-            items = {"jsonl": _read_jsonl, "csv": _read_csv, "otlp": _read_otlp}[fmt](fh)
+            items = _readable({"jsonl": _read_jsonl, "csv": _read_csv, "otlp": _read_otlp}[fmt](fh))
             fraction = lambda _line: min(1.0, raw.tell() / size)  # noqa: E731
         batch: list[Item] = []
         used = 0
-        for item in items:
-            if item.data is not None:
-                _parse(item)
-                if prepare is not None and item.row is not None:
-                    item.prepared = prepare(item.row)
-            batch.append(item)
-            used += item.size
-            if len(batch) >= batch_size or used >= MAX_BATCH_BYTES:
+        try:
+            for item in items:
+                if item.data is not None:
+                    _parse(item, horizon)
+                    if prepare is not None and item.row is not None:
+                        item.prepared = prepare(item.row)
+                batch.append(item)
+                used += item.size
+                if len(batch) >= batch_size or used >= MAX_BATCH_BYTES:
+                    yield _finish(batch, seen)
+                    if progress:
+                        progress(fraction(batch[-1].line))
+                    batch, used = [], 0
+        except FileProblem:
+            if batch:  # the records read before the file became unreadable are still handed over
                 yield _finish(batch, seen)
-                if progress:
-                    progress(fraction(batch[-1].line))
-                batch, used = [], 0
+            raise
         if batch:
             yield _finish(batch, seen)
         if progress:
             progress(1.0)
 
 
-def _parse(item: Item) -> None:
+def _readable(items: Iterator[Item]) -> Iterator[Item]:
+    """The reader's items; a read error (cut-off gzip, I/O error) becomes a FileProblem at that line."""
+    line = 0
+    try:
+        for item in items:
+            line = item.line
+            yield item
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileProblem(line + 1, "file", f"cannot be read after line {line}: {exc}") from None
+
+
+def _parse(item: Item, horizon: Horizon | None = None) -> None:
     """Parse as soon as read, and let go of the record's dict when its source text is kept: a batch
     then holds only the rows, which keeps its working set small (and the import fast)."""
-    row, guardrails, problems = parse_record(item.data)
+    assert item.data is not None
+    try:
+        row, guardrails, problems = parse_record(item.data)
+    except RecursionError:  # defence in depth: the depth limit should have refused it first
+        row, guardrails, problems = None, [], [("record", DEPTH_MESSAGE)]
+    if horizon is not None and row is not None:
+        late = [("timestamp", horizon.problem(row["ts"]))]
+        late += [(f"guardrails[{i}].timestamp", horizon.problem(g["ts"])) for i, g in enumerate(guardrails)]
+        problems = [(f, m) for f, m in late if m is not None]
+        if problems:
+            row = None
     if problems:
         known = {f for f, _ in item.problems}
         item.problems = [*item.problems, *((f, m) for f, m in problems if f not in known)]

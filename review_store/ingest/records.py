@@ -27,8 +27,8 @@ from review_store.ingest.checks import (
     STAGES,
     TRACE_COLUMNS,
     Bad,
-    _meta,
     jsonable,
+    meta_of,
     parse_record_detailed,
     parse_timestamp,
 )
@@ -79,6 +79,7 @@ _SHORT_ITEMS = tuple(SHORT_TEXT.items())
 _KNOWN = frozenset(KNOWN)
 _CHUNK_KEYS = frozenset(("id", "score", "text"))
 _SKIP = object()  # "not sure": take the detailed path
+_NUL = "\x00"
 
 
 def _fast_ts(value: Any) -> Any:
@@ -132,13 +133,15 @@ def _fast_context(value: Any) -> Any:
             cid = cid.strip()
             if len(cid) > MAX_ID_CHARS or len(text) > MAX_TEXT_CHARS or not -_INF < score < _INF:
                 return _SKIP
+            if _NUL in cid or _NUL in text:
+                return _SKIP
         else:
             if not chunk.keys() <= _CHUNK_KEYS:
                 return _SKIP
             if cid is not None:
                 if type(cid) is str:
                     cid = cid.strip()
-                    if len(cid) > MAX_ID_CHARS:
+                    if len(cid) > MAX_ID_CHARS or _NUL in cid:
                         return _SKIP
                 elif type(cid) is int:
                     cid = str(cid)
@@ -147,7 +150,7 @@ def _fast_context(value: Any) -> Any:
             score = _fast_score(score)
             if text is None:
                 text = ""
-            elif type(text) is not str or len(text) > MAX_TEXT_CHARS or score is _SKIP:
+            elif type(text) is not str or len(text) > MAX_TEXT_CHARS or score is _SKIP or _NUL in text:
                 return _SKIP
             if score is _SKIP:
                 return _SKIP
@@ -171,6 +174,8 @@ def _fast_guardrails(value: Any, ts: datetime) -> Any:
         score = _fast_score(g.get("score"))
         if not name or len(name) > 120 or score is _SKIP or type(stage) is not str or type(action) is not str:
             return _SKIP
+        if _NUL in name:
+            return _SKIP
         events.append({"name": name, "stage": stage, "action": action, "score": score, "ts": ts})
     return events
 
@@ -185,6 +190,8 @@ def _fast_record(
     trace_id = trace_id.strip()
     if not trace_id or len(trace_id) > MAX_ID_CHARS or len(inp) > MAX_TEXT_CHARS or len(out) > MAX_TEXT_CHARS:
         return None
+    if _NUL in trace_id or _NUL in inp or _NUL in out:
+        return None  # refused: the detailed checkers say why
     ts = _fast_ts(get("timestamp"))
     if ts is _SKIP:
         return None
@@ -202,6 +209,8 @@ def _fast_record(
         if len(app) > 120 or len(segment) > 120 or len(release) > 120 or len(prompt_version) > 120:
             return None
         if len(model) > 200:
+            return None
+        if _NUL in app or _NUL in segment or _NUL in release or _NUL in model or _NUL in prompt_version:
             return None
     else:
         short = [_fast_short(get(key), limit) for key, limit in _SHORT_ITEMS]
@@ -239,7 +248,7 @@ def _fast_record(
         meta: dict[str, Any] = {}
     else:
         problems: list[tuple[str, str]] = []
-        meta = _meta(data, problems)
+        meta = meta_of(data, problems)
         if problems:
             return None
     scores = [c["score"] for c in context if c["score"] is not None]
@@ -259,7 +268,7 @@ def _fast_short(value: Any, limit: int) -> Any:
     if type(value) is not str:
         return _SKIP
     value = value.strip()
-    return value if len(value) <= limit else _SKIP
+    return value if len(value) <= limit and _NUL not in value else _SKIP
 
 
 def _fast_float(value: Any) -> Any:

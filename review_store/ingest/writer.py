@@ -15,10 +15,12 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import update as sa_update
 
 from review_store.ingest.readers import Item
 from review_store.ingest.records import GUARDRAIL_COLUMNS, TRACE_COLUMNS
+from review_store.ingest.report import IngestReport
 from review_store.models import GuardrailEvent, Trace
 
 _TRACE = Trace.__table__
@@ -133,3 +135,59 @@ def _json_array(values: list[str]) -> bytes | None:
         return orjson.dumps(values)
     except TypeError:
         return None
+
+
+def _guard_key(event: dict[str, Any]) -> tuple[str, ...]:
+    return (event["ts"].isoformat(), event["name"], event["stage"], event["action"], repr(event["score"]))
+
+
+def write_batch(writer: Writer, items: list[Item], *, update: bool, report: IngestReport) -> None:
+    """Insert the new records of a batch; rewrite changed ones with `update`, else count them."""
+    if not items:
+        return
+    by_id = {item.row["external_id"]: item for item in items if item.row is not None}
+    present = writer.present(list(by_id))
+    existing = writer.stored(present) if present else {}
+    stored_guards: dict[int, list[tuple[str, ...]]] = {}
+    if existing:
+        ids = [r["id"] for r in existing.values()]
+        for g in writer.conn.execute(select(_GUARD).where(_GUARD.c.trace_id.in_(ids))).mappings():
+            stored_guards.setdefault(g["trace_id"], []).append(_guard_key(dict(g)))
+    new, changed = [], []
+    for ext, item in by_id.items():
+        old = existing.get(ext)
+        if old is None:
+            new.append(item)
+            continue
+        same = all(old[c] == item.row[c] for c in TRACE_COLUMNS) and sorted(
+            stored_guards.get(old["id"], [])
+        ) == sorted(_guard_key(g) for g in item.guardrails)
+        if same:
+            report.unchanged += 1
+        elif update:
+            changed.append((old["id"], item))
+        else:
+            report.existing_changed += 1
+            report.unchanged += 1
+    if new:
+        report.guardrail_events += writer.insert(new)
+        report.inserted += len(new)
+    if changed:
+        conn = writer.conn
+        values = {c: bindparam(f"v_{c}") for c in TRACE_COLUMNS}
+        values["input_chars"] = bindparam("v_input_chars")
+        stmt = sa_update(_TRACE).where(_TRACE.c.id == bindparam("v_id")).values(values)
+        conn.execute(
+            stmt,
+            [
+                {
+                    "v_id": tid,
+                    "v_input_chars": len(item.row["input"]),
+                    **{f"v_{c}": item.row[c] for c in TRACE_COLUMNS},
+                }
+                for tid, item in changed
+            ],
+        )
+        conn.execute(delete(_GUARD).where(_GUARD.c.trace_id.in_([tid for tid, _ in changed])))
+        report.guardrail_events += insert_guards(conn, changed)
+        report.updated += len(changed)
