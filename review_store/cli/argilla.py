@@ -7,8 +7,7 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, db_option, desk, emit, fail, json_option, resolve
-from review_store.cli.ingest import acting
+from review_store.cli import EXIT_BAD_INPUT, acting_actor, db_option, desk, emit, fail, json_option, resolve
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +33,7 @@ def register(app: typer.Typer) -> None:
         db, as_json = resolve(db, as_json)
         the_desk = desk(db)
         report = the_desk.argilla.push(
-            actor=acting(the_desk, as_user), dataset=dataset, workspace=workspace, queue=queue,
+            actor=acting_actor(the_desk, as_user), dataset=dataset, workspace=workspace, queue=queue,
             limit=limit, rubric=rubric, api_url=api_url, api_key=api_key,
         )  # fmt: skip
         verb = "created and filled" if report.created_dataset else "updated"
@@ -69,7 +68,7 @@ def register(app: typer.Typer) -> None:
                 fail(f"{user_map}: must be a JSON object of username -> username", EXIT_BAD_INPUT, as_json)
         the_desk = desk(db)
         report = the_desk.argilla.pull(
-            actor=acting(the_desk, as_user), dataset=dataset, workspace=workspace, user_map=mapping,
+            actor=acting_actor(the_desk, as_user), dataset=dataset, workspace=workspace, user_map=mapping,
             api_url=api_url, api_key=api_key,
         )  # fmt: skip
         text = (

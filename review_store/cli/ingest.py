@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, db_option, desk, emit, fail, json_option, resolve
+from review_store.cli import EXIT_BAD_INPUT, acting_actor, db_option, desk, emit, fail, json_option, resolve
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +35,9 @@ def register(app: typer.Typer) -> None:
             help="Refuse timestamps later than now plus this (1d, 36h, 90m, 0).",
         ),
         as_user: str = typer.Option(
-            None, "--as", help="Import as this user (needs import_data); default: system."
+            None,
+            "--as",
+            help="Import as this user (needs import_data and their personal token); default: system.",
         ),
         db: str = db_option(),
         as_json: bool = json_option(),
@@ -50,7 +52,7 @@ def register(app: typer.Typer) -> None:
         if on_error not in ("abort", "skip"):
             fail(f"--on-error must be abort or skip, not {on_error!r}", EXIT_BAD_INPUT, as_json)
         the_desk = desk(db)
-        actor = acting(the_desk, as_user)
+        actor = acting_actor(the_desk, as_user)
         rejects_path = rejects or (
             file.with_name(file.name + ".rejects.jsonl") if on_error == "skip" else None
         )
@@ -94,16 +96,3 @@ def register(app: typer.Typer) -> None:
         emit(payload, text, as_json)
         if report.file_problem:
             raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def acting(the_desk, as_user: str | None):
-    """Transitional until the CLI identity rule lands: --as NAME is that active user, else system."""
-    from review_store.db import read_session
-    from review_store.errors import NotFound
-    from review_store.permissions import resolve_actor
-
-    try:
-        with read_session(the_desk.engine) as session:
-            return resolve_actor(session, as_user)
-    except NotFound as exc:
-        fail(str(exc), EXIT_BAD_INPUT)
