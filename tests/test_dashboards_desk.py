@@ -11,15 +11,22 @@ from pydantic import ValidationError
 from review_store.clock import FixedClock
 from review_store.dashboards import costs, guardrails, maturity
 from review_store.dashboards import overview as kpi_queries
-from review_store.db import read_session
+from review_store.db import make_engine, read_session
 from review_store.desk import Desk, ValidationFailed
 from review_store.desk.dashboard_views import Range
 from review_store.permissions import actor_for
 
 
 @pytest.fixture
-def desk(demo_engine):
-    return Desk(demo_engine)
+def demo_desk_engine(demo_any_url):
+    engine = make_engine(demo_any_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def desk(demo_desk_engine):
+    return Desk(demo_desk_engine)
 
 
 def _month(desk: Desk, **kw) -> Range:
@@ -28,11 +35,11 @@ def _month(desk: Desk, **kw) -> Range:
     return Range(start=end - timedelta(days=30), end=end, **kw)
 
 
-def test_overview_matches_the_store_queries_and_is_frozen(desk, demo_engine):
+def test_overview_matches_the_store_queries_and_is_frozen(desk):
     window = _month(desk)
     view = desk.dashboards.overview(range=window, as_of=window.end)
     filters = kpi_queries.Filters(window.start, window.end)
-    with read_session(demo_engine) as session:
+    with read_session(desk.engine) as session:
         expected = kpi_queries.overview_kpis(session, filters)
         budget = costs.budget_status(session, as_of=window.end)
         traces = kpi_queries.trace_count(session, filters)
@@ -53,9 +60,9 @@ def test_overview_matches_the_store_queries_and_is_frozen(desk, demo_engine):
     assert isinstance(view.kpis, tuple)
 
 
-def test_budget_and_maturity_default_to_the_desk_clock(demo_engine):
+def test_budget_and_maturity_default_to_the_desk_clock(demo_desk_engine):
     at = datetime(2026, 5, 20, 9, 0)
-    desk = Desk(demo_engine, clock=FixedClock(at))
+    desk = Desk(demo_desk_engine, clock=FixedClock(at))
     assert desk.dashboards.budget().as_of == at
     assert desk.dashboards.budget().period_start == datetime(2026, 5, 1)
     assert desk.dashboards.maturity().as_of == at
@@ -63,10 +70,10 @@ def test_budget_and_maturity_default_to_the_desk_clock(demo_engine):
     assert later.period_start == datetime(2026, 7, 1)
 
 
-def test_guardrails_view_and_point_drilldown(desk, demo_engine):
+def test_guardrails_view_and_point_drilldown(desk):
     window = _month(desk, segment="refunds")
     view = desk.dashboards.guardrails(range=window, by="name", name="grounding")
-    with read_session(demo_engine) as session:
+    with read_session(desk.engine) as session:
         rows = guardrails.guardrail_rates(
             session,
             filters=kpi_queries.Filters(window.start, window.end, None, "refunds"),
@@ -103,11 +110,11 @@ def test_drilldown_costs_and_bad_input(desk):
             call()
 
 
-def test_maturity_and_the_audited_questionnaire(desk, demo_engine):
+def test_maturity_and_the_audited_questionnaire(desk):
     before = desk.dashboards.maturity(as_of=datetime(2026, 6, 1))
     assert before.next_level == before.level + 1 and before.next_steps
     assert {q.key for q in before.questions} == set(maturity.QUESTIONS)
-    with read_session(demo_engine) as session:
+    with read_session(desk.engine) as session:
         lena = actor_for(session, "lena")
     assert desk.dashboards.answer_maturity(actor=lena, answers={"routing_quality_cost": True}) == 1
     assert desk.dashboards.answer_maturity(actor=lena, answers={"routing_quality_cost": True}) == 0
