@@ -117,3 +117,19 @@ def test_cli_dashboards_as_of(demo_db_url):
     assert cadence["evidence"] == "labels in 0 of the last 4 weeks" and not cadence["met"]
     drift = runner.invoke(app, ["--json", "drift", "--as-of", "2026-05-25", "--db", demo_db_url])
     assert json.loads(drift.output)["end"] == "2026-05-25T00:00:00"
+
+
+def test_costs_page_shows_the_facades_budget_and_rows(monkeypatch, demo_db_url):
+    at = open_app(monkeypatch, demo_db_url, "lena")
+    at.run()
+    at.switch_page(page("costs")).run()
+    assert not at.exception, at.exception
+    budget = Desk.open(demo_db_url).dashboards.budget()  # as of the (pinned) clock, as the page
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics[f"Spent this {budget.period}"] == f"${budget.spent_usd:,.2f}"
+    assert metrics["Projected"] == f"${budget.projected_usd:,.2f}"
+    assert metrics["Budget"] == f"${budget.budget_usd:,.2f}"
+    at.segmented_control(key="costs_by").set_value("segment").run()
+    assert not at.exception
+    table = [d.value for d in at.dataframe if "cost_usd" in d.value.columns][0]
+    assert set(table["segment"]) == {"billing", "technical", "account", "refunds"}
