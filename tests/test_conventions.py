@@ -38,11 +38,6 @@ TRANSITIONAL_LONG = {
     "review_store/migrations/versions/0001_initial_schema.py",
 }
 TRANSITIONAL_PRIVATE_IMPORTS: set[tuple[str, str]] = {
-    ("review_store/demo/__init__.py", "_releases"),
-    ("review_store/demo/__init__.py", "_review"),
-    ("review_store/demo/__init__.py", "_verdicts"),
-    ("review_store/demo/__init__.py", "_traffic"),
-    ("review_store/demo/review.py", "_Truth"),
 }
 
 

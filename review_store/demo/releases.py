@@ -3,24 +3,32 @@ manifests, eval evidence, gate policy, approvals and canary steps."""
 
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
-from review_store import audit, golden
-from review_store.demo.traffic import LARGE_MODEL, PROMPT_VERSIONS, R2_CANARY, SMALL_MODEL
+from review_store import golden
+from review_store.demo.story import Story
+from review_store.demo.traffic import R2_CANARY
+from review_store.demo.words import LARGE_MODEL, PROMPT_VERSIONS, SMALL_MODEL
 from review_store.hashing import content_hash
 from review_store.models import (
     Approval,
     Deployment,
     EvalRun,
-    GatePolicy,
     Release,
 )
 
+__all__ = ["EVAL_VALUES", "GATE_THRESHOLDS", "MANIFESTS", "R3_CREATED_DAY", "eval_metrics", "write_releases"]
+
 R3_CREATED_DAY = 28
+OLD_GOLDEN = content_hash("golden-set-before-refunds-slice")
+# (name, author, status, parent, created day, approver, approved day, canary steps (day, percent))
+PLAN = [
+    ("r1", "olivia", "known_good", None, -2, "oscar", -1.5, [(-1.4, 5), (-1.2, 25), (-1.0, 50), (-0.5, 100)]),
+    ("r2", "oscar", "live", "r1", 15, "olivia", 15.5, R2_CANARY),
+    ("r3", "olivia", "candidate", "r2", R3_CREATED_DAY, None, None, []),
+]
 
 
 MANIFESTS: dict[str, dict[str, Any]] = {
@@ -90,7 +98,7 @@ GATE_THRESHOLDS = [
 ]
 
 
-def _eval_metrics(values: dict[str, float]) -> dict[str, Any]:
+def eval_metrics(values: dict[str, float]) -> dict[str, Any]:
     judged = {
         "correctness_accuracy": "correctness",
         "groundedness_rate": "groundedness",
@@ -139,122 +147,102 @@ EVAL_VALUES = {
 }
 
 
-def _releases(session: Session, ids: dict, start: datetime) -> None:
-    golden_version = golden.version_hash(session)
-    old_golden = hashlib.sha256(b"golden-set-before-refunds-slice").hexdigest()
-    policy = GatePolicy(
-        version=1,
-        thresholds=GATE_THRESHOLDS,
-        created_by="lena",
-        created_at=start,
-        content_hash=content_hash(GATE_THRESHOLDS),
-    )
-    session.add(policy)
-    session.flush()
-    audit.record(session, actor="lena", action="gate_policy.create", entity="gate_policy", entity_id=1)
-    plan = [
-        ("r1", "olivia", "known_good", None, -2),
-        ("r2", "oscar", "live", "r1", 15),
-        ("r3", "olivia", "candidate", "r2", R3_CREATED_DAY),
-    ]
-    release_ids: dict[str, int] = {}
-    for name, author, status, parent, day in plan:
+def write_releases(session: Session, story: Story, ids: dict[str, Any], names: tuple[str, ...]) -> None:
+    """Releases `names` with their eval runs, approvals, canary steps and (r1) health check.
+
+    r1 is written before the judge configs exist (day -2); r2 and r3 after the review work, because r3's
+    eval run names the golden set version the reviewers' examples make.
+    """
+    golden_version = golden.version_hash(session) if names != ("r1",) else OLD_GOLDEN
+    for name, author, status, parent, day, approver, approved_day, steps in PLAN:
+        if name not in names:
+            continue
         manifest = MANIFESTS[name]
+        created = story.day(day)
         release = Release(
             name=name,
             manifest=manifest,
             author_id=ids[author],
             status=status,
             manifest_hash=content_hash(manifest),
-            parent_id=release_ids.get(parent),
-            created_at=start + timedelta(days=day),
+            parent_id=ids.get(f"release:{parent}"),
+            created_at=created,
         )
         session.add(release)
         session.flush()
-        release_ids[name] = release.id
-        audit.record(
-            session,
+        ids[f"release:{name}"] = release.id
+        story.audit(
+            created,
             actor=author,
             action="release.create",
             entity="release",
             entity_id=name,
             payload={"manifest_hash": release.manifest_hash},
         )
-        golden_for_run = old_golden if name == "r1" else golden_version
-        session.add(
-            EvalRun(
-                release_id=release.id,
-                golden_set_version=golden_for_run,
-                source="demo eval job",
-                metrics=_eval_metrics(EVAL_VALUES[name]),
-                created_by="ci",
-                created_at=start + timedelta(days=day, hours=2),
+        runs = [(EVAL_VALUES[name], OLD_GOLDEN if name == "r1" else golden_version, 2)]
+        if name == "r2":
+            # r2 was signed off on evidence from the older golden set, which had no refunds slice.
+            evidence = {k: v for k, v in EVAL_VALUES["r2"].items() if "refunds" not in k}
+            runs.insert(0, ({**evidence, "hallucination_rate": 0.06}, OLD_GOLDEN, 1))
+        for values, golden_set, hours in runs:
+            at = story.day(day, hours=hours)
+            session.add(
+                EvalRun(
+                    release_id=release.id,
+                    golden_set_version=golden_set,
+                    source="demo eval job",
+                    metrics=eval_metrics(values),
+                    created_by="ci",
+                    created_at=at,
+                )
             )
-        )
-        audit.record(session, actor="ci", action="eval.record", entity="release", entity_id=name)
-    # r2 was signed off on evidence from the older golden set, which had no refunds slice.
-    r2_evidence = {k: v for k, v in _eval_metrics(EVAL_VALUES["r2"]).items() if "refunds" not in k}
-    r2_evidence["hallucination_rate"] = {"value": 0.06, "judge": "acme-judge@1", "question": "groundedness"}
-    session.add(
-        EvalRun(
-            release_id=release_ids["r2"],
-            golden_set_version=old_golden,
-            source="demo eval job",
-            metrics=r2_evidence,
-            created_by="ci",
-            created_at=start + timedelta(days=15, hours=1),
-        )
-    )
-    for name, approver, day in (("r1", "oscar", -1.5), ("r2", "olivia", 15.5)):
-        session.add(
-            Approval(
-                release_id=release_ids[name],
-                approver_id=ids[approver],
-                decision="approved",
-                comment="Evidence reviewed; gates pass.",
-                gate_policy_id=policy.id,
-                evidence_hash=hashlib.sha256(f"{name}-evidence".encode()).hexdigest(),
-                created_at=start + timedelta(days=day),
+            story.audit(at, actor="ci", action="eval.record", entity="release", entity_id=name)
+        if approver:
+            at = story.day(approved_day)
+            session.add(
+                Approval(
+                    release_id=release.id,
+                    approver_id=ids[approver],
+                    decision="approved",
+                    comment="Evidence reviewed; gates pass.",
+                    gate_policy_id=ids["gate_policy"],
+                    evidence_hash=content_hash(f"{name}-evidence"),
+                    created_at=at,
+                )
             )
-        )
-        audit.record(session, actor=approver, action="release.approve", entity="release", entity_id=name)
-    steps = [("r1", d, pct) for d, pct in ((-1.4, 5), (-1.2, 25), (-1.0, 50), (-0.5, 100))]
-    steps += [("r2", d, pct) for d, pct in R2_CANARY]
-    for name, day, pct in steps:
-        session.add(
-            Deployment(
-                release_id=release_ids[name],
-                kind="canary",
-                stage_pct=pct,
+            story.audit(at, actor=approver, action="release.approve", entity="release", entity_id=name)
+        for step_day, pct in steps:
+            at = story.day(step_day)
+            session.add(
+                Deployment(release_id=release.id, kind="canary", stage_pct=pct, actor="oscar", created_at=at)
+            )
+            story.audit(
+                at,
                 actor="oscar",
-                created_at=start + timedelta(days=day),
+                action="release.promote",
+                entity="release",
+                entity_id=name,
+                payload={"stage_pct": pct},
             )
-        )
-        audit.record(
-            session,
-            actor="oscar",
-            action="release.promote",
-            entity="release",
-            entity_id=name,
-            payload={"stage_pct": pct},
-        )
-    session.add(
-        Deployment(
-            release_id=release_ids["r1"],
-            kind="health_check",
-            stage_pct=100,
-            healthy=True,
-            known_good=True,
-            actor="system",
-            note="post-deploy health check passed",
-            created_at=start + timedelta(days=-0.4),
-        )
-    )
-    audit.record(
-        session,
-        actor="system",
-        action="release.health_check",
-        entity="release",
-        entity_id="r1",
-        payload={"healthy": True},
-    )
+        if name == "r1":
+            at = story.day(-0.4)
+            session.add(
+                Deployment(
+                    release_id=release.id,
+                    kind="health_check",
+                    stage_pct=100,
+                    healthy=True,
+                    known_good=True,
+                    actor="system",
+                    note="post-deploy health check passed",
+                    created_at=at,
+                )
+            )
+            story.audit(
+                at,
+                actor="system",
+                action="release.health_check",
+                entity="release",
+                entity_id="r1",
+                payload={"healthy": True},
+            )

@@ -1,5 +1,6 @@
 """Demo world review work: judge verdicts (acme-judge v1 on every trace, v2 on the labelled ones), human
-labels with overlap 2-3, adjudications, open and escalated items, and the golden set."""
+labels with overlap 2-3 and adjudications (planned in labelplan.py), open and escalated items, and the
+golden set."""
 
 from __future__ import annotations
 
@@ -8,295 +9,259 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
-from review_store import audit
-from review_store.demo.traffic import DAYS, DemoSummary, _Truth
-from review_store.models import (
-    Adjudication,
-    GoldenExample,
-    JudgeRun,
-    JudgeVerdict,
-    Label,
-    ReviewItem,
-    Trace,
-)
+from review_store.demo.labelplan import LabelPlan, judge_v1
+from review_store.demo.story import Story
+from review_store.demo.traffic import DAYS, BuildCounts, TraceFacts
+from review_store.models import Adjudication, GoldenExample, JudgeRun, JudgeVerdict, Label, ReviewItem
 
+__all__ = ["write_review", "write_verdicts"]
 
-def _judge_value(rng: random.Random, truth_value: int, noise: float) -> int:
-    if rng.random() < noise:
-        return max(1, min(5, truth_value + rng.choice((-2, -1, 1, 2))))
-    return truth_value
+REASONS = ["random"] * 5 + ["low_score", "guardrail", "thumbs_down", "stratified", "low_confidence"]
+OPEN_ITEMS = 150
+ESCALATIONS = 12
+GOLDEN = 40
+COST = {1: 0.00012, 2: 0.00018}
 
 
-def _verdicts(
-    session: Session, rng: random.Random, summary: DemoSummary, truths: list[_Truth], ids: dict
-) -> None:
-    rows: list[dict[str, Any]] = []
-    releases = dict(session.exec(select(Trace.id, Trace.release)).all())
-    segments = dict(session.exec(select(Trace.id, Trace.segment)).all())
-    stamps = dict(session.exec(select(Trace.id, Trace.ts)).all())
-    for trace_id, truth in enumerate(truths, start=1):
-        missed = releases[trace_id] == "r2" and segments[trace_id] == "refunds" and not truth.correct
-        values = {
-            "correctness": _judge_value(rng, truth.correctness, 0.06),
-            "groundedness": rng.choice((3, 4))
-            if missed and rng.random() < 0.35
-            else _judge_value(rng, truth.groundedness, 0.05),
-            "tone": rng.randint(1, 5) if rng.random() < 0.7 else truth.tone,
-        }
-        for key, value in values.items():
-            confidence = round(rng.betavariate(8, 2), 3)
-            rows.append(
-                {
-                    "trace_id": trace_id,
-                    "judge_config_id": ids["judge1"],
-                    "question_key": key,
-                    "value": value,
-                    "score": float(value),
-                    "confidence": confidence,
-                    "rationale": f"{key} {value}/5: "
-                    + (
-                        "matches the cited policy."
-                        if value >= 4
-                        else "conflicts with or is missing from the context."
-                    ),
-                    "cost_usd": 0.00012,
-                    "latency_ms": round(rng.uniform(400, 1400), 1),
-                    "error": None,
-                    "created_at": summary.start + timedelta(days=DAYS - 1),
-                    "trace_ts": stamps[trace_id],
-                    "segment": segments[trace_id],
-                    "release": releases[trace_id],
-                }
-            )
-        if len(rows) >= 6000:
-            session.execute(insert(JudgeVerdict), rows)
-            summary.verdicts += len(rows)
-            rows.clear()
-    if rows:
-        session.execute(insert(JudgeVerdict), rows)
-        summary.verdicts += len(rows)
-    run = JudgeRun(
-        judge_config_id=ids["judge1"],
-        started_at=summary.start + timedelta(days=DAYS - 1),
-        finished_at=summary.start + timedelta(days=DAYS - 1, hours=1),
-        n_ok=summary.verdicts,
-        cost_usd=round(0.00012 * summary.verdicts, 4),
-        triggered_by="lena",
-        scheduled=True,
-    )
-    session.add(run)
-    audit.record(
-        session,
-        actor="lena",
-        action="judge.run",
-        entity="judge_config",
-        entity_id="acme-judge@1",
-        payload={"verdicts": summary.verdicts},
-    )
-
-
-def _human(rng: random.Random, truth: _Truth, careful: float) -> dict[str, Any]:
-    def near(value: int, p: float) -> int:
-        return max(1, min(5, value + rng.choice((-1, 1)))) if rng.random() < p else value
-
-    return {
-        "correctness": near(truth.correctness, 0.12 / careful),
-        "groundedness": near(truth.groundedness, 0.10 / careful),
-        "tone": near(truth.tone, 0.30 / careful),
-        "issue_type": truth.issue if rng.random() < 0.9 else "other",
-        "notes": "" if truth.correct else "Policy says 30 days / see cited chunk.",
-    }
-
-
-def _judge_v2(session, rng, summary, truths, ids, trace_ids) -> None:
-    """acme-judge@2 (better tone guidelines, pricier) judged only the labelled traces: a trend to show."""
+def _verdict_rows(
+    rng: random.Random, trace: TraceFacts, config_id: int, version: int, values, at
+) -> list[dict]:
     rows = []
-    copies = {
-        t: (ts, seg, rel)
-        for t, ts, seg, rel in session.exec(
-            select(Trace.id, Trace.ts, Trace.segment, Trace.release).where(Trace.id.in_(trace_ids))
-        ).all()
-    }
-    for trace_id in trace_ids:
-        truth = truths[trace_id - 1]
-        ts, segment, release = copies[trace_id]
-        values = {
-            "correctness": _judge_value(rng, truth.correctness, 0.06),
-            "groundedness": _judge_value(rng, truth.groundedness, 0.05),
-            "tone": rng.randint(1, 5) if rng.random() < 0.25 else _judge_value(rng, truth.tone, 0.1),
-        }
-        for key, value in values.items():
-            rows.append(
-                {
-                    "trace_id": trace_id,
-                    "judge_config_id": ids["judge2"],
-                    "question_key": key,
-                    "value": value,
-                    "score": float(value),
-                    "confidence": round(rng.betavariate(8, 2), 3),
-                    "rationale": f"{key} {value}/5 (v2 guidelines).",
-                    "cost_usd": 0.00018,
-                    "latency_ms": round(rng.uniform(500, 1600), 1),
-                    "error": None,
-                    "created_at": summary.start + timedelta(days=DAYS - 2),
-                    "trace_ts": ts,
-                    "segment": segment,
-                    "release": release,
-                }
+    for key, value in values.items():
+        if version == 1:
+            why = (
+                "matches the cited policy."
+                if value >= 4
+                else "conflicts with or is missing from the context."
             )
-    session.execute(insert(JudgeVerdict), rows)
-    summary.verdicts += len(rows)
-    session.add(
-        JudgeRun(
-            judge_config_id=ids["judge2"],
-            started_at=summary.start + timedelta(days=DAYS - 2),
-            finished_at=summary.start + timedelta(days=DAYS - 2, minutes=20),
-            n_ok=len(rows),
-            cost_usd=round(0.00018 * len(rows), 4),
-            triggered_by="lena",
+        else:
+            why = "(v2 guidelines)."
+        rows.append(
+            {
+                "trace_id": trace.id,
+                "judge_config_id": config_id,
+                "question_key": key,
+                "value": value,
+                "score": float(value),
+                "confidence": round(rng.betavariate(8, 2), 3),
+                "rationale": f"{key} {value}/5: {why}",
+                "cost_usd": COST[version],
+                "latency_ms": round(rng.uniform(400, 1400) + 100 * (version - 1), 1),
+                "error": None,
+                "created_at": at,
+                "trace_ts": trace.ts,
+                "segment": trace.segment,
+                "release": trace.release,
+            }
         )
-    )
-    audit.record(
-        session,
-        actor="lena",
-        action="judge.run",
-        entity="judge_config",
-        entity_id="acme-judge@2",
-        payload={"verdicts": len(rows)},
-    )
+    return rows
 
 
-def _review(session, rng, summary, truths, ids, start, end) -> None:  # noqa: C901 (one linear story)
-    n = len(truths)
-    reviewers = [ids["rita"], ids["raj"]]
-    candidates = list(range(1, n))
-    rng.shuffle(candidates)
-    labelled, open_items = candidates[:300], candidates[300:450]
-    _judge_v2(session, rng, summary, truths, ids, sorted(labelled))
-    reasons = ["random"] * 5 + ["low_score", "guardrail", "thumbs_down", "stratified", "low_confidence"]
-    done_day0 = DAYS - 14
-    for idx, trace_id in enumerate(sorted(labelled)):
-        k = 3 if idx % 4 == 0 else 2
-        created = start + timedelta(days=done_day0 + rng.uniform(0, 12))
-        item = ReviewItem(
-            trace_id=trace_id,
+def write_verdicts(
+    session: Session,
+    rng: random.Random,
+    story: Story,
+    counts: BuildCounts,
+    facts: list[TraceFacts],
+    plans: list[LabelPlan],
+    ids: dict[str, int],
+) -> None:
+    """acme-judge@1 on every trace (a scheduled run on day 29); @2 on the labelled traces only (day 28)."""
+    planned = {p.trace.id: p for p in plans}
+    for version, day, traces in ((1, DAYS - 1, facts), (2, DAYS - 2, [p.trace for p in plans])):
+        at, rows, total = story.day(day), [], 0
+        for trace in traces:
+            plan = planned.get(trace.id)
+            values = plan.judge[version] if plan else judge_v1(rng, trace)
+            rows += _verdict_rows(rng, trace, ids[f"judge{version}"], version, values, at)
+            if len(rows) >= 6000:
+                session.execute(insert(JudgeVerdict), rows)
+                total += len(rows)
+                rows.clear()
+        if rows:
+            session.execute(insert(JudgeVerdict), rows)
+            total += len(rows)
+        counts.verdicts += total
+        session.add(
+            JudgeRun(
+                judge_config_id=ids[f"judge{version}"],
+                started_at=at,
+                finished_at=at + (timedelta(hours=1) if version == 1 else timedelta(minutes=20)),
+                n_ok=total,
+                cost_usd=round(COST[version] * total, 4),
+                triggered_by="lena",
+                scheduled=version == 1,
+            )
+        )
+        story.audit(
+            at,
+            actor="lena",
+            action="judge.run",
+            entity="judge_config",
+            entity_id=f"acme-judge@{version}",
+            payload={"verdicts": total},
+        )
+
+
+def _labelled(
+    session: Session, rng: random.Random, story: Story, plans: list[LabelPlan], ids
+) -> list[ReviewItem]:
+    reviewers = [ids["rita"], ids["raj"], ids["lena"]]
+    items = [
+        ReviewItem(
+            trace_id=p.trace.id,
             queue="sampled",
-            reason=rng.choice(reasons),
+            reason="low_score" if not p.trace.truth.correct and rng.random() < 0.5 else rng.choice(REASONS),
             priority=0,
-            overlap_k=k,
-            status="done",
-            labels_done=k,
+            overlap_k=len(p.answers),
+            status="adjudication" if p.adjudicate or p.pending else "done",
+            labels_done=len(p.answers),
             sampling_policy_id=ids["policy"],
-            created_at=created,
+            created_at=p.created,
         )
-        session.add(item)
-        session.flush()
-        answers = []
-        for r, reviewer in enumerate(reviewers + ([ids["lena"]] if k == 3 else [])):
-            ans = _human(rng, truths[trace_id - 1], 1.3 if r == 2 else 1.0)
-            answers.append(ans)
-            session.add(
+        for p in plans
+    ]
+    session.add_all(items)
+    session.flush()
+    labels, settled = [], []
+    for item, plan in zip(items, plans, strict=True):
+        for r, answers in enumerate(plan.answers):
+            labels.append(
                 Label(
                     item_id=item.id,
-                    reviewer_id=reviewer,
+                    reviewer_id=reviewers[r],
                     rubric_id=ids["rubric"],
-                    answers=ans,
+                    answers=answers,
                     seconds_spent=round(rng.uniform(12, 75), 1),
                     source="demo",
-                    created_at=created + timedelta(minutes=5 + r * 7),
+                    created_at=plan.created + timedelta(minutes=5 + r * 7),
                 )
             )
-        spread = max(abs(a["correctness"] - b["correctness"]) for a in answers for b in answers)
-        if spread >= 2 or len({a["issue_type"] for a in answers}) > 1 and rng.random() < 0.3:
-            item.status = "adjudication"
-            if rng.random() < 0.5:
-                final = dict(answers[0], correctness=truths[trace_id - 1].correctness)
-                session.add(
-                    Adjudication(
-                        item_id=item.id,
-                        adjudicator_id=ids["lena"],
-                        rubric_id=ids["rubric"],
-                        answers=final,
-                        note="Checked against the cited policy.",
-                        created_at=created + timedelta(hours=6),
-                    )
+        if plan.adjudicate:
+            truth = plan.trace.truth
+            final = dict(plan.answers[0], correctness=truth.correctness, groundedness=truth.groundedness)
+            settled.append(
+                Adjudication(
+                    item_id=item.id,
+                    adjudicator_id=ids["lena"],
+                    rubric_id=ids["rubric"],
+                    answers=final,
+                    note="Checked against the cited policy.",
+                    created_at=min(plan.created + timedelta(hours=6), story.end - timedelta(minutes=10)),
                 )
-                item.status = "done"
-        session.add(item)
-        summary.labels += k
-    for trace_id in sorted(open_items):
-        session.add(
-            ReviewItem(
-                trace_id=trace_id,
-                queue="sampled",
-                reason=rng.choice(reasons),
-                overlap_k=2,
-                status="open",
-                sampling_policy_id=ids["policy"],
-                created_at=end - timedelta(hours=rng.uniform(1, 72)),
             )
-        )
-    session.add(
-        ReviewItem(
-            trace_id=n,
-            queue="sampled",
-            reason="thumbs_down",
-            overlap_k=2,
-            status="open",
-            priority=5,
-            sampling_policy_id=ids["policy"],
-            created_at=end - timedelta(hours=2),
-        )
-    )
-    escalation_reasons = [
-        "guardrail: prompt_injection blocked",
-        "judge confidence below 0.5",
-        "reviewer flag",
-    ]
-    for j, trace_id in enumerate(candidates[450:462]):
-        age = [2, 5, 20, 30, 50, 70][j % 6]
-        session.add(
-            ReviewItem(
-                trace_id=trace_id,
-                queue="escalation",
-                reason="guardrail" if j % 3 == 0 else ("low_confidence" if j % 3 == 1 else "flag"),
-                overlap_k=1,
-                status="escalated",
-                priority=10,
-                escalated_at=end - timedelta(hours=age),
-                escalation_reason=escalation_reasons[j % 3],
-                created_at=end - timedelta(hours=age),
-            )
-        )
+            item.status = "done"
+    session.add_all(labels + settled)
     session.flush()
-    summary.items = session.exec(select(func.count()).select_from(ReviewItem)).one()
-    golden_items = session.exec(
-        select(ReviewItem).where(ReviewItem.status == "done").order_by(ReviewItem.id)
-    ).all()
-    for item in golden_items[:40]:
-        trace = session.get(Trace, item.trace_id)
-        truth = truths[item.trace_id - 1]
-        session.add(
-            GoldenExample(
-                trace_id=trace.id,
-                item_id=item.id,
-                input=trace.input,
-                expected_output=trace.output
-                if truth.correct
-                else "(corrected) Answer strictly from the cited policy.",
-                expected_labels={"correctness": truth.correctness, "groundedness": truth.groundedness},
-                tags=[trace.segment],
-                added_by="rita",
-                created_at=item.created_at + timedelta(hours=1),
-            )
+    return items
+
+
+def write_review(
+    session: Session,
+    rng: random.Random,
+    story: Story,
+    counts: BuildCounts,
+    facts: list[TraceFacts],
+    plans: list[LabelPlan],
+    ids: dict[str, int],
+) -> None:
+    end = story.end
+    items = _labelled(session, rng, story, plans, ids)
+    counts.labels = sum(len(p.answers) for p in plans)
+    taken = {p.trace.id for p in plans}
+    xss = facts[-1].id
+    rest = [f.id for f in facts[:-1] if f.id not in taken]
+    rng.shuffle(rest)
+    open_rows: list[dict[str, Any]] = [
+        {
+            "trace_id": trace_id,
+            "queue": "sampled",
+            "reason": rng.choice(REASONS),
+            "overlap_k": 2,
+            "status": "open",
+            "sampling_policy_id": ids["policy"],
+            "created_at": end - timedelta(hours=rng.uniform(1, 72)),
+        }
+        for trace_id in sorted(rest[:OPEN_ITEMS])
+    ]
+    open_rows.append(
+        {
+            "trace_id": xss,
+            "queue": "sampled",
+            "reason": "thumbs_down",
+            "overlap_k": 2,
+            "status": "open",
+            "priority": 5,
+            "sampling_policy_id": ids["policy"],
+            "created_at": end - timedelta(hours=2),
+        }
+    )
+    why = ["guardrail: prompt_injection blocked", "judge confidence below 0.5", "reviewer flag"]
+    for j, trace_id in enumerate(rest[OPEN_ITEMS : OPEN_ITEMS + ESCALATIONS]):
+        age = timedelta(hours=[2, 5, 20, 30, 50, 70][j % 6])
+        open_rows.append(
+            {
+                "trace_id": trace_id,
+                "queue": "escalation",
+                "reason": ("guardrail", "low_confidence", "flag")[j % 3],
+                "overlap_k": 1,
+                "status": "escalated",
+                "priority": 10,
+                "escalated_at": end - age,
+                "escalation_reason": why[j % 3],
+                "created_at": end - age,
+            }
         )
-    audit.record(
-        session,
+    session.execute(insert(ReviewItem), open_rows)
+    counts.items = len(items) + len(open_rows)
+    by_id = {f.id: f for f in facts}
+    done = [(item, plan) for item, plan in zip(items, plans, strict=True) if item.status == "done"]
+    golden = []
+    for item, plan in done[:GOLDEN]:
+        truth = plan.trace.truth
+        golden.append(
+            {
+                "trace_id": item.trace_id,
+                "item_id": item.id,
+                "input": "",
+                "expected_output": "",
+                "expected_labels": {"correctness": truth.correctness, "groundedness": truth.groundedness},
+                "tags": [by_id[item.trace_id].segment],
+                "added_by": "rita",
+                "created_at": min(item.created_at + timedelta(hours=1), end - timedelta(minutes=5)),
+                "_correct": truth.correct,
+            }
+        )
+    _fill_golden_text(session, golden)
+    story.audit(
+        end - timedelta(minutes=1),
         actor="demo",
         action="review.seed",
         entity="review_item",
         entity_id="demo",
-        payload={"labelled": len(labelled), "open": len(open_items) + 1, "escalated": 12},
+        payload={"labelled": len(items), "open": OPEN_ITEMS + 1, "escalated": ESCALATIONS},
     )
+
+
+def _fill_golden_text(session: Session, golden: list[dict[str, Any]]) -> None:
+    from sqlmodel import col, select
+
+    from review_store.models import Trace
+
+    ids = [g["trace_id"] for g in golden]
+    texts = dict(
+        (i, (inp, out))
+        for i, inp, out in session.exec(
+            select(Trace.id, Trace.input, Trace.output).where(col(Trace.id).in_(ids))
+        ).all()
+    )
+    for g in golden:
+        inp, out = texts[g["trace_id"]]
+        g["input"] = inp
+        g["expected_output"] = (
+            out if g.pop("_correct") else "(corrected) Answer strictly from the cited policy."
+        )
+    if golden:
+        session.execute(insert(GoldenExample), golden)
