@@ -48,6 +48,6 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 def exit_code_for(exc: BaseException) -> int:
     """2 for bad usage or input (what the caller must change), 1 for everything else the store refused
     or could not do now (a failed check, a conflict, a busy or lost database)."""
-    if isinstance(exc, ValidationFailed | NotFound | PermissionDenied):
+    if isinstance(exc, ValidationFailed | NotFound | PermissionDenied | DatabaseNotEmpty):
         return EXIT_BAD_INPUT
     return EXIT_FAILED

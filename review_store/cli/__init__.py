@@ -122,8 +122,9 @@ def get_engine(db: str | None):
     return desk(db).engine
 
 
-def desk(db: str | None = None, *, as_of: str | None = None):
-    """The facade on --db (or REVIEW_STORE_URL); `as_of` (ISO date/time) pins its clock."""
+def desk(db: str | None = None, *, as_of: str | None = None, migrate: bool = False):
+    """The facade on --db (or REVIEW_STORE_URL); `as_of` (ISO date/time) pins its clock; `migrate` upgrades
+    the schema first (commands that create a database, like `demo`)."""
     from review_store.clock import FixedClock, parse_instant
     from review_store.desk import Desk
 
@@ -133,7 +134,7 @@ def desk(db: str | None = None, *, as_of: str | None = None):
             clock = FixedClock(parse_instant(as_of, field="--as-of"))
         except ValueError as exc:
             fail(str(exc))
-    return Desk.open(db or state.db, clock=clock)
+    return Desk.open(db or state.db, clock=clock, migrate=migrate)
 
 
 def emit(payload: dict[str, Any], text: str, as_json: bool) -> None:

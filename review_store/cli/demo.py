@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, db_option, emit, fail, get_engine, json_option, resolve
+from review_store.cli import db_option, desk, emit, fail, json_option, resolve
 
 CREDENTIALS_FILE = "demo-credentials.txt"
+
+
+def _end_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"--end: {text!r} is not an ISO date (e.g. 2026-06-01)")
+    return None
 
 
 def register(app: typer.Typer) -> None:
@@ -17,6 +28,12 @@ def register(app: typer.Typer) -> None:
     def demo(
         traces: int = typer.Option(5000, "--traces", min=1, help="How many production traces to generate."),
         seed: int = typer.Option(7, "--seed", help="Same seed (and end date), same data."),
+        end: str = typer.Option(
+            None,
+            "--end",
+            help="The world's 30 days end at midnight of this ISO date (default: today, from the clock; "
+            "REVIEW_DESK_NOW moves it).",
+        ),
         force: bool = typer.Option(False, "--force", help="Replace whatever the database holds."),
         if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing (exit 0) when data is there."),
         db: str = db_option(),
@@ -27,40 +44,32 @@ def register(app: typer.Typer) -> None:
         Demo passwords are random, printed once and written to ./demo-credentials.txt (mode 600);
         set REVIEW_DESK_DEMO_PASSWORD to choose one for every demo user (tests, screenshots).
 
-        Example: review-desk demo --traces 5000 --seed 7
+        Example: review-desk demo --traces 5000 --seed 7 --end 2026-06-01
         """
-        from review_store import schema
-        from review_store.demo import build_demo
-        from review_store.errors import DatabaseNotEmpty
-
         db, as_json = resolve(db, as_json)
-        schema.upgrade(db)
-        engine = get_engine(db)
-        if if_empty and not schema.is_empty(engine):
-            note = f"the database already holds data; demo sign-ins are in {CREDENTIALS_FILE} if it was built here"
-            emit({"ok": True, "built": False, "note": note}, note, as_json)
+        end_date = _end_date(end)
+        summary = desk(db, migrate=True).demo.build(
+            seed=seed,
+            traces=traces,
+            end=end_date,
+            password=os.environ.get("REVIEW_DESK_DEMO_PASSWORD"),
+            if_empty=if_empty,
+            force=force,
+        )
+        if not summary.built:
+            note = f"{summary.note}; demo sign-ins are in {CREDENTIALS_FILE} if it was built here"
+            emit({"ok": True, **summary.to_json(), "note": note}, note, as_json)
             return
-        try:
-            summary = build_demo(
-                engine,
-                seed=seed,
-                traces=traces,
-                force=force,
-                password=os.environ.get("REVIEW_DESK_DEMO_PASSWORD"),
-            )
-        except DatabaseNotEmpty as exc:
-            fail(str(exc), EXIT_BAD_INPUT, as_json)
-            return
-        creds = summary["credentials"]
-        _write_credentials(creds)
+        _write_credentials({c.username: c.password for c in summary.credentials})
         lines = [
-            f"Built the demo world: {summary['traces']:,} traces, {summary['guardrail_events']:,} guardrail events, "
-            f"{summary['verdicts']:,} judge verdicts, {summary['labels']} human labels, {summary['items']} review items "
-            f"({summary['start'][:10]} .. {summary['end'][:10]}).",
+            f"Built the demo world (seed {summary.seed}): {summary.traces:,} traces, "
+            f"{summary.guardrail_events:,} guardrail events, {summary.verdicts:,} judge verdicts, "
+            f"{summary.labels} human labels, {summary.items} review items "
+            f"({summary.start:%Y-%m-%d} .. {summary.end:%Y-%m-%d}, ending at midnight UTC).",
             "Demo sign-ins (shown once; also in demo-credentials.txt):",
-            *[f"  {name:<8} {password}" for name, password in creds.items()],
+            *[f"  {c.username:<8} {c.role:<9} {c.password}" for c in summary.credentials],
         ]
-        emit({"ok": True, "built": True, **summary}, "\n".join(lines), as_json)
+        emit({"ok": True, **summary.to_json()}, "\n".join(lines), as_json)
 
 
 def _write_credentials(creds: dict[str, str]) -> None:

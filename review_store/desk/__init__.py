@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are import
     from review_store.desk.agreement import AgreementPart
     from review_store.desk.argilla import ArgillaPart
     from review_store.desk.dashboards import DashboardsPart
+    from review_store.desk.demo import DemoPart
     from review_store.desk.golden import GoldenPart
     from review_store.desk.ingest import IngestPart
     from review_store.desk.judge import JudgePart
@@ -163,3 +164,9 @@ class Desk:
         from review_store.desk.argilla import ArgillaPart
 
         return ArgillaPart(self)
+
+    @cached_property
+    def demo(self) -> DemoPart:
+        from review_store.desk.demo import DemoPart
+
+        return DemoPart(self)
