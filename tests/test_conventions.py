@@ -37,8 +37,7 @@ TRANSITIONAL_LONG = {
     "review_store/cli/release.py",
     "review_store/migrations/versions/0001_initial_schema.py",
 }
-TRANSITIONAL_PRIVATE_IMPORTS: set[tuple[str, str]] = {
-}
+TRANSITIONAL_PRIVATE_IMPORTS: set[tuple[str, str]] = {}
 
 
 def _py_files(*dirs: str) -> list[Path]:
