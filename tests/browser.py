@@ -43,9 +43,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(db_url: str, log_path: Path):
-    """`streamlit run app/main.py` on db_url; yields the base URL once /_stcore/health answers."""
-    port = free_port()
+def running_app(db_url: str, log_path: Path, *, cwd: Path = ROOT, port: int | None = None):
+    """`streamlit run app/main.py` on db_url; yields the base URL once /_stcore/health answers.
+
+    `cwd` is where Streamlit reads `.streamlit/` (config.toml, secrets.toml) from.
+    """
+    port = port or free_port()
     env = {**os.environ, "REVIEW_STORE_URL": db_url}
     command = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
@@ -53,7 +56,7 @@ def running_app(db_url: str, log_path: Path):
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]  # fmt: skip
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
