@@ -1,50 +1,78 @@
-"""Shared pieces of the Releases page: the gate table, the component diff, the sign-off block."""
+"""Shared pieces of the Releases page: the gate table, the component diff, and actions run as callbacks.
+
+Actions run in `on_click` callbacks, before the page script reruns: each calls one facade method (which
+owns and commits its transaction), and the page then draws everything from a fresh read of committed
+state, so the header, the sign-off block and the deploy section always agree.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
 from app import widgets
-from review_store.errors import ReviewStoreError
+from review_store.desk import ReviewStoreError
+
+FLASH = "rel_flash"  # (kind, message) of the last action, shown once
 
 
-def gate_table(gate: dict, *, key: str) -> None:
+def gate_table(gate, *, key: str) -> None:
     """Evidence vs thresholds, one row per metric; failing rows first so nobody misses them."""
-    verdict = "passes" if gate["passed"] else "FAILS"
-    (st.success if gate["passed"] else st.error)(
-        f"Gate {verdict} (policy v{gate['policy_version']}, eval run {gate['eval_run_id']})"
+    verdict = "passes" if gate.passed else "FAILS"
+    (st.success if gate.passed else st.error)(
+        f"Gate {verdict} (policy v{gate.policy_version}, eval run {gate.eval_run_id})"
     )
-    rows = pd.DataFrame(gate["rows"])
-    if rows.empty:
+    if not gate.rows:
         st.info("No gate policy or no evidence yet.")
         return
-    rows = rows[
-        ["metric", "op", "threshold", "value", "result", "judge", "question", "judge_trusted", "note"]
+    columns = [
+        "metric",
+        "op",
+        "threshold",
+        "value",
+        "result",
+        "judge",
+        "question",
+        "segment",
+        "judge_trusted",
+        "note",
     ]
+    rows = pd.DataFrame([r.to_json() for r in gate.rows])[columns]
     rows = rows.sort_values("result", key=lambda c: c != "fail", kind="stable")
-    widgets.table_with_download(rows, key=key, file_name=f"gate-{gate['release']}.csv", filter_text=False)
+    widgets.table_with_download(rows, key=key, file_name=f"gate-{gate.release}.csv", filter_text=False)
 
 
-def component_diff(parts: list[dict], *, old: str, new: str) -> None:
-    st.caption(f"What changes from {old} to {new}, per component.")
-    for part in parts:
-        label = f"{part['component']}: {part['summary']}"
-        with st.expander(label, expanded=part["changed"] and part["component"] == "prompts"):
-            if part["text_diff"]:
-                st.code(part["text_diff"], language="diff")
-            elif part["changes"]:
-                st.dataframe(pd.DataFrame(part["changes"]).astype(str), hide_index=True, width="stretch")
+def component_diff(diff) -> None:
+    st.caption(f"What changes from {diff.old} to {diff.new}, per component.")
+    for part in diff.components:
+        with st.expander(
+            f"{part.component}: {part.summary}", expanded=part.changed and part.component == "prompts"
+        ):
+            if part.text_diff:
+                st.code(part.text_diff, language="diff")
+            elif part.changes:
+                frame = pd.DataFrame([c.to_json() for c in part.changes]).astype(str)
+                st.dataframe(frame, hide_index=True, width="stretch")
             else:
                 st.caption("unchanged")
 
 
-def run_action(label: str, action) -> bool:
-    """Call a store action; show the store's refusal as it is."""
+def run_action(label: str, action: Callable[[], object]) -> None:
+    """Callback body: call one facade method; remember its outcome (the store's refusal as it is)."""
     try:
         action()
     except ReviewStoreError as exc:
-        st.error(str(exc))
-        return False
-    st.success(label)
-    return True
+        st.session_state[FLASH] = ("error", str(exc))
+        return
+    st.session_state[FLASH] = ("success", label)
+
+
+def show_flash() -> None:
+    """The outcome of the action that triggered this run, once."""
+    kind, message = st.session_state.pop(FLASH, (None, None))
+    if kind == "error":
+        st.error(message)
+    elif kind == "success":
+        st.success(message)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from review_store import audit, releases
 from review_store.cli import app
 from review_store.db import read_session, session_scope
-from review_store.releases import deployments
+from review_store.releases import deployments, watch
 from tests.factories import make_user
 from tests.test_releases import MANIFEST, POLICY
 
@@ -73,7 +73,7 @@ def test_auto_rollback_rule_writes_one_rollback_event(demo_engine):
         settings.put(s, actor=actor_for(s, "lena"), key="rollback.rule", value={"mode": "auto"})
     before = _count(demo_engine)
     with session_scope(demo_engine) as s:
-        status = deployments.apply_rollback_rule(s)
+        status = watch.apply_rollback_rule(s)
     assert status.action == "rolled_back"
     assert _count(demo_engine) == before + 1
     with read_session(demo_engine) as s:

@@ -117,3 +117,26 @@ def test_every_release_and_audit_command_has_an_example():
         typer_group = next(g for g in app.registered_groups if g.name == group).typer_instance
         for command in typer_group.registered_commands:
             assert "Example:" in (command.callback.__doc__ or ""), command.callback.__name__
+
+
+def test_create_name_flag_overrides_the_manifests_own_name(engine, db_url, tmp_path):
+    with session_scope(engine) as s:
+        make_user(s, role="owner", username="olivia")
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(dict(MANIFEST, name="from-manifest")))
+    out = _run(
+        "release", "create", "--manifest", path, "--name", "other", "--as", "olivia", "--db", db_url, "--json"
+    )
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["name"] == "other"
+    own = _run("release", "create", "--manifest", path, "--as", "olivia", "--db", db_url, "--json")
+    assert own.exit_code == 0, own.output
+    assert json.loads(own.stdout)["name"] == "from-manifest"
+    listed = json.loads(_run("release", "list", "--db", db_url, "--json").stdout)
+    hashes = {r["name"]: r["manifest_hash"] for r in listed["releases"]}
+    assert hashes["other"] == hashes["from-manifest"]  # the name is metadata, not part of the system
+    help_text = _run("release", "create", "--help").stdout
+    assert "overrides the manifest" in help_text
+    path.write_text(yaml.safe_dump(dict(MANIFEST, name=["x"])))
+    bad = _run("release", "create", "--manifest", path, "--as", "olivia", "--db", db_url)
+    assert bad.exit_code == 2 and "m.yaml: field 'name'" in bad.output

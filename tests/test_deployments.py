@@ -35,7 +35,7 @@ def test_binomial_upper_tail_matches_direct_sum(k, n, p):
 def test_timeline_of_r1_shows_canary_and_health_check(demo_engine):
     with read_session(demo_engine) as s:
         rows = deployments.timeline(s, release="r1")
-    whats = [r["what"] for r in rows if r["source"] == "deployment"]
+    whats = [r.what for r in rows if r.source == "deployment"]
     assert whats == [
         "canary 5%",
         "canary 25%",
@@ -43,4 +43,4 @@ def test_timeline_of_r1_shows_canary_and_health_check(demo_engine):
         "canary 100%",
         "health check passed (known-good)",
     ]
-    assert {"release.create", "release.approve"} <= {r["what"] for r in rows if r["source"] == "audit"}
+    assert {"release.create", "release.approve"} <= {r.what for r in rows if r.source == "audit"}

@@ -1,12 +1,9 @@
-"""AppTest: an owner who is not the author approves r3 and promotes it through the canary; the author
-sees approve disabled with the reason; the Audit page verifies and filters."""
+"""AppTest: the Releases page shows committed state right after every action (approve, promote, health
+check, rollback), disables what the store would refuse and says why, and a refused action changes nothing;
+plus the Audit page's verify and filter."""
 
 from __future__ import annotations
 
-from sqlmodel import select
-
-from review_store.db import make_engine, read_session
-from review_store.models import Deployment, Release
 from tests.apptest import open_app, page
 
 
@@ -18,39 +15,109 @@ def _open(monkeypatch, url, user, name):
     return at
 
 
-def test_owner_approves_r3_and_promotes_through_canary(monkeypatch, demo_db_url):
+def _header(at) -> str:
+    return at.subheader[0].value
+
+
+def _captions(at) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def _deploy_caption(at) -> str:
+    return next(c for c in _captions(at) if c.startswith("Stage now:"))
+
+
+def _serving_caption(at) -> str:
+    return next(c for c in _captions(at) if c.startswith("Live:"))
+
+
+def _click(at, key: str):
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _ok(at) -> None:
+    assert not at.error or all(e.value.startswith("Gate") for e in at.error), [e.value for e in at.error]
+
+
+def test_after_approve_the_page_shows_approved_and_disables_approve(monkeypatch, demo_db_url):
     at = _open(monkeypatch, demo_db_url, "oscar", "releases")
     assert at.selectbox(key="rel_name").value == "r3"
-    assert not at.button(key="rel_approve").disabled
+    assert _header(at) == "r3 · candidate" and not at.button(key="rel_approve").disabled
     at.text_area(key="rel_comment").input("Refunds grounding fixed; every gate passes.")
-    at.button(key="rel_approve").click().run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
-    assert any("r3 approved" in s.value for s in at.success)
-    for _ in range(4):
-        at.button(key="rel_promote").click().run()
-        assert not at.exception and not at.error, [e.value for e in at.error]
-    engine = make_engine(demo_db_url)
-    with read_session(engine) as s:
-        r3 = s.exec(select(Release).where(Release.name == "r3")).one()
-        stages = s.exec(select(Deployment.stage_pct).where(Deployment.release_id == r3.id)).all()
-        status = r3.status
-    engine.dispose()
-    assert sorted(stages) == [5, 25, 50, 100] and status == "live"
+    _click(at, "rel_approve")
+    _ok(at)
+    assert any(s.value == "r3 approved" for s in at.success)
+    assert _header(at) == "r3 · approved"
+    assert _deploy_caption(at) == "Stage now: 0 % of traffic · status approved"
+    assert at.button(key="rel_approve").disabled and at.button(key="rel_reject").disabled
+    assert "Approve is disabled: r3 is approved; only a candidate can be signed off" in _captions(at)
+    frame = next(d.value for d in at.dataframe if "decision" in d.value.columns)
+    assert list(frame["decision"]) == ["approved"] and list(frame["approver"]) == ["oscar"]
+
+
+def test_promote_header_and_deploy_section_agree_at_every_stage(monkeypatch, demo_db_url):
+    at = _open(monkeypatch, demo_db_url, "oscar", "releases")
+    at.text_area(key="rel_comment").input("Refunds grounding fixed.")
+    _click(at, "rel_approve")
+    for stage, status in ((5, "deploying"), (25, "deploying"), (50, "deploying"), (100, "live")):
+        _click(at, "rel_promote")
+        _ok(at)
+        assert _header(at) == f"r3 · {status} · {stage} %"
+        assert _deploy_caption(at) == f"Stage now: {stage} % of traffic · status {status}"
+    assert _serving_caption(at) == "Live: **r3** · known-good: **r1**"
+    _click(at, "rel_health")
+    assert any(s.value == "health check recorded" for s in at.success)
+    assert _header(at).startswith("r3 · ") and _deploy_caption(at).endswith(_header(at).split(" · ")[1])
+
+
+def test_rollback_shows_known_good_live_again(monkeypatch, demo_db_url):
+    at = _open(monkeypatch, demo_db_url, "oscar", "releases")
+    assert _serving_caption(at) == "Live: **r2** · known-good: **r1**"
+    at.text_area(key="rel_comment").input("Refunds grounding fixed.")
+    _click(at, "rel_approve")
+    _click(at, "rel_promote")
+    assert _header(at) == "r3 · deploying · 5 %"
+    _click(at, "rel_rollback")
+    _ok(at)
+    assert any(s.value == "rolled back" for s in at.success)
+    assert _serving_caption(at) == "Live: **r1** · known-good: **r1**"
+    assert _header(at) == "r3 · rolled_back · 5 %"
+    assert _deploy_caption(at) == "Stage now: 5 % of traffic · status rolled_back"
+    listing = next(d.value for d in at.dataframe if "author" in d.value.columns)
+    assert dict(zip(listing["name"], listing["status"], strict=True)) == {
+        "r1": "live",
+        "r2": "rolled_back",
+        "r3": "rolled_back",
+    }
+
+
+def test_a_refused_action_shows_the_error_and_changes_nothing(monkeypatch, demo_db_url):
+    at = _open(monkeypatch, demo_db_url, "oscar", "releases")
+    before = (_header(at), _deploy_caption(at), _serving_caption(at))
+    _click(at, "rel_promote")  # r3 has no approval yet
+    assert [e.value for e in at.error] == ["r3 is candidate; only an approved release can be promoted"]
+    assert (_header(at), _deploy_caption(at), _serving_caption(at)) == before
+    assert not at.button(key="rel_approve").disabled
+    _click(at, "rel_approve")  # no comment: the store refuses, nothing is recorded
+    assert any(e.value == "sign-off: field 'comment' is required" for e in at.error)
+    assert _header(at) == "r3 · candidate"
+    assert not any("decision" in d.value.columns for d in at.dataframe)
 
 
 def test_author_sees_approve_disabled_with_reason(monkeypatch, demo_db_url):
     at = _open(monkeypatch, demo_db_url, "olivia", "releases")
     assert at.selectbox(key="rel_name").value == "r3"
-    button = at.button(key="rel_approve")
-    assert button.disabled
-    assert any("olivia authored r3; four-eyes" in c.value for c in at.caption)
+    assert at.button(key="rel_approve").disabled
+    assert any("olivia authored r3; four-eyes" in c for c in _captions(at))
 
 
 def test_failing_gate_disables_approve_without_override(monkeypatch, demo_db_url):
     at = _open(monkeypatch, demo_db_url, "oscar", "releases")
     at.selectbox(key="rel_name").select("r2").run()
     assert at.button(key="rel_approve").disabled  # oscar authored r2, and it is live anyway
-    assert any(c.value.startswith("Approve is disabled: oscar authored r2") for c in at.caption)
+    assert any(c.startswith("Approve is disabled: oscar authored r2") for c in _captions(at))
     assert any("Gate FAILS" in e.value for e in at.error)
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from review_store import releases
-from review_store.db import read_session, session_scope
+from review_store.db import make_engine, read_session, session_scope
 from review_store.errors import ConflictError, PermissionDenied, ValidationFailed
 from review_store.judge.agreement import judge_trust
 from review_store.models import Approval, AuditEvent, Deployment
@@ -133,7 +133,8 @@ def test_failing_gate_needs_an_override_recorded_as_exception(engine):
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "release.approve")).one()
         payload = json.loads(event.payload)
         assert payload["exception"] is True and payload["gate_passed"] is False
-        assert releases.approvals(s, release="c1")[0]["exception"] is True
+        ((first, _approver),) = releases.approvals(s, release="c1")
+        assert first.override_reason == "hotfix for outage"
 
 
 def test_rejected_release_cannot_be_promoted(engine):
@@ -311,3 +312,100 @@ def test_untrusted_judge_row_fails_closed(demo_engine):
     assert row.note.startswith("judge not trusted for tone: alpha") and "CI" in row.note
     with read_session(demo_engine) as s:  # the gate's note is the Agreement page's trust reason
         assert row.note == judge_trust(s, judge="acme-judge@1", question="tone").reason
+
+
+# --- the facade: desk.releases ------------------------------------------------------------------------
+
+
+def _desk(url: str):
+    from review_store.desk import Desk
+
+    return Desk.open(url)
+
+
+def test_sign_off_blockers_are_one_rule_for_page_and_store(engine, db_url):
+    people = _world(engine, accuracy=0.7)  # the gate fails
+    desk = _desk(db_url)
+    author = desk.releases.sign_off_status(actor=people["author"], release="c1")
+    assert [b.rule for b in author.approve_blockers] == ["author", "gate"]
+    assert not author.can_approve and not author.can_reject
+    owner = desk.releases.sign_off_status(actor=people["owner"], release="c1")
+    assert [b.rule for b in owner.approve_blockers] == ["gate"] and owner.can_reject
+    assert desk.releases.sign_off_status(
+        actor=people["owner"], release="c1", override_reason="hotfix"
+    ).can_approve
+    # the store refuses with the very first blocker the page shows
+    with pytest.raises(PermissionDenied) as refused:
+        desk.releases.approve(actor=people["author"], release="c1", comment="mine")
+    assert str(refused.value) == author.approve_reason
+    with pytest.raises(ConflictError) as gate_refused:
+        desk.releases.approve(actor=people["owner"], release="c1", comment="ok")
+    assert str(gate_refused.value) == owner.approve_reason
+    with pytest.raises(ValidationFailed, match="comment"):
+        desk.releases.reject(actor=people["owner"], release="c1", comment="  ")
+    assert desk.releases.get("c1").status == "candidate" and desk.releases.approvals("c1") == ()
+    done = desk.releases.reject(actor=people["owner"], release="c1", comment="not convinced")
+    assert done.decision == "rejected" and done.approver == "owner2"
+    after = desk.releases.sign_off_status(actor=people["owner"], release="c1")
+    assert [b.rule for b in after.reject_blockers] == ["status"]
+
+
+def test_facade_rollout_returns_committed_state(engine, db_url):
+    people = _world(engine)
+    desk = _desk(db_url)
+    seen = desk.releases.gate("c1").evidence_hash
+    approval = desk.releases.approve(
+        actor=people["owner"], release="c1", comment="ok", seen_evidence_hash=seen
+    )
+    assert approval.evidence_hash == seen and desk.releases.get("c1").status == "approved"
+    stages = [
+        desk.releases.promote(actor=people["owner"], release="c1").stage_pct for _ in deployments.STAGES
+    ]
+    assert stages == list(deployments.STAGES)
+    assert desk.releases.get("c1").stage_pct == 100 and desk.releases.list().live == "c1"
+    step = desk.releases.health_check(actor=people["owner"], release="c1", healthy=True)
+    assert step.known_good and desk.releases.list().known_good == "c1"
+    with pytest.raises(ConflictError, match="only an approved release"):
+        desk.releases.promote(actor=people["owner"], release="c1")
+    with pytest.raises(ConflictError, match="nothing to roll back"):
+        desk.releases.rollback(actor=people["owner"])
+    assert desk.releases.get("c1").status == "known_good"
+
+
+def test_gate_asks_trust_for_the_metrics_segment(demo_db_url):
+    """A segment metric is judged on that segment's agreement: the gate's verdict is judge_trust's."""
+    desk = _desk(demo_db_url)
+    r3 = desk.releases.gate("r3")
+    refunds = next(r for r in r3.rows if r.metric == "groundedness_rate:refunds")
+    assert refunds.segment == "refunds" and refunds.judge_trusted is True
+    engine = make_engine(demo_db_url)
+    with read_session(engine) as s:
+        trust = judge_trust(s, judge="acme-judge@1", question="groundedness", segment="refunds")
+        overall = judge_trust(s, judge="acme-judge@1", question="groundedness")
+    engine.dispose()
+    assert refunds.note == trust.reason and trust.n_items < overall.n_items
+
+
+def test_gate_refuses_a_segment_metric_when_that_segment_is_untrusted(demo_engine, demo_db_url):
+    """Trusted overall but not in the metric's segment (too few items there): the segment row fails,
+    with judge_trust's own reason for that segment."""
+    from review_store import settings
+
+    with session_scope(demo_engine) as s:
+        lena = actor_for(s, "lena")
+        overall_n = judge_trust(s, judge="acme-judge@1", question="correctness").n_items
+        billing_n = judge_trust(s, judge="acme-judge@1", question="correctness", segment="billing").n_items
+        assert billing_n < overall_n
+        settings.put(s, actor=lena, key="judge.trust", value={"min_items": billing_n + 1})
+        releases.create_gate_policy(
+            s, actor=lena, thresholds=[{"metric": "correctness:billing", "op": ">=", "threshold": 0.5}]
+        )
+        metric = {"value": 0.95, "judge": "acme-judge@1", "question": "correctness", "segment": "billing"}
+        releases.record_eval_run(s, actor=lena, release="r3", metrics={"correctness:billing": metric})
+    with read_session(demo_engine) as s:
+        overall = judge_trust(s, judge="acme-judge@1", question="correctness")
+        billing = judge_trust(s, judge="acme-judge@1", question="correctness", segment="billing")
+    assert overall.trusted and not billing.trusted, (overall.reason, billing.reason)
+    (row,) = _desk(demo_db_url).releases.gate("r3").rows
+    assert row.value == 0.95 and not row.passed and row.judge_trusted is False
+    assert row.note == billing.reason

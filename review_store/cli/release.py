@@ -1,70 +1,29 @@
-"""`review-desk release ...`: register, compare, gate, sign off, promote and roll back releases."""
+"""`review-desk release ...`: register, compare, gate and sign off releases (rollout commands are in
+`release_deploy`). Every command calls the facade (`desk.releases`) only; domain errors become exit codes
+in the group handler (errors.exit_code_for)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from review_store.cli import (
-    EXIT_BAD_INPUT,
-    EXIT_FAILED,
-    db_option,
-    emit,
-    fail,
-    get_engine,
-    json_option,
-    resolve,
+from review_store.cli import EXIT_FAILED, acting_actor, db_option, desk, emit, json_option, resolve
+from review_store.cli.release_deploy import add_deploy_commands
+
+AS_USER = typer.Option(
+    ..., "--as", help="The user acting (their role decides what is allowed; needs their token)."
 )
-from review_store.errors import ConflictError, ReviewStoreError
-
-AS_USER = typer.Option(..., "--as", help="The user acting (their role decides what is allowed).")
 
 
-@contextmanager
-def _domain_errors(as_json: bool):
-    """Refusals become a message and an exit code (2 bad input/permission, 1 conflicting state)."""
-    try:
-        yield
-    except ConflictError as exc:
-        fail(str(exc), EXIT_FAILED, as_json)
-    except ReviewStoreError as exc:
-        fail(str(exc), EXIT_BAD_INPUT, as_json)
-
-
-def _write(db: str | None, as_json: bool, work: Callable[[Any], Any]) -> Any:
-    from review_store.db import session_scope
-
-    with _domain_errors(as_json), session_scope(get_engine(db)) as session:
-        return work(session)
-
-
-def _read(db: str | None, as_json: bool, work: Callable[[Any], Any]) -> Any:
-    from review_store.db import read_session
-
-    with _domain_errors(as_json), read_session(get_engine(db)) as session:
-        return work(session)
-
-
-def _actor(session, username: str):
-    from review_store.permissions import resolve_actor
-
-    return resolve_actor(session, username)  # --as NAME needs NAME's token (cli.acting_actor's rule)
-
-
-def _gate_text(result: dict[str, Any]) -> str:
-    lines = [
-        f"gate for {result['release']} (policy v{result['policy_version']}): "
-        + ("PASS" if result["passed"] else "FAIL")
-    ]
+def _gate_text(gate) -> str:
+    verdict = "PASS" if gate.passed else "FAIL"
+    lines = [f"gate for {gate.release} (policy v{gate.policy_version}): {verdict}"]
     lines.append(f"{'metric':34} {'op':2} {'threshold':>10} {'value':>10}  result  note")
-    for row in result["rows"]:
-        value = "—" if row["value"] is None else f"{row['value']:g}"
+    for row in gate.rows:
+        value = "—" if row.value is None else f"{row.value:g}"
         lines.append(
-            f"{row['metric']:34} {row['op']:2} {row['threshold']:>10g} {value:>10}  {row['result']:6}  {row['note']}"
+            f"{row.metric:34} {row.op:2} {row.threshold:>10g} {value:>10}  {row.result:6}  {row.note}"
         )
     return "\n".join(lines)
 
@@ -79,7 +38,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         manifest: Path = typer.Option(..., "--manifest", help="YAML or JSON manifest file."),
         user: str = AS_USER,
         name: str = typer.Option(
-            None, "--name", help="Release name (default: the manifest's `name`, else the file name)."
+            None,
+            "--name",
+            help="Release name; overrides the manifest's `name:` (default: that name, else the file name).",
         ),
         parent: str = typer.Option(None, "--parent", help="The release this one replaces."),
         db: str = db_option(),
@@ -89,41 +50,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
 
         Example: review-desk release create --manifest r4.yaml --as olivia
         """
-        import yaml
-
-        from review_store import releases
-        from review_store.releases import manifests
-
         db, as_json = resolve(db, as_json)
-        if not manifest.is_file():
-            fail(f"{manifest}: no such file", EXIT_BAD_INPUT, as_json)
-        text = manifest.read_text(encoding="utf-8")
-        with _domain_errors(as_json):
-            try:
-                raw = yaml.safe_load(text)
-            except yaml.YAMLError:
-                raw = None
-            if not isinstance(raw, dict):
-                manifests.parse_manifest(text, source=str(manifest))  # raises the located error
-            release_name = name or raw.pop("name", None) or manifest.stem
-            data = manifests.validate_manifest(raw, source=str(manifest))
-
-        def work(session):
-            row = releases.create_release(
-                session, actor=_actor(session, user), name=str(release_name), manifest=data, parent=parent
-            )
-            return {
-                "ok": True,
-                "name": row.name,
-                "manifest_hash": row.manifest_hash,
-                "prompt_hashes": manifests.prompt_hashes(row.manifest),
-                "warnings": manifests.model_warnings(row.manifest),
-            }
-
-        out = _write(db, as_json, work)
-        text_out = f"created {out['name']} (manifest {out['manifest_hash'][:12]})"
-        text_out += "".join(f"\nwarning: {w}" for w in out["warnings"])
-        emit(out, text_out, as_json)
+        d = desk(db)
+        made = d.releases.create_from_file(
+            actor=acting_actor(d, user), path=manifest, name=name, parent=parent
+        )
+        text = f"created {made.name} (manifest {made.manifest_hash[:12]})"
+        text += "".join(f"\nwarning: {w}" for w in made.warnings)
+        emit({"ok": True, **made.to_json()}, text, as_json)
 
     @rel.command("list")
     def list_(db: str = db_option(), as_json: bool = json_option()) -> None:
@@ -131,27 +65,36 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
 
         Example: review-desk release list --json
         """
-        from review_store import releases
-        from review_store.releases import deployments
-
         db, as_json = resolve(db, as_json)
+        out = desk(db).releases.list()
+        lines = [f"{r.name:12} {r.status:12} {r.author:10} {r.manifest_hash[:12]}" for r in out.releases]
+        lines.append(f"live: {out.live}  known-good: {out.known_good}")
+        emit(out.to_json(), "\n".join(lines), as_json)
 
-        def work(session):
-            live = deployments.live_release(session)
-            good = deployments.known_good_release(session)
-            return {
-                "releases": releases.list_releases(session),
-                "live": live.name if live else None,
-                "known_good": good.name if good else None,
-            }
+    @rel.command("show")
+    def show(
+        name: str = typer.Argument(..., help="Release name."),
+        db: str = db_option(),
+        as_json: bool = json_option(),
+    ) -> None:
+        """One release: status, author, canary stage, manifest hash and the sign-offs it has.
 
-        out = _read(db, as_json, work)
+        Example: review-desk release show r3
+        """
+        db, as_json = resolve(db, as_json)
+        d = desk(db)
+        release, approvals = d.releases.get(name), d.releases.approvals(name)
         lines = [
-            f"{r['name']:12} {r['status']:12} {r['author']:10} {r['manifest_hash'][:12]}"
-            for r in out["releases"]
+            f"{release.name} · {release.status} · {release.stage_pct} % · author {release.author}",
+            f"manifest {release.manifest_hash}" + (f" · parent {release.parent}" if release.parent else ""),
         ]
-        lines.append(f"live: {out['live']}  known-good: {out['known_good']}")
-        emit(out, "\n".join(lines), as_json)
+        lines += [f"warning: {w}" for w in release.warnings]
+        lines += [
+            f"{a.decision} by {a.approver}" + (" (exception)" if a.exception else "") + f": {a.comment}"
+            for a in approvals
+        ]
+        payload = {**release.to_json(), "approvals": [a.to_json() for a in approvals]}
+        emit(payload, "\n".join(lines), as_json)
 
     @rel.command("diff")
     def diff(
@@ -164,18 +107,16 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
 
         Example: review-desk release diff r1 r3
         """
-        from review_store import releases
-
         db, as_json = resolve(db, as_json)
-        parts = _read(db, as_json, lambda s: [d.as_dict() for d in releases.diff_releases(s, a=a, b=b)])
+        out = desk(db).releases.diff(old=a, new=b)
         lines = []
-        for part in parts:
-            lines.append(f"[{part['component']}] {'changed' if part['changed'] else 'unchanged'}")
-            for change in part["changes"] if part["component"] != "prompts" else []:
-                lines.append(f"  {change['field']}: {change['from']!r} -> {change['to']!r}")
-            if part["text_diff"]:
-                lines.append(part["text_diff"].rstrip("\n"))
-        emit({"a": a, "b": b, "components": parts}, "\n".join(lines), as_json)
+        for part in out.components:
+            lines.append(f"[{part.component}] {'changed' if part.changed else 'unchanged'}")
+            for change in part.changes if part.component != "prompts" else ():
+                lines.append(f"  {change.field}: {change.old!r} -> {change.new!r}")
+            if part.text_diff:
+                lines.append(part.text_diff.rstrip("\n"))
+        emit(out.to_json(), "\n".join(lines), as_json)
 
     @rel.command("gate")
     def gate(
@@ -187,42 +128,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
 
         Example: review-desk release gate r3 || exit 1
         """
-        from review_store import releases
-
         db, as_json = resolve(db, as_json)
-        out = _read(db, as_json, lambda s: releases.gate(s, release=name).as_dict())
-        emit(out, _gate_text(out), as_json)
-        if not out["passed"]:
+        out = desk(db).releases.gate(name)
+        emit(out.to_json(), _gate_text(out), as_json)
+        if not out.passed:
             raise typer.Exit(EXIT_FAILED)
-
-    def _sign_off(
-        decision: str, name: str, user: str, comment: str, override: str | None, db, as_json
-    ) -> None:
-        from review_store import releases
-
-        db, as_json = resolve(db, as_json)
-
-        def work(session):
-            actor = _actor(session, user)
-            if decision == "approve":
-                row = releases.approve_release(
-                    session, actor=actor, release=name, comment=comment, override_reason=override
-                )
-            else:
-                row = releases.reject_release(session, actor=actor, release=name, comment=comment)
-            return {
-                "ok": True,
-                "release": name,
-                "decision": row.decision,
-                "evidence_hash": row.evidence_hash,
-                "exception": row.override_reason is not None,
-            }
-
-        out = _write(db, as_json, work)
-        extra = " as a recorded exception" if out["exception"] else ""
-        emit(
-            out, f"{name} {out['decision']} by {user}{extra} (evidence {out['evidence_hash'][:12]})", as_json
-        )
 
     @rel.command("approve")
     def approve(
@@ -232,6 +142,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         override_reason: str = typer.Option(
             None, "--override-reason", help="Approve a failing gate as an exception."
         ),
+        seen: str = typer.Option(
+            None, "--evidence-hash", help="The evidence hash you reviewed (refused if it changed since)."
+        ),
         db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
@@ -239,7 +152,18 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
 
         Example: review-desk release approve r3 --as oscar --comment "refunds fixed, gates pass"
         """
-        _sign_off("approve", name, user, comment, override_reason, db, as_json)
+        db, as_json = resolve(db, as_json)
+        d = desk(db)
+        out = d.releases.approve(
+            actor=acting_actor(d, user),
+            release=name,
+            comment=comment,
+            override_reason=override_reason,
+            seen_evidence_hash=seen,
+        )
+        extra = " as a recorded exception" if out.exception else ""
+        text = f"{name} {out.decision} by {out.approver}{extra} (evidence {out.evidence_hash[:12]})"
+        emit({"ok": True, **out.to_json()}, text, as_json)
 
     @rel.command("reject")
     def reject(
@@ -253,112 +177,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
 
         Example: review-desk release reject r3 --as oscar --comment "refunds still ungrounded"
         """
-        _sign_off("reject", name, user, comment, None, db, as_json)
-
-    @rel.command("promote")
-    def promote(
-        name: str = typer.Argument(..., help="Release name."),
-        user: str = AS_USER,
-        db: str = db_option(),
-        as_json: bool = json_option(),
-    ) -> None:
-        """Advance an approved release to its next canary stage (5 -> 25 -> 50 -> 100 %).
-
-        Example: review-desk release promote r3 --as oscar
-        """
-        from review_store.releases import deployments
-
         db, as_json = resolve(db, as_json)
-
-        def work(session):
-            step = deployments.promote_release(session, actor=_actor(session, user), release=name)
-            return {"ok": True, "release": name, "stage_pct": step.stage_pct}
-
-        out = _write(db, as_json, work)
-        emit(out, f"{name} now at {out['stage_pct']} %", as_json)
-
-    @rel.command("health-check")
-    def health(
-        name: str = typer.Argument(..., help="Release name."),
-        user: str = AS_USER,
-        healthy: bool = typer.Option(
-            None, "--healthy/--unhealthy", help="Record a result (default: the rollback rule decides)."
-        ),
-        note: str = typer.Option("", "--note", help="What was checked."),
-        db: str = db_option(),
-        as_json: bool = json_option(),
-    ) -> None:
-        """Post-deploy health check at 100 %; passing marks the release known-good. Exit 1 when unhealthy.
-
-        Example: review-desk release health-check r3 --as oscar
-        """
-        from review_store.releases import deployments
-
-        db, as_json = resolve(db, as_json)
-
-        def work(session):
-            step = deployments.health_check(
-                session, actor=_actor(session, user), release=name, healthy=healthy, note=note
-            )
-            return {"ok": bool(step.healthy), "release": name, "healthy": step.healthy, "note": step.note}
-
-        out = _write(db, as_json, work)
-        emit(
-            out,
-            f"{name}: {'healthy, now known-good' if out['healthy'] else 'UNHEALTHY'} {out['note'] or ''}".rstrip(),
-            as_json,
-        )
-        if not out["healthy"]:
-            raise typer.Exit(EXIT_FAILED)
-
-    @rel.command("rollback")
-    def rollback(
-        user: str = AS_USER,
-        reason: str = typer.Option("", "--reason", help="Why; kept in the audit trail."),
-        db: str = db_option(),
-        as_json: bool = json_option(),
-    ) -> None:
-        """Restore the whole manifest of the last known-good release in one step.
-
-        Example: review-desk release rollback --as oscar --reason "grounding alerts in refunds"
-        """
-        from review_store.releases import deployments
-
-        db, as_json = resolve(db, as_json)
-
-        def work(session):
-            good = deployments.rollback(session, actor=_actor(session, user), reason=reason)
-            return {"ok": True, "live": good.name, "manifest_hash": good.manifest_hash}
-
-        out = _write(db, as_json, work)
-        emit(out, f"rolled back: {out['live']} is live again (manifest {out['manifest_hash'][:12]})", as_json)
-
-    @rel.command("watch")
-    def watch(
-        apply: bool = typer.Option(
-            False, "--apply", help="Act as configured: in 'auto' mode roll back when flagged."
-        ),
-        db: str = db_option(),
-        as_json: bool = json_option(),
-    ) -> None:
-        """The rollback rule: live release vs known-good as rates over a window. Exit 1 when flagged.
-
-        Example: review-desk release watch --apply
-        """
-        from review_store.permissions import SYSTEM
-        from review_store.releases import deployments, rollback_rule
-
-        db, as_json = resolve(db, as_json)
-        if apply:
-            out = _write(db, as_json, lambda s: deployments.apply_rollback_rule(s, actor=SYSTEM).as_dict())
-        else:
-            out = _read(db, as_json, lambda s: rollback_rule.evaluate(s).as_dict())
-        lines = [out["summary"]] + [f"  {c['note']}" for c in out["checks"] if c["flagged"]]
-        if out["action"] != "none":
-            lines.append(f"action: {out['action']}")
-        emit(out, "\n".join(lines), as_json)
-        if out["flagged"]:
-            raise typer.Exit(EXIT_FAILED)
+        d = desk(db)
+        out = d.releases.reject(actor=acting_actor(d, user), release=name, comment=comment)
+        text = f"{name} {out.decision} by {out.approver} (evidence {out.evidence_hash[:12]})"
+        emit({"ok": True, **out.to_json()}, text, as_json)
 
     @rel.command("eval-import")
     def eval_import(
@@ -367,23 +190,20 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
-        """Attach eval runs (one object or a list) to their releases as evidence.
+        """Attach eval runs (one object or a list) to their releases as evidence, all or nothing.
 
         Example: review-desk release eval-import nightly-eval.json --as lena
         """
-        from review_store import releases
+        from review_store.errors import ValidationFailed
 
         db, as_json = resolve(db, as_json)
         if not file.is_file():
-            fail(f"{file}: no such file", EXIT_BAD_INPUT, as_json)
-        with _domain_errors(as_json):
-            runs = releases.parse_eval_json(file.read_text(encoding="utf-8"), source=str(file))
-
-        def work(session):
-            actor = _actor(session, user)
-            return [releases.record_eval_run(session, actor=actor, **run).id for run in runs]
-
-        ids = _write(db, as_json, work)
+            raise ValidationFailed(f"{file}: no such file")
+        d = desk(db)
+        runs = d.releases.import_evals(
+            actor=acting_actor(d, user), text=file.read_text(encoding="utf-8"), source=str(file)
+        )
+        ids = [r.id for r in runs]
         emit({"ok": True, "eval_run_ids": ids}, f"recorded {len(ids)} eval run(s)", as_json)
 
     @rel.command("policy")
@@ -397,25 +217,16 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
 
         Example: review-desk release policy thresholds.yaml --as lena
         """
-        import yaml
-
-        from review_store import releases
+        from review_store.errors import ValidationFailed
 
         db, as_json = resolve(db, as_json)
         if not file.is_file():
-            fail(f"{file}: no such file", EXIT_BAD_INPUT, as_json)
-        try:
-            rows = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            fail(f"{file}: not valid YAML/JSON ({exc})", EXIT_BAD_INPUT, as_json)
-        out = _write(
-            db,
-            as_json,
-            lambda s: {
-                "ok": True,
-                "version": releases.create_gate_policy(s, actor=_actor(s, user), thresholds=rows).version,
-            },
+            raise ValidationFailed(f"{file}: no such file")
+        d = desk(db)
+        out = d.releases.create_gate_policy_from_text(
+            actor=acting_actor(d, user), text=file.read_text(encoding="utf-8"), source=str(file)
         )
-        emit(out, f"gate policy v{out['version']} published", as_json)
+        emit({"ok": True, **out.to_json()}, f"gate policy v{out.version} published", as_json)
 
+    add_deploy_commands(rel)
     app.add_typer(rel, name="release")

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are import
     from review_store.desk.golden import GoldenPart
     from review_store.desk.ingest import IngestPart
     from review_store.desk.judge import JudgePart
+    from review_store.desk.releases import ReleasesPart
     from review_store.desk.review import ReviewPart
     from review_store.desk.rubrics import RubricsPart
     from review_store.desk.sampling import SamplingPart
@@ -170,3 +171,9 @@ class Desk:
         from review_store.desk.demo import DemoPart
 
         return DemoPart(self)
+
+    @cached_property
+    def releases(self) -> ReleasesPart:
+        from review_store.desk.releases import ReleasesPart
+
+        return ReleasesPart(self)

@@ -65,11 +65,31 @@ def parse_eval_json(text: str, *, source: str = "eval.json") -> list[dict[str, A
     return out
 
 
+def parse_thresholds(text: str, *, source: str = "thresholds") -> list[dict[str, Any]]:
+    """YAML or JSON text: a list of {"metric", "op", "threshold"} (or {"thresholds": [...]}); checked
+    again, row by row, by `create_gate_policy`."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        raise ValidationFailed(f"{where}: not valid YAML/JSON ({getattr(exc, 'problem', exc)})") from exc
+    if isinstance(data, dict) and set(data) == {"thresholds"}:
+        data = data["thresholds"]
+    if not isinstance(data, list):
+        raise ValidationFailed(f"{source}: expected a list of {{metric, op, threshold}}")
+    return data
+
+
 def create_gate_policy(session: Session, *, actor: Actor, thresholds: list[dict[str, Any]]) -> GatePolicy:
     """A new version of the thresholds (older versions stay, so old approvals keep their meaning)."""
     require(actor, "edit_gate_policy")
     if not isinstance(thresholds, list) or not thresholds:
-        raise ValidationFailed("gate policy: 'thresholds' must be a non-empty list")
+        raise ValidationFailed(
+            "gate policy: 'thresholds' must be a non-empty list of {metric, op, threshold}"
+        )
     clean = []
     for i, row in enumerate(thresholds):
         if not isinstance(row, dict) or not row.get("metric"):
@@ -104,11 +124,16 @@ class GateRow:
     passed: bool
     judge: str | None = None
     question: str | None = None
+    segment: str | None = None
     judge_trusted: bool | None = None
     note: str = ""
 
+    @property
+    def result(self) -> str:
+        return "pass" if self.passed else "fail"
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "result": "pass" if self.passed else "fail"}
+        return {**asdict(self), "result": self.result}
 
 
 @dataclass
@@ -144,6 +169,7 @@ def _gate_row(spec: dict[str, Any], entry: dict[str, Any] | None, trust: TrustRe
         row.note = "no evidence: the latest eval run has no such metric"
         return row
     row.value, row.judge, row.question = entry.get("value"), entry.get("judge"), entry.get("question")
+    row.segment = entry.get("segment")
     meets = row.value is not None and OPS[row.op](row.value, row.threshold)
     if trust is not None:
         row.judge_trusted = trust.trusted
@@ -160,21 +186,22 @@ def _gate_row(spec: dict[str, Any], entry: dict[str, Any] | None, trust: TrustRe
 def evaluate(session: Session, *, release: str, runs: list[EvalRun]) -> GateResult:
     """The latest of `runs` (a release's eval runs, oldest first) against the newest gate policy.
 
-    Judge-scored metrics count only when the judge is trusted for that question (judge_agreement.judge_trust);
+    Judge-scored metrics count only when the judge is trusted for that question, in the metric's segment
+    when it has one (`judge.agreement.judge_trust`, the one trust rule the Agreement page and CLI show);
     missing evidence or no policy fails. The evidence hash covers the policy version, every eval run of
     the release and the rows' values and verdicts (not the agreement numbers, which move with each label).
     """
     policy = current_gate_policy(session)
     latest = runs[-1] if runs else None
     result = GateResult(release, policy.version if policy else None, latest.id if latest else None)
-    trust_cache: dict[tuple[str, str], TrustResult] = {}
+    trust_cache: dict[tuple[str, str, str | None], TrustResult] = {}
     for spec in policy.thresholds if policy else []:
         entry = (latest.metrics or {}).get(spec["metric"]) if latest else None
         trust = None
         if entry and entry.get("judge") and entry.get("question"):
-            key = (entry["judge"], entry["question"])
+            key = (entry["judge"], entry["question"], entry.get("segment") or None)
             if key not in trust_cache:
-                trust_cache[key] = judge_trust(session, judge=key[0], question=key[1])
+                trust_cache[key] = judge_trust(session, judge=key[0], question=key[1], segment=key[2])
             trust = trust_cache[key]
         result.rows.append(_gate_row(spec, entry, trust))
     evidence = {
@@ -182,7 +209,10 @@ def evaluate(session: Session, *, release: str, runs: list[EvalRun]) -> GateResu
         "eval_runs": [
             {"id": r.id, "golden_set_version": r.golden_set_version, "metrics": r.metrics} for r in runs
         ],
-        "rows": [{k: v for k, v in row.as_dict().items() if k != "note"} for row in result.rows],
+        # the segment is already in the eval runs; leaving it out keeps older evidence hashes valid
+        "rows": [
+            {k: v for k, v in row.as_dict().items() if k not in ("note", "segment")} for row in result.rows
+        ],
     }
     result.evidence_hash = content_hash(evidence)
     return result

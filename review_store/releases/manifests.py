@@ -8,6 +8,9 @@ this manifest again" and a diff shows what a release really changes. Sections:
     retrieval:  {embedding_model, chunk_size, top_k, reranker}
     tools:      [{name, description, ...}, ...]
     guardrails: {input: [...], output: [...]} (or a list)
+
+An optional top-level `name:` names the release the manifest describes. It is metadata, not part of the
+system, so it is not hashed (the same system under two names has one hash); `read_manifest` returns it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from review_store.errors import ValidationFailed
 from review_store.hashing import content_hash
 
 SECTIONS = ("prompts", "models", "retrieval", "tools", "guardrails")
+METADATA = ("name",)
 REQUIRED = ("prompts", "models")
 RETRIEVAL_INT_FIELDS = ("chunk_size", "top_k")
 # A model id is pinned when it ends in a date or an explicit version: -2024-07-18, -20241022, -0613,
@@ -34,6 +38,11 @@ _PINNED = re.compile(r"(\d{4}-\d{2}-\d{2}|\d{8}|-\d{3,4}|-v\d+(:\d+)?|:\d+)$")
 
 def parse_manifest(text: str, *, source: str = "manifest") -> dict[str, Any]:
     """YAML or JSON text -> a validated manifest dict; ValidationFailed names the file, line and field."""
+    return read_manifest(text, source=source)[1]
+
+
+def read_manifest(text: str, *, source: str = "manifest") -> tuple[str | None, dict[str, Any]]:
+    """YAML or JSON text -> (the manifest's own `name`, or None; the validated manifest)."""
     try:
         data = yaml.safe_load(text)  # JSON is YAML, so one parser serves both
     except yaml.YAMLError as exc:
@@ -42,16 +51,28 @@ def parse_manifest(text: str, *, source: str = "manifest") -> dict[str, Any]:
         raise ValidationFailed(f"{where}: not valid YAML/JSON ({getattr(exc, 'problem', exc)})") from exc
     if not isinstance(data, dict):
         raise ValidationFailed(f"{source}: a manifest is a mapping with sections {', '.join(SECTIONS)}")
-    return validate_manifest(data, source=source)
+    return manifest_name(data, source=source), validate_manifest(data, source=source)
+
+
+def manifest_name(data: dict[str, Any], *, source: str = "manifest") -> str | None:
+    """The manifest's optional `name` (a non-empty string when present)."""
+    name = data.get("name")
+    if name is None:
+        return None
+    if not isinstance(name, str | int) or isinstance(name, bool) or not str(name).strip():
+        raise ValidationFailed(f"{source}: field 'name' must be a non-empty string, got {name!r}")
+    return str(name).strip()
 
 
 def validate_manifest(data: dict[str, Any], *, source: str = "manifest") -> dict[str, Any]:
-    """Check the shape of each section; returns a normalised copy (missing optional sections filled)."""
-    unknown = sorted(set(data) - set(SECTIONS))
+    """Check the shape of each section; returns a normalised copy (missing optional sections filled,
+    the `name` metadata left out)."""
+    unknown = sorted(set(data) - set(SECTIONS) - set(METADATA))
     if unknown:
         raise ValidationFailed(
-            f"{source}: unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}"
+            f"{source}: unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS + METADATA)}"
         )
+    manifest_name(data, source=source)
     for key in REQUIRED:
         if not data.get(key):
             raise ValidationFailed(f"{source}: field '{key}' is required and must not be empty")

@@ -9,7 +9,7 @@ not counts, still needs enough traffic behind each rate, so two guards keep nois
 - a rate check flags only when the ratio reaches the configured maximum AND the live excess is unlikely
   by chance: one-sided exact test that, given the events on both sides, at least this many fell on the
   live side if both rates were equal (p < MAX_P_VALUE).
-This module only reads; `deployments.apply_rollback_rule` acts on it in "auto" mode.
+This module only reads; `watch.apply_rollback_rule` acts on it in "auto" mode.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from review_store import releases, settings
+from review_store import settings
 from review_store.models import GuardrailEvent, JudgeVerdict, Trace
-from review_store.releases.deployments import known_good_release, live_release
+from review_store.releases.catalog import get_release
+from review_store.releases.serving import known_good_release, live_release
 
 MIN_WINDOW_TRACES = 2000
 MAX_P_VALUE = 0.01
@@ -194,7 +195,7 @@ def evaluate(session: Session, *, release: str | None = None) -> RuleStatus:
     """The rule's verdict on the live release (or the named one) against the known-good baseline."""
     rule = settings.get(session, "rollback.rule")
     good = known_good_release(session)
-    live = releases.get_release(session, name=release) if release else live_release(session)
+    live = get_release(session, name=release) if release else live_release(session)
     status = RuleStatus(rule.mode, live.name if live else None, good.name if good else None)
     if live is None or good is None or live.id == good.id:
         return status
