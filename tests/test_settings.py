@@ -161,15 +161,21 @@ def test_cli_settings_get_and_set(db_url):
     from typer.testing import CliRunner
 
     from review_store.cli import app
+    from review_store.desk import SYSTEM, Desk
+    from tests.factories import cli_token
 
-    runner = CliRunner()
+    Desk.open(db_url).users.add(actor=SYSTEM, username="lena", role="lead")
+    bare = CliRunner().invoke(app, ["settings", "set", "rollback.rule", '{"mode": "auto"}', "--db", db_url])
+    assert bare.exit_code == 2 and "needs a signed-in user's credential" in bare.output
+    runner = CliRunner(env=cli_token(db_url, "lena"))  # lena's personal token; --as lena below
     bad = runner.invoke(app, ["settings", "set", "rollback.rule", '{"mode": "autoo"}', "--db", db_url])
     assert bad.exit_code == 2
     assert "rollback.rule.mode: should be 'suggest' or 'auto' (got 'autoo')" in bad.output
     not_json = runner.invoke(app, ["settings", "set", "drift.psi", "{act: 1}", "--db", db_url])
     assert not_json.exit_code == 2 and "drift.psi: VALUE is not JSON" in not_json.output
     ok = runner.invoke(
-        app, ["--json", "settings", "set", "rollback.rule", '{"mode": "auto"}', "--db", db_url]
+        app,
+        ["--json", "settings", "set", "rollback.rule", '{"mode": "auto"}', "--as", "lena", "--db", db_url],
     )
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.output)["settings"]["rollback.rule"]["mode"] == "auto"

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from review_store.cli import desk, emit, fail, json_option, resolve
+from review_store.cli import acting_actor, desk, emit, fail, json_option, resolve
 
 
 def _text(view) -> str:
@@ -40,23 +40,25 @@ def register(app: typer.Typer) -> None:
     def set_(
         key: str = typer.Argument(..., help="A setting key, e.g. rollback.rule."),
         value: str = typer.Argument(..., help='JSON: an object with some fields, e.g. \'{"mode": "auto"}\'.'),
+        as_user: str = typer.Option(
+            None, "--as", help="The lead acting (needs their token: REVIEW_DESK_TOKEN)."
+        ),
         db: str = typer.Option(None, "--db", help="Database URL (overrides the global --db)."),
         as_json: bool = json_option(),
     ) -> None:
-        """Change a setting as the system operator (audited); fields left out keep their values.
+        """Change a setting as a lead (audited); fields left out keep their values.
 
         A bad value exits 2 with `key.field: reason` and stores nothing.
 
-        Example: review-desk settings set rollback.rule '{"mode": "auto", "window_hours": 12}'
+        Example: review-desk settings set rollback.rule '{"mode": "auto", "window_hours": 12}' --as lena
         """
-        from review_store.permissions import SYSTEM
-
         db, as_json = resolve(db, as_json)
         try:
             parsed = json.loads(value)
         except json.JSONDecodeError as exc:
             fail(f"{key}: VALUE is not JSON: {exc.msg} at column {exc.colno}", as_json=as_json)
-        view = desk(db).settings.put(actor=SYSTEM, key=key, value=parsed)
+        d = desk(db)
+        view = d.settings.put(actor=acting_actor(d, as_user), key=key, value=parsed)
         emit({"ok": True, "settings": {view.key: view.value()}}, "saved " + _text(view), as_json)
 
     app.add_typer(settings_app, name="settings")
