@@ -30,7 +30,7 @@ THREE_RATERS_EVERY = 4
 HUMAN_SLIPS_TWO = {"correctness": 4, "groundedness": 3}  # one of two reviewers off by one -> adjudicated
 HUMAN_SLIPS_THREE = {"correctness": 5, "groundedness": 4}  # one of three off by one -> median unchanged
 PENDING_ADJUDICATION = 3  # items whose reviewers disagree on tone and issue, waiting for the lead
-JUDGE_SLIPS = {1: {"correctness": 3, "groundedness": 2}, 2: {"correctness": 3, "groundedness": 2}}
+JUDGE_SLIPS = {1: {"correctness": 6, "groundedness": 4}, 2: {"correctness": 5, "groundedness": 3}}
 R2_REFUNDS_MISSES = 2  # labelled r2 refunds answers the judge rated one point more grounded than humans
 TONE_AGREEMENT = {1: 0.30, 2: 0.60}  # share of items where the judge's tone equals the truth
 

@@ -65,4 +65,8 @@ def spread(pool_size: int, k: int, jitter: Sequence[float]) -> list[int]:
     `jitter` (k numbers in [0, 1), from the seed) chooses the position inside each slice.
     """
     k = min(k, pool_size)
-    return [min(pool_size - 1, math.floor((j + jitter[j]) * pool_size / k)) for j in range(k)]
+    out = []
+    for j in range(k):
+        lo, hi = j * pool_size // k, (j + 1) * pool_size // k  # integer slices: distinct, non-empty
+        out.append(lo + min(hi - lo - 1, math.floor(jitter[j] * (hi - lo))))
+    return out
