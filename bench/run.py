@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import statistics
 import subprocess
 import sys
@@ -150,6 +151,8 @@ def postgres_world(n: int) -> str | None:
     from review_store import schema
     from review_store.demo import build_demo
 
+    # Team mode refuses to write without an audit key; a throwaway world gets a throwaway key.
+    os.environ.setdefault("REVIEW_DESK_AUDIT_KEY", secrets.token_hex(32))
     admin = create_engine(make_url(pg).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text('DROP DATABASE IF EXISTS "review_desk_bench" WITH (FORCE)'))

@@ -22,6 +22,11 @@ from review_store import clock, models  # noqa: F401  (tables on the metadata)
 from review_store.db import make_engine
 
 PG_URL = os.environ.get("REVIEW_STORE_TEST_PG_URL", "")
+# The audit chain is keyed with a secret kept outside the database (review_store/audit/keys.py). Team mode
+# (PostgreSQL) refuses state changes without one, so the suite supplies one; the audit tests that need
+# the laptop default (a key file beside the SQLite file) or no key at all remove it with monkeypatch.
+TEST_AUDIT_KEY = "test-audit-key-0123456789abcdef0123456789abcdef"
+os.environ.setdefault("REVIEW_DESK_AUDIT_KEY", TEST_AUDIT_KEY)
 PG_SKIP_REASON = "REVIEW_STORE_TEST_PG_URL is not set: PostgreSQL variants skipped (.ci/run sets it)"
 DEMO_SEED = 7
 DEMO_TRACES = 3000

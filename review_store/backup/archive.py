@@ -1,64 +1,32 @@
-"""Backups and canonical exports: every table, rows in primary-key order, values in a stable JSON form.
-
-The canonical form leaves out what legitimately differs between two builds of the same data:
-password hashes (salted), audit timestamps and hashes, and settings' update times.
-"""
+"""Full backup and restore: a signed directory of table files, restored only after every check holds."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel
 
+from review_store.audit import keys
+from review_store.audit.chain import verify as verify_chain
+from review_store.audit.keys import AuditKey
+from review_store.backup.files import (
+    column_kind,
+    read_batches,
+    sha256_file,
+    table_rows,
+    write_jsonl,
+    write_parquet,
+)
 from review_store.errors import DatabaseNotEmpty, ValidationFailed
-from review_store.hashing import canonical_json, content_hash
+from review_store.hashing import canonical_json
 from review_store.models import utcnow
 from review_store.permissions import SYSTEM, Actor, require
-
-VOLATILE_COLUMNS: dict[str, set[str]] = {
-    "user": {"password_hash"},
-    "auditevent": {"ts", "prev_hash", "hash"},
-    "setting": {"updated_at"},
-}
-VOLATILE_ROWS: dict[str, set[str]] = {"setting": {"audit.head"}}
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="microseconds")
-    if isinstance(value, float):
-        return round(value, 9)
-    return value
-
-
-def canonical_export(session: Session) -> dict[str, list[dict[str, Any]]]:
-    """All tables as lists of dicts, ordered by primary key, volatile columns removed."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for table in SQLModel.metadata.sorted_tables:
-        skip = VOLATILE_COLUMNS.get(table.name, set())
-        columns = [c for c in table.columns if c.name not in skip]
-        pk = list(table.primary_key.columns)
-        rows = session.exec(select(*columns).order_by(*pk)).all()
-        records = [{c.name: _value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
-        if table.name in VOLATILE_ROWS:
-            records = [r for r in records if r.get("key") not in VOLATILE_ROWS[table.name]]
-        out[table.name] = records
-    return out
-
-
-def canonical_digest(session: Session) -> str:
-    """One sha256 over the canonical export, for 'are these two databases the same' checks."""
-    return content_hash(canonical_export(session))
-
 
 # --- full backup and restore --------------------------------------------------------------------------
 #
@@ -67,11 +35,14 @@ def canonical_digest(session: Session) -> str:
 # empty database, checks every checksum before it writes anything, inserts in foreign-key order in one
 # transaction and moves PostgreSQL sequences past the restored ids. Audit events are copied verbatim,
 # so the restored chain verifies; restore itself records no event (that would make the copy differ).
+#
+# Authenticity: the manifest (which holds every file's sha256) is signed with an HMAC under the audit
+# key, so editing a file and fixing its checksum is refused. Restore also verifies the restored audit
+# chain before it commits: a chain that does not verify restores nothing.
 
 MANIFEST = "manifest.json"
 BACKUP_FORMATS = ("parquet", "jsonl")
-BATCH_ROWS = 5000
-BACKUP_VERSION = 1
+BACKUP_VERSION = 2  # 2: signed manifest
 
 
 class BackupError(ValidationFailed):
@@ -90,35 +61,6 @@ class RestoreReport:
         return asdict(self) | {"rows": sum(self.tables.values())}
 
 
-def _kind(column: Any) -> str:
-    kind = column.type
-    if isinstance(kind, sa.JSON):
-        return "json"
-    if isinstance(kind, sa.Boolean):
-        return "bool"
-    if isinstance(kind, sa.Integer):
-        return "int"
-    if isinstance(kind, sa.Float | sa.Numeric):
-        return "float"
-    if isinstance(kind, sa.DateTime):
-        return "datetime"
-    return "str"
-
-
-def _arrow_schema(table: sa.Table) -> Any:
-    import pyarrow as pa
-
-    types = {
-        "json": pa.string(),
-        "bool": pa.bool_(),
-        "int": pa.int64(),
-        "float": pa.float64(),
-        "datetime": pa.timestamp("us"),
-        "str": pa.string(),
-    }
-    return pa.schema([pa.field(c.name, types[_kind(c)], nullable=True) for c in table.columns])
-
-
 def schema_revision(engine: Engine) -> str | None:
     """The Alembic revision the database is stamped with (None when it was never migrated)."""
     from alembic.runtime.migration import MigrationContext
@@ -127,54 +69,13 @@ def schema_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _rows(conn: Any, table: sa.Table) -> Iterator[list[dict[str, Any]]]:
-    query = sa.select(table).order_by(*table.primary_key.columns)
-    result = conn.execution_options(yield_per=BATCH_ROWS).execute(query)
-    for part in result.mappings().partitions(BATCH_ROWS):
-        yield [dict(row) for row in part]
-
-
-def _write_parquet(path: Path, table: sa.Table, batches: Iterator[list[dict[str, Any]]]) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = _arrow_schema(table)
-    json_cols = [c.name for c in table.columns if _kind(c) == "json"]
-    n = 0
-    with pq.ParquetWriter(path, schema) as writer:
-        for batch in batches:
-            for row in batch:
-                for name in json_cols:
-                    row[name] = None if row[name] is None else canonical_json(row[name])
-            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-            n += len(batch)
-    return n
-
-
-def _write_jsonl(path: Path, table: sa.Table, batches: Iterator[list[dict[str, Any]]]) -> int:
-    n = 0
-    with open(path, "w", encoding="utf-8") as fh:
-        for batch in batches:
-            for row in batch:
-                fh.write(canonical_json(row) + "\n")
-            n += len(batch)
-    return n
-
-
 def export_backup(
     engine: Engine, *, directory: str | os.PathLike[str], format: str = "parquet", actor: Actor = SYSTEM
 ) -> dict[str, Any]:
     """Write every table and manifest.json into `directory` (new or empty); returns the manifest.
 
-    Reads in one snapshot-like pass per table, streamed in batches so memory stays flat.
+    The manifest is signed with the audit key (laptop mode creates it; team mode needs one). Reads
+    in one snapshot-like pass per table, streamed in batches so memory stays flat.
     Raises PermissionDenied without `export_data`, BackupError for a bad format or a used directory.
     """
     require(actor, "export_data")
@@ -184,14 +85,14 @@ def export_backup(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BackupError(f"{out}: exists and is not an empty directory; pick a new one")
     out.mkdir(parents=True, exist_ok=True)
-    writer = _write_parquet if format == "parquet" else _write_jsonl
+    writer = write_parquet if format == "parquet" else write_jsonl
     tables: dict[str, dict[str, Any]] = {}
     with engine.connect() as conn:
         for table in SQLModel.metadata.sorted_tables:
             name = f"{table.name}.{format}"
-            count = writer(out / name, table, _rows(conn, table))
-            tables[table.name] = {"file": name, "rows": count, "sha256": _sha256(out / name)}
-    manifest = {
+            count = writer(out / name, table, table_rows(conn, table))
+            tables[table.name] = {"file": name, "rows": count, "sha256": sha256_file(out / name)}
+    manifest: dict[str, Any] = {
         "backup_version": BACKUP_VERSION,
         "format": format,
         "schema_revision": schema_revision(engine),
@@ -200,12 +101,24 @@ def export_backup(
         "created_by": actor.username,
         "tables": tables,
     }
+    key = keys.require(_url(engine))
+    manifest["signature"] = {"key_id": key.key_id, "hmac": key.mac("backup", _signed_text(manifest))}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return manifest
 
 
-def verify_backup(directory: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read the manifest and check every file's sha256; BackupError names the first bad file."""
+def _signed_text(manifest: dict[str, Any]) -> str:
+    return canonical_json({k: v for k, v in manifest.items() if k != "signature"})
+
+
+def verify_backup(
+    directory: str | os.PathLike[str], *, key: AuditKey | None = None, accept_unsigned: bool = False
+) -> dict[str, Any]:
+    """Check every file's sha256, then the manifest's signature under `key`; BackupError names the problem.
+
+    `key` None checks only the checksums of a signed backup (integrity, not authenticity: callers
+    that restore always pass the key). `accept_unsigned` lets a backup from before signing through.
+    """
     src = Path(directory)
     manifest_path = src / MANIFEST
     if not manifest_path.is_file():
@@ -227,42 +140,38 @@ def verify_backup(directory: str | os.PathLike[str]) -> dict[str, Any]:
         path = src / str(entry.get("file", ""))
         if not path.is_file() or path.parent != src:
             raise BackupError(f"{path}: listed in the manifest for table {table!r} but missing")
-        if _sha256(path) != entry.get("sha256"):
+        if sha256_file(path) != entry.get("sha256"):
             raise BackupError(f"{path}: checksum mismatch (sha256 differs from the manifest); file corrupted")
+    _check_signature(manifest_path, manifest, key, accept_unsigned=accept_unsigned, required=key is not None)
     return manifest
 
 
-def _decode(kind: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if kind == "datetime" and isinstance(value, str):
-        return datetime.fromisoformat(value)
-    return value
-
-
-def _read_batches(path: Path, table: sa.Table, format: str) -> Iterator[list[dict[str, Any]]]:
-    kinds = {c.name: _kind(c) for c in table.columns}
-    if format == "parquet":
-        import pyarrow.parquet as pq
-
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
-            rows = batch.to_pylist()
-            for row in rows:
-                for name, kind in kinds.items():
-                    if kind == "json" and row[name] is not None:
-                        row[name] = json.loads(row[name])
-            yield rows
+def _check_signature(
+    path: Path, manifest: dict[str, Any], key: AuditKey | None, *, accept_unsigned: bool, required: bool
+) -> None:
+    signature = manifest.get("signature")
+    if signature is None:
+        if not accept_unsigned:
+            raise BackupError(
+                f"{path}: the backup is not signed (written before audit keys, or the signature was "
+                "removed); restore it with --accept-unsigned only if you trust where it came from"
+            )
         return
-    batch: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            raw = json.loads(line)
-            batch.append({name: _decode(kind, raw.get(name)) for name, kind in kinds.items()})
-            if len(batch) >= BATCH_ROWS:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
+    if not required:
+        return
+    if key is None:
+        raise BackupError(f"{path}: signed backup, but there is no audit key to check it with")
+    if not isinstance(signature, dict) or signature.get("key_id") != key.key_id:
+        found = signature.get("key_id") if isinstance(signature, dict) else None
+        raise BackupError(
+            f"{path}: signed with audit key {found}, but the key given is {key.key_id}; "
+            "use the key of the database the backup came from (--key-file or REVIEW_DESK_AUDIT_KEY_FILE)"
+        )
+    if not key.check("backup", _signed_text(manifest), signature.get("hmac")):
+        raise BackupError(
+            f"{path}: signature does not verify: the manifest or a file's checksum in it was edited; "
+            "nothing imported"
+        )
 
 
 def _url(engine: Engine) -> str:
@@ -302,7 +211,7 @@ def _prepare_target(engine: Engine, manifest: dict[str, Any]) -> bool:
 def _reset_sequences(conn: Any) -> None:
     for table in SQLModel.metadata.sorted_tables:
         pk = list(table.primary_key.columns)
-        if len(pk) != 1 or _kind(pk[0]) != "int":
+        if len(pk) != 1 or column_kind(pk[0]) != "int":
             continue
         quoted = conn.dialect.identifier_preparer.format_table(table)
         col_name = pk[0].name
@@ -315,14 +224,32 @@ def _reset_sequences(conn: Any) -> None:
         )
 
 
-def import_backup(engine: Engine, *, directory: str | os.PathLike[str]) -> RestoreReport:
+def import_backup(
+    engine: Engine,
+    *,
+    directory: str | os.PathLike[str],
+    key: AuditKey | None = None,
+    accept_unsigned: bool = False,
+) -> RestoreReport:
     """Restore a backup into an EMPTY database (tables are created when there are none).
 
-    Every checksum is verified before anything is written; all rows go in one transaction, in
-    foreign-key order; PostgreSQL sequences are reset after. Raises BackupError (bad/corrupted backup,
-    schema mismatch) or DatabaseNotEmpty.
+    Every checksum and the manifest's signature (under `key`, default the target's audit key) are
+    verified before anything is written; all rows go in one transaction, in foreign-key order; the
+    restored audit chain is verified before commit (a chain that does not verify restores nothing);
+    PostgreSQL sequences are reset after. A key handed in is installed beside a SQLite target that has
+    none. Raises BackupError (bad, forged or corrupted backup, schema mismatch) or DatabaseNotEmpty.
     """
-    manifest = verify_backup(directory)
+    given = key
+    key = key or keys.load(_url(engine))
+    if key is None and not accept_unsigned:
+        raise BackupError(
+            f"{Path(directory) / MANIFEST}: no audit key to check the backup's signature; give the key "
+            "of the database it came from (--key-file, or REVIEW_DESK_AUDIT_KEY_FILE / REVIEW_DESK_AUDIT_KEY)"
+        )
+    manifest = verify_backup(directory, key=key, accept_unsigned=accept_unsigned)
+    if key is not None:
+        _check_signature(Path(directory) / MANIFEST, manifest, key, accept_unsigned=accept_unsigned,
+                         required=True)  # fmt: skip
     migrated = _prepare_target(engine, manifest)
     src, fmt = Path(directory), manifest["format"]
     report = RestoreReport(str(src), fmt, manifest.get("schema_revision"), migrated=migrated)
@@ -330,12 +257,30 @@ def import_backup(engine: Engine, *, directory: str | os.PathLike[str]) -> Resto
         for table in SQLModel.metadata.sorted_tables:
             entry = manifest["tables"][table.name]
             n = 0
-            for batch in _read_batches(src / entry["file"], table, fmt):
+            for batch in read_batches(src / entry["file"], table, fmt):
                 conn.execute(table.insert(), batch)
                 n += len(batch)
             if n != entry["rows"]:
                 raise BackupError(f"{src / entry['file']}: holds {n} rows, the manifest says {entry['rows']}")
             report.tables[table.name] = n
+        with Session(bind=conn) as session:
+            chain = verify_chain(session, key=key)
+        if not chain.ok:
+            raise BackupError(
+                f"{src}: the restored audit chain does not verify (seq {chain.first_bad_seq}: "
+                f"{chain.problem}); nothing restored"
+            )
         if conn.dialect.name == "postgresql":
             _reset_sequences(conn)
+    if given is not None:
+        _install_key(engine, given)
     return report
+
+
+def _install_key(engine: Engine, key: AuditKey) -> None:
+    """Put the key a restore was given where this SQLite database will look for it (if nothing is there)."""
+    url = _url(engine)
+    path = keys.key_path(url)
+    if keys.is_team_mode(url) or path is None or path.exists():
+        return
+    keys.write_key_file(path, key.secret)
