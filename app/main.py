@@ -17,6 +17,12 @@ from app import navigation, session  # noqa: E402
 
 st.set_page_config(page_title="LLMOps Review Desk", page_icon=":material/fact_check:", layout="wide")
 
+# Team mode without the audit key: every change would be refused, so say why and how to fix it up front.
+key_problem = session.desk().audit.key_status().problem
+if key_problem:
+    st.error(key_problem)
+    st.stop()
+
 actor = session.current_actor()
 if actor is None:
     page = st.navigation([st.Page(session.sign_in_form, title="Sign in", icon=":material/login:")])

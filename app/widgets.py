@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 import streamlit as st
 
+from review_store.desk import frame_csv
 from review_store.desk.dashboard_views import Kpi
 
 
@@ -67,7 +68,7 @@ def table_with_download(frame: pd.DataFrame, *, key: str, file_name: str, filter
     st.dataframe(shown, width="stretch", hide_index=True)
     st.download_button(
         "Download CSV",
-        shown.to_csv(index=False).encode(),
+        frame_csv(shown),  # the one CSV writer: cells a spreadsheet would run as formulas are quoted
         file_name=file_name,
         mime="text/csv",
         key=f"{key}_csv",

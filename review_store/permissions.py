@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_users": frozenset({"admin"}),
     "import_data": frozenset({"admin", "lead"}),
     "export_data": frozenset({"admin", "lead"}),
+    "view_audit": frozenset({"owner", "lead", "admin"}),
 }
 
 

@@ -61,7 +61,7 @@ def test_demo_round_trip_sqlite_to_sqlite(demo_db_url, tmp_path, fmt):
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["migrated"] is True
-    assert payload["tables"]["trace"] == len(source["trace"])
+    assert {t["table"]: t["rows"] for t in payload["tables"]}["trace"] == len(source["trace"])
 
     restored = canonical(target)
     assert restored.keys() == source.keys()

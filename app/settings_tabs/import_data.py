@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from app import session
-from review_store.desk import Actor, ReviewStoreError
+from review_store.desk import Actor, ReviewStoreError, frame_csv
 from review_store.desk.ingest import FORMATS, IngestReportView, PreviewView, ProgressView
 
 UPLOAD_TYPES = ["jsonl", "ndjson", "json", "csv", "parquet", "pq", "gz"]
@@ -122,7 +122,7 @@ def render(actor: Actor) -> None:
     st.subheader(f"Preview: first {PREVIEW_ROWS} records ({preview.format})")
     frame = _filter(preview_frame(preview), st.text_input("Filter preview", key="import_filter"))
     st.dataframe(frame, hide_index=True, width="stretch")
-    st.download_button("Download preview as CSV", frame.to_csv(index=False), "preview.csv", "text/csv")
+    st.download_button("Download preview as CSV", frame_csv(frame), "preview.csv", "text/csv")
 
     validate, run = st.columns(2)
     bar = st.empty()

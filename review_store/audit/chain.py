@@ -39,7 +39,7 @@ def event_body(
     return canonical_json(fields | {"entity": entity, "entity_id": entity_id, "payload": payload})
 
 
-def _body(event: AuditEvent) -> str:
+def event_text(event: AuditEvent) -> str:
     return event_body(
         seq=event.seq or 0,
         ts=event.ts,
@@ -159,7 +159,7 @@ def _with_origin(
 
 
 def _is_unkeyed(key: AuditKey, event: AuditEvent) -> bool:
-    body = _body(event)
+    body = event_text(event)
     return keyed_hash(key, event.prev_hash, body) != event.hash and (
         plain_hash(event.prev_hash, body) == event.hash
     )
@@ -228,7 +228,7 @@ def verify(session: Session, *, key: AuditKey | None = None, checkpoint: Any = N
             return bad(walk.checked + 1, f"seq {walk.checked + 1} is missing (next is {seq})")
         if event.prev_hash != walk.prev_hash:
             return bad(seq, f"seq {seq}: prev_hash does not link to seq {seq - 1}")
-        body = _body(event)
+        body = event_text(event)
         if key is not None and keyed_hash(key, event.prev_hash, body) == event.hash:
             walk.keyed += 1
         elif walk.keyed == 0 and plain_hash(event.prev_hash, body) == event.hash:

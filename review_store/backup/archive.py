@@ -102,12 +102,12 @@ def export_backup(
         "tables": tables,
     }
     key = keys.require(_url(engine))
-    manifest["signature"] = {"key_id": key.key_id, "hmac": key.mac("backup", _signed_text(manifest))}
+    manifest["signature"] = {"key_id": key.key_id, "hmac": key.mac("backup", manifest_signed_text(manifest))}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return manifest
 
 
-def _signed_text(manifest: dict[str, Any]) -> str:
+def manifest_signed_text(manifest: dict[str, Any]) -> str:
     return canonical_json({k: v for k, v in manifest.items() if k != "signature"})
 
 
@@ -167,7 +167,7 @@ def _check_signature(
             f"{path}: signed with audit key {found}, but the key given is {key.key_id}; "
             "use the key of the database the backup came from (--key-file or REVIEW_DESK_AUDIT_KEY_FILE)"
         )
-    if not key.check("backup", _signed_text(manifest), signature.get("hmac")):
+    if not key.check("backup", manifest_signed_text(manifest), signature.get("hmac")):
         raise BackupError(
             f"{path}: signature does not verify: the manifest or a file's checksum in it was edited; "
             "nothing imported"

@@ -1,4 +1,4 @@
-"""`review-desk audit ...`: verify, list and export the tamper-evident trail."""
+"""`review-desk audit ...`: verify, list and export the keyed trail; create its key; sign checkpoints."""
 
 from __future__ import annotations
 
@@ -7,38 +7,71 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import (
-    EXIT_BAD_INPUT,
-    EXIT_FAILED,
-    db_option,
-    emit,
-    fail,
-    get_engine,
-    json_option,
-    resolve,
-)
+from review_store.cli import EXIT_BAD_INPUT, EXIT_FAILED, db_option, desk, emit, fail, json_option, resolve
+from review_store.permissions import SYSTEM
 
 
 def register(app: typer.Typer) -> None:
-    audit_app = typer.Typer(help="The append-only, hash-chained audit trail.", no_args_is_help=True)
+    audit_app = typer.Typer(help="The append-only, keyed hash-chained audit trail.", no_args_is_help=True)
 
     @audit_app.command("verify")
-    def verify(db: str = db_option(), as_json: bool = json_option()) -> None:
-        """Check every event's hash and link; exit 1 naming the first bad seq.
+    def verify(
+        checkpoint: Path = typer.Option(
+            None, "--checkpoint", help="A file from `audit checkpoint`: the chain must still hold it."
+        ),
+        db: str = db_option(),
+        as_json: bool = json_option(),
+    ) -> None:
+        """Check every event's keyed hash and link and the signed head; exit 1 naming the first bad seq.
 
-        Example: review-desk audit verify --json
+        With --checkpoint, also prove that no event it covers was deleted, wiped or rewritten.
+        Example: review-desk audit verify --checkpoint audit-checkpoint.json
         """
-        from review_store import audit
-        from review_store.db import read_session
-
         db, as_json = resolve(db, as_json)
-        with read_session(get_engine(db)) as session:
-            result = audit.verify(session)
-        if result.ok:
-            emit(result.as_dict(), f"audit chain intact: {result.checked} events", as_json)
-            return
-        emit(result.as_dict(), f"audit chain BROKEN at seq {result.first_bad_seq}: {result.problem}", as_json)
-        raise typer.Exit(EXIT_FAILED)
+        text = _read(checkpoint) if checkpoint is not None else None
+        report = desk(db).audit.verify(actor=SYSTEM, checkpoint_text=text, source=str(checkpoint))
+        emit(report.to_json(), report.summary, as_json)
+        if not report.ok:
+            raise typer.Exit(EXIT_FAILED)
+
+    @audit_app.command("checkpoint")
+    def checkpoint(
+        out: Path = typer.Option(..., "--out", "-o", help="File to write (keep it outside the database)."),
+        db: str = db_option(),
+        as_json: bool = json_option(),
+    ) -> None:
+        """Sign the chain's current head (seq, hash, time) with the audit key and write it to a file.
+
+        Refused (exit 1) when the chain does not verify. Keep the file where database users cannot
+        change it; `audit verify --checkpoint FILE` then detects truncation and wipes.
+        Example: review-desk audit checkpoint --out checkpoints/2026-06-01.json
+        """
+        db, as_json = resolve(db, as_json)
+        if out.exists():
+            fail(
+                f"{out}: exists; checkpoints are never overwritten, pick a new name", EXIT_BAD_INPUT, as_json
+            )
+        view = desk(db).audit.checkpoint(actor=SYSTEM)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(view.text + "\n", encoding="utf-8")
+        payload = view.to_json() | {"file": str(out)}
+        payload.pop("text")
+        emit(payload, f"checkpoint at seq {view.seq} (key {view.key_id}) written to {out}", as_json)
+
+    @audit_app.command("init-key")
+    def init_key(db: str = db_option(), as_json: bool = json_option()) -> None:
+        """Create the audit key (mode 0600) where this database's processes look for it, and anchor the chain.
+
+        The file is $REVIEW_DESK_AUDIT_KEY_FILE, else beside a SQLite file, else
+        ~/.config/review-desk/audit.key. An existing key is kept. Give every app and CLI process of a
+        team the same key (the file, or its content in $REVIEW_DESK_AUDIT_KEY).
+        Example: REVIEW_DESK_AUDIT_KEY_FILE=/etc/review-desk/audit.key review-desk audit init-key
+        """
+        db, as_json = resolve(db, as_json)
+        status = desk(db).audit.init_key(actor=SYSTEM)
+        verb = "created" if status.created else "kept the existing"
+        anchored = f"; chain anchored at seq {status.anchored_seq}" if status.anchored_seq else ""
+        emit(status.to_json(), f"{verb} audit key {status.key_id} ({status.source}){anchored}", as_json)
 
     @audit_app.command("list")
     def list_(
@@ -56,12 +89,14 @@ def register(app: typer.Typer) -> None:
         Example: review-desk audit list --entity release --limit 20
         """
         db, as_json = resolve(db, as_json)
-        rows = _rows(db, actor=actor, action=action, entity=entity, since=since, until=until, limit=limit)
-        text = "\n".join(
-            f"{r['seq']:>6} {r['ts']} {r['actor']:10} {r['action']:24} {r['entity']}:{r['entity_id']} {r['payload']}"
-            for r in rows
+        events = desk(db).audit.events(
+            actor=SYSTEM, who=actor, action=action, entity=entity, since=since, until=until, limit=limit
         )
-        emit({"events": rows}, text or "no events", as_json)
+        text = "\n".join(
+            f"{e.seq:>6} {e.ts.isoformat()} {e.actor:10} {e.action:24} {e.entity}:{e.entity_id} {e.payload}"
+            for e in events
+        )
+        emit({"events": [e.to_json() for e in events]}, text or "no events", as_json)
 
     @audit_app.command("export")
     def export(
@@ -72,29 +107,26 @@ def register(app: typer.Typer) -> None:
         entity: str = typer.Option(None, "--entity", help="Only this entity."),
         db: str = db_option(),
     ) -> None:
-        """Export events oldest first with their hashes, so the chain can be re-checked elsewhere.
+        """Export events oldest first with their hashes (CSV cells that a spreadsheet would run are quoted).
 
         Example: review-desk audit export --format csv -o audit.csv
         """
-        from review_store.audit.export import to_csv, to_jsonl
-
         if fmt not in ("csv", "jsonl"):
             fail(f"--format: expected csv or jsonl, got {fmt!r}", EXIT_BAD_INPUT)
         db, _ = resolve(db, False)
-        rows = list(reversed(_rows(db, actor=actor, action=action, entity=entity, limit=None)))
-        data = to_csv(rows) if fmt == "csv" else to_jsonl(rows)
+        data = desk(db).audit.export(actor=SYSTEM, format=fmt, who=actor, action=action, entity=entity)
         if output is None:
             typer.echo(data, nl=False)
         else:
             output.write_text(data, encoding="utf-8")
-            typer.echo(f"wrote {len(rows)} events to {output}", err=True)
+            typer.echo(f"wrote the audit events ({fmt}) to {output}", err=True)
 
     app.add_typer(audit_app, name="audit")
 
 
-def _rows(db, *, limit, **filters) -> list[dict]:
-    from review_store.audit.export import event_rows
-    from review_store.db import read_session
-
-    with read_session(get_engine(db)) as session:
-        return event_rows(session, limit=limit, **filters)
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: cannot read the checkpoint ({exc})", EXIT_BAD_INPUT)
+        raise  # unreachable: fail() exits

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, db_option, emit, fail, get_engine, json_option, resolve
+from review_store.cli import db_option, desk, emit, json_option, resolve
+from review_store.permissions import SYSTEM
 
 
 def register(app: typer.Typer) -> None:
@@ -17,46 +18,49 @@ def register(app: typer.Typer) -> None:
         db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
-        """Write every table plus manifest.json (schema revision, row counts, sha256 per file).
+        """Write every table plus manifest.json (schema revision, row counts, sha256 per file), signed
+        with the audit key so a restore can tell an edited backup from a genuine one.
 
         Example: review-desk export backups/2026-11-23 --format jsonl
         """
-        from review_store.backup import BackupError, export_backup
-
         db, as_json = resolve(db, as_json)
-        try:
-            manifest = export_backup(get_engine(db), directory=directory, format=format)
-        except BackupError as exc:
-            fail(str(exc), EXIT_BAD_INPUT, as_json)
-            return
-        rows = sum(t["rows"] for t in manifest["tables"].values())
+        view = desk(db).backup.export(actor=SYSTEM, directory=str(directory), format=format)
         emit(
-            {"ok": True, "directory": str(directory), **manifest},
-            f"exported {len(manifest['tables'])} tables, {rows} rows ({format}) to {directory}",
+            {"ok": True, **view.to_json()},
+            f"exported {len(view.tables)} tables, {view.rows} rows ({view.format}) to {directory}, "
+            f"signed with audit key {view.key_id}",
             as_json,
         )
 
     @app.command("import-backup")
     def import_backup(
         directory: Path = typer.Argument(..., help="A directory written by `review-desk export`."),
+        key_file: Path = typer.Option(
+            None,
+            "--key-file",
+            help="Audit key of the database the backup came from (default: this database's key).",
+        ),
+        accept_unsigned: bool = typer.Option(
+            False, "--accept-unsigned", help="Restore a backup written before backups were signed."
+        ),
         db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Restore a backup into an EMPTY database (creates the tables if there are none).
 
-        Every checksum is checked first: a corrupted file is named and nothing is imported (exit 2).
-        A database that holds any row is refused (exit 2). Move SQLite to PostgreSQL this way.
-        Example: review-desk import-backup backups/2026-11-23 --db postgresql+psycopg://me@db/reviews
+        Every checksum and the manifest's signature are checked first, and the restored audit chain is
+        verified before commit: an edited, forged or corrupted backup is named and nothing is imported
+        (exit 2). A database that holds any row is refused (exit 2). Move SQLite to PostgreSQL this way.
+        Example: review-desk import-backup backups/2026-11-23 --key-file review_desk.db.audit-key --db postgresql+psycopg://me@db/reviews
         """
-        from review_store.backup import BackupError
-        from review_store.backup import import_backup as restore
-        from review_store.errors import DatabaseNotEmpty
-
         db, as_json = resolve(db, as_json)
-        try:
-            report = restore(get_engine(db), directory=directory)
-        except (BackupError, DatabaseNotEmpty) as exc:
-            fail(str(exc), EXIT_BAD_INPUT, as_json)
-            return
-        payload = {"ok": True, **report.as_dict()}
-        emit(payload, f"restored {payload['rows']} rows into {len(report.tables)} tables", as_json)
+        view = desk(db).backup.restore(
+            directory=str(directory),
+            key_file=str(key_file) if key_file else None,
+            accept_unsigned=accept_unsigned,
+        )
+        emit(
+            {"ok": True, **view.to_json()},
+            f"restored {view.rows} rows into {len(view.tables)} tables; audit chain verified",
+            as_json,
+        )

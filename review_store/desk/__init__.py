@@ -29,12 +29,15 @@ from review_store.errors import (
     ValidationFailed,
     exit_code_for,
 )
+from review_store.exports import csv_text, frame_csv
 from review_store.models import ROLES
 from review_store.permissions import SYSTEM, Actor
 
 if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are imported lazily)
     from review_store.desk.agreement import AgreementPart
     from review_store.desk.argilla import ArgillaPart
+    from review_store.desk.audit import AuditPart
+    from review_store.desk.backup import BackupPart
     from review_store.desk.dashboards import DashboardsPart
     from review_store.desk.demo import DemoPart
     from review_store.desk.golden import GoldenPart
@@ -65,7 +68,9 @@ __all__ = [
     "SignInLocked",
     "SystemClock",
     "ValidationFailed",
+    "csv_text",
     "exit_code_for",
+    "frame_csv",
 ]
 
 
@@ -177,3 +182,15 @@ class Desk:
         from review_store.desk.releases import ReleasesPart
 
         return ReleasesPart(self)
+
+    @cached_property
+    def audit(self) -> AuditPart:
+        from review_store.desk.audit import AuditPart
+
+        return AuditPart(self)
+
+    @cached_property
+    def backup(self) -> BackupPart:
+        from review_store.desk.backup import BackupPart
+
+        return BackupPart(self)
