@@ -38,10 +38,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 
 # What `review-desk` may do with no credential (audited as "system" with the OS user and host): loading
-# and sampling data, running the judge, backups. Anything that is a person's decision (sign-off,
+# and sampling data, running the judge, backups, reading and verifying the audit trail. Anything that is a person's decision (sign-off,
 # deploying, rubrics, settings, account changes) needs that person's credential. The first admin of an
 # empty database is the one exception (users.add_user: bootstrapping).
-OPERATOR_ACTIONS = frozenset({"sample", "run_judge", "import_data", "export_data"})
+OPERATOR_ACTIONS = frozenset({"sample", "run_judge", "import_data", "export_data", "view_audit"})
 SYSTEM_ROLE, OPERATOR_ROLE = "system", "operator"
 
 

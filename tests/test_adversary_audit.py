@@ -25,7 +25,7 @@ from review_store.cli import app
 from review_store.db import make_engine, read_session, session_scope
 from review_store.errors import ValidationFailed
 from review_store.exports import FORMULA_TRIGGERS
-from review_store.models import Setting
+from review_store.models import AuditEvent, Setting
 from review_store.permissions import SYSTEM
 from tests import apptest
 from tests.factories import make_user
@@ -386,9 +386,18 @@ def test_a_backup_restores_elsewhere_only_with_the_source_key(engine, db_url, tm
 
 
 def _evil_release(engine) -> None:
+    """A release named like a formula (names are free text), and an audit row whose actor is a formula
+    username written straight into the table by someone with database access (the store itself refuses
+    such usernames: see test_a_formula_username_is_refused)."""
     with session_scope(engine) as s:
-        author = make_user(s, role="owner", username=EVIL_USER)  # a name written straight into the table
+        author = make_user(s, role="owner", username="olga")
         releases.create_release(s, actor=author, name=EVIL_RELEASE, manifest=MANIFEST)
+        last = chain.last_event(s)
+        s.add(
+            AuditEvent(seq=last.seq + 1, ts=last.ts, actor=EVIL_USER, action="release.approve",
+                       entity="release", entity_id=EVIL_RELEASE, payload="{}", prev_hash=last.hash,
+                       hash="f" * 64)
+        )  # fmt: skip
 
 
 def _assert_inert(data: str) -> list[list[str]]:
@@ -399,14 +408,21 @@ def _assert_inert(data: str) -> list[list[str]]:
     return cells
 
 
+def test_a_formula_username_is_refused(db_url):
+    result = runner.invoke(app, ["users", "add", EVIL_USER, "--role", "admin", "--db", db_url],
+                           input="a-good-password\n")  # fmt: skip
+    assert result.exit_code == 2 and "username" in result.output
+
+
 def test_cli_audit_export_csv_neutralises_formulas(engine, db_url, tmp_path):
     _evil_release(engine)
     result = runner.invoke(app, ["audit", "export", "--format", "csv", "--db", db_url])
     assert result.exit_code == 0, result.output
     rows = _assert_inert(result.output)
-    header, event = rows[0], rows[-1]
-    record = dict(zip(header, event, strict=True))
-    assert record["actor"] == "'" + EVIL_USER and record["entity_id"] == "'" + EVIL_RELEASE
+    records = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert records[0]["action"] == "release.create" and records[0]["entity_id"] == "'" + EVIL_RELEASE
+    assert records[1]["actor"] == "'" + EVIL_USER
+    assert _verify(db_url)[0] == 1  # and the forged row breaks the chain
 
 
 @pytest.fixture
@@ -437,9 +453,10 @@ def test_audit_page_download_csv_neutralises_formulas(engine, db_url, monkeypatc
     at.switch_page(apptest.page("audit")).run()
     assert not at.exception
     rows = _assert_inert(_download(at, captured_downloads, "Download CSV"))
-    assert ["'" + EVIL_USER, "release.create"] == rows[1][2:4] and rows[1][5] == "'" + EVIL_RELEASE
+    assert rows[1][3:6] == ["release.create", "release", "'" + EVIL_RELEASE]
+    assert rows[2][2:4] == ["'" + EVIL_USER, "release.approve"]
     at.button(key="audit_verify").click().run()
-    assert at.success and "audit chain intact: 2 events (2 keyed)" in at.success[0].value
+    assert at.error and "BROKEN at seq 2" in at.error[0].value
 
 
 def _table_app() -> None:

@@ -7,8 +7,17 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, EXIT_FAILED, db_option, desk, emit, fail, json_option, resolve
-from review_store.permissions import SYSTEM
+from review_store.cli import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    acting_actor,
+    db_option,
+    desk,
+    emit,
+    fail,
+    json_option,
+    resolve,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +38,10 @@ def register(app: typer.Typer) -> None:
         """
         db, as_json = resolve(db, as_json)
         text = _read(checkpoint) if checkpoint is not None else None
-        report = desk(db).audit.verify(actor=SYSTEM, checkpoint_text=text, source=str(checkpoint))
+        _desk = desk(db)
+        report = _desk.audit.verify(
+            actor=acting_actor(_desk, None), checkpoint_text=text, source=str(checkpoint)
+        )
         emit(report.to_json(), report.summary, as_json)
         if not report.ok:
             raise typer.Exit(EXIT_FAILED)
@@ -51,7 +63,8 @@ def register(app: typer.Typer) -> None:
             fail(
                 f"{out}: exists; checkpoints are never overwritten, pick a new name", EXIT_BAD_INPUT, as_json
             )
-        view = desk(db).audit.checkpoint(actor=SYSTEM)
+        _desk = desk(db)
+        view = _desk.audit.checkpoint(actor=acting_actor(_desk, None))
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(view.text + "\n", encoding="utf-8")
         payload = view.to_json() | {"file": str(out)}
@@ -68,7 +81,8 @@ def register(app: typer.Typer) -> None:
         Example: REVIEW_DESK_AUDIT_KEY_FILE=/etc/review-desk/audit.key review-desk audit init-key
         """
         db, as_json = resolve(db, as_json)
-        status = desk(db).audit.init_key(actor=SYSTEM)
+        _desk = desk(db)
+        status = _desk.audit.init_key(actor=acting_actor(_desk, None))
         verb = "created" if status.created else "kept the existing"
         anchored = f"; chain anchored at seq {status.anchored_seq}" if status.anchored_seq else ""
         emit(status.to_json(), f"{verb} audit key {status.key_id} ({status.source}){anchored}", as_json)
@@ -89,8 +103,15 @@ def register(app: typer.Typer) -> None:
         Example: review-desk audit list --entity release --limit 20
         """
         db, as_json = resolve(db, as_json)
-        events = desk(db).audit.events(
-            actor=SYSTEM, who=actor, action=action, entity=entity, since=since, until=until, limit=limit
+        _desk = desk(db)
+        events = _desk.audit.events(
+            actor=acting_actor(_desk, None),
+            who=actor,
+            action=action,
+            entity=entity,
+            since=since,
+            until=until,
+            limit=limit,
         )
         text = "\n".join(
             f"{e.seq:>6} {e.ts.isoformat()} {e.actor:10} {e.action:24} {e.entity}:{e.entity_id} {e.payload}"
@@ -114,7 +135,10 @@ def register(app: typer.Typer) -> None:
         if fmt not in ("csv", "jsonl"):
             fail(f"--format: expected csv or jsonl, got {fmt!r}", EXIT_BAD_INPUT)
         db, _ = resolve(db, False)
-        data = desk(db).audit.export(actor=SYSTEM, format=fmt, who=actor, action=action, entity=entity)
+        _desk = desk(db)
+        data = _desk.audit.export(
+            actor=acting_actor(_desk, None), format=fmt, who=actor, action=action, entity=entity
+        )
         if output is None:
             typer.echo(data, nl=False)
         else:

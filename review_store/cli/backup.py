@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import db_option, desk, emit, json_option, resolve
-from review_store.permissions import SYSTEM
+from review_store.cli import acting_actor, db_option, desk, emit, json_option, resolve
 
 
 def register(app: typer.Typer) -> None:
@@ -24,7 +23,8 @@ def register(app: typer.Typer) -> None:
         Example: review-desk export backups/2026-11-23 --format jsonl
         """
         db, as_json = resolve(db, as_json)
-        view = desk(db).backup.export(actor=SYSTEM, directory=str(directory), format=format)
+        _desk = desk(db)
+        view = _desk.backup.export(actor=acting_actor(_desk, None), directory=str(directory), format=format)
         emit(
             {"ok": True, **view.to_json()},
             f"exported {len(view.tables)} tables, {view.rows} rows ({view.format}) to {directory}, "

