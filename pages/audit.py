@@ -20,7 +20,12 @@ st.caption(
 
 if st.button("Verify the chain", type="primary", key="audit_verify"):
     report = desk.audit.verify(actor=actor)
-    (st.success if report.ok else st.error)(report.summary)
+    if report.ok:
+        st.success(
+            f"Chain intact: {report.checked} events checked ({report.keyed} keyed, key {report.key_id})."
+        )
+    else:
+        st.error(f"Chain BROKEN at seq {report.first_bad_seq}: {report.problem}")
 
 cols = st.columns(4)
 who = cols[0].text_input("Actor", key="audit_actor").strip() or None
