@@ -68,7 +68,8 @@ def parse(text: str, *, where: str) -> Checkpoint:
                        ("signature", str)):  # fmt: skip
         value = data.get(name)
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise ValidationFailed(f"{where}: {name}: missing or not a {kind.__name__}")
+            expected = "an integer" if kind is int else "a string"
+            raise ValidationFailed(f"{where}: {name}: missing or not {expected}")
         fields[name] = value
     if fields["seq"] < 0:
         raise ValidationFailed(f"{where}: seq: must be >= 0")
