@@ -77,11 +77,11 @@ def write_verdicts(
             values = plan.judge[version] if plan else judge_v1(rng, trace)
             rows += _verdict_rows(rng, trace, ids[f"judge{version}"], version, values, at)
             if len(rows) >= 6000:
-                session.execute(insert(JudgeVerdict), rows)
+                session.connection().execute(insert(JudgeVerdict.__table__), rows)
                 total += len(rows)
                 rows.clear()
         if rows:
-            session.execute(insert(JudgeVerdict), rows)
+            session.connection().execute(insert(JudgeVerdict.__table__), rows)
             total += len(rows)
         counts.verdicts += total
         session.add(

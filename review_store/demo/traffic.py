@@ -177,9 +177,9 @@ def write_traffic(
 
 def _flush(session: Session, counts: BuildCounts, trace_rows: list, event_rows: list) -> None:
     if trace_rows:
-        session.execute(insert(Trace), trace_rows)
+        session.connection().execute(insert(Trace.__table__), trace_rows)
     if event_rows:
-        session.execute(insert(GuardrailEvent), event_rows)
+        session.connection().execute(insert(GuardrailEvent.__table__), event_rows)
     counts.traces += len(trace_rows)
     counts.guardrail_events += len(event_rows)
     trace_rows.clear()
