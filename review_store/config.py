@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     judge_concurrency: int = 4
     # REVIEW_STORE_PASSWORD_MIN_LENGTH: the shortest password accepted for a local account (never below 8).
     password_min_length: int = Field(default=8, ge=8, le=128)
+    # The HTTP API's per-key token bucket: REVIEW_STORE_API_RATE_PER_S requests a second, bursts of
+    # REVIEW_STORE_API_BURST (each API process keeps its own buckets).
+    api_rate_per_s: float = Field(default=20.0, gt=0)
+    api_burst: int = Field(default=60, ge=1)
     # REVIEW_DESK_NOW (not REVIEW_STORE_*): run as if started at this instant (see clock.OffsetClock).
     now: str | None = Field(default=None, validation_alias="REVIEW_DESK_NOW")
 

@@ -86,12 +86,19 @@ def issue(
     return credential, secret
 
 
-def authenticate(session: Session, *, secret: str, origin: str) -> Actor:
+def authenticate(session: Session, *, secret: str, origin: str, kind: str | None = None) -> Actor:
     """The user a secret stands for, as an Actor whose origin names the credential; stamps last use.
 
-    Raises PermissionDenied for an unknown, revoked or expired secret or a deactivated user (one message
-    for all, so a probe learns nothing).
+    Raises PermissionDenied for an unknown, revoked or expired secret, a deactivated user, or (with
+    `kind`) a credential of another kind (one message for all, so a probe learns nothing).
     """
+    return authenticate_credential(session, secret=secret, origin=origin, kind=kind)[0]
+
+
+def authenticate_credential(
+    session: Session, *, secret: str, origin: str, kind: str | None = None
+) -> tuple[Actor, Credential]:
+    """authenticate(), also returning the credential row (the HTTP API keys its rate limit on it)."""
     refused = PermissionDenied(
         "the credential presented is not valid (unknown, revoked, expired, or its user is deactivated)"
     )
@@ -109,12 +116,15 @@ def authenticate(session: Session, *, secret: str, origin: str) -> Actor:
     credential, user = row
     if credential.revoked_at is not None or not user.active:
         raise refused
+    if kind is not None and credential.kind != kind:
+        raise refused
     if credential.expires_at is not None and credential.expires_at <= now:
         raise refused
     _stamp(session, credential.id, now)
-    return Actor(
+    actor = Actor(
         username=user.username, role=user.role, id=user.id, origin=f"token {credential.prefix} from {origin}"
     )
+    return actor, credential
 
 
 def _stamp(session: Session, credential_id: int | None, now: datetime) -> None:
@@ -165,3 +175,15 @@ def list_for(session: Session, *, actor: Actor, username: str) -> list[Credentia
         select(Credential).where(Credential.user_id == user.id).order_by(col(Credential.id).desc())
     ).all()
     return list(rows)
+
+
+def list_kind(session: Session, *, actor: Actor, kind: str) -> list[tuple[Credential, str]]:
+    """Every credential of one kind with its user's name, newest first (admins only); never the secrets."""
+    require(actor, "manage_users")
+    rows = session.exec(
+        select(Credential, User)
+        .join(User, col(User.id) == col(Credential.user_id))
+        .where(Credential.kind == kind)
+        .order_by(col(Credential.id).desc())
+    ).all()
+    return [(credential, user.username) for credential, user in rows]

@@ -224,4 +224,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
             as_json,
         )
 
+    from review_store.cli.api import api_key_commands
+
+    users_app.add_typer(api_key_commands(), name="api-key")
     app.add_typer(users_app, name="users")

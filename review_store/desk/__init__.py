@@ -35,6 +35,7 @@ from review_store.permissions import SYSTEM, Actor
 
 if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are imported lazily)
     from review_store.desk.agreement import AgreementPart
+    from review_store.desk.apikeys import ApiKeysPart
     from review_store.desk.argilla import ArgillaPart
     from review_store.desk.audit import AuditPart
     from review_store.desk.backup import BackupPart
@@ -110,6 +111,12 @@ class Desk:
         from review_store.desk.users import UsersPart
 
         return UsersPart(self)
+
+    @cached_property
+    def apikeys(self) -> ApiKeysPart:
+        from review_store.desk.apikeys import ApiKeysPart
+
+        return ApiKeysPart(self)
 
     @cached_property
     def settings(self) -> SettingsPart:

@@ -62,7 +62,7 @@ def _view(user: User, locked_until: datetime | None = None) -> UserView:
     )
 
 
-def _token_view(credential: Credential, username: str) -> TokenView:
+def token_view(credential: Credential, username: str) -> TokenView:
     assert credential.id is not None
     return TokenView(
         id=credential.id,
@@ -194,7 +194,7 @@ class UsersPart(Part):
         with self._write(actor) as (session, who):
             credential, secret = tokens.issue(session, actor=who, username=username, label=label, kind=kind)
             user = users.get_user(session, username=username)
-            return IssuedToken(token=_token_view(credential, user.username), secret=secret)
+            return IssuedToken(token=token_view(credential, user.username), secret=secret)
 
     def issue_token_with_password(
         self, *, username: str, password: str, label: str = "", address: str | None = None
@@ -213,7 +213,7 @@ class UsersPart(Part):
             who = refresh_actor(session, actor)
             user = users.get_user(session, username=username)
             return tuple(
-                _token_view(c, user.username) for c in tokens.list_for(session, actor=who, username=username)
+                token_view(c, user.username) for c in tokens.list_for(session, actor=who, username=username)
             )
 
     def revoke_token(self, *, actor: Actor, token_id: int) -> TokenView:
@@ -222,4 +222,4 @@ class UsersPart(Part):
             credential = tokens.revoke(session, actor=who, credential_id=token_id)
             owner = session.get(User, credential.user_id)
             assert owner is not None
-            return _token_view(credential, owner.username)
+            return token_view(credential, owner.username)
