@@ -1,4 +1,4 @@
-"""The README's benchmark table, rendered from bench/results.json (`python -m bench.report`).
+"""The README's benchmark table, rendered from bench/results.json (`python -m bench.report [--write]`).
 
 A test checks that the README holds exactly this text, so the table and the file cannot drift apart.
 """
@@ -33,8 +33,17 @@ def render(results: dict) -> str:
         "",
         f"Ingest: {results['ingest_rows_per_s']:,} rows/s through `review-desk ingest` against a floor of "
         f"{results['ingest_floor_rows_per_s']:,} rows/s (orjson + `sqlite3.executemany` into the same tables and "
-        f"indexes, one transaction). Queue: `next_item` p50 {results['next_item_ms_p50']} ms, "
-        f"p95 {results['next_item_ms_p95']} ms with 100,000 open items.",
+        f"indexes, one transaction).",
+        "",
+        f"Queue (`python -m bench.claim`): a claim (`next_item`, lease written) with 100,000 open items "
+        f"sampled just before, no manual ANALYZE: SQLite p50 {results['next_item_ms_p50']} ms, "
+        f"p95 {results['next_item_ms_p95']} ms; PostgreSQL p50 {_fmt(results.get('next_item_ms_p50_pg'))} ms, "
+        f"p95 {_fmt(results.get('next_item_ms_p95_pg'))} ms. 16 reviewer processes claiming and labelling "
+        f"for {_fmt(results.get('claim_seconds'))} s (4,000 items, overlap 2): "
+        f"{_fmt(results.get('claim_labels_per_s_sqlite'))} labels/s on SQLite, "
+        f"{_fmt(results.get('claim_labels_per_s_pg'))} on PostgreSQL; afterwards no item over k labels, no "
+        "reviewer twice on an item, every stored label accounted for."
+        + (f" {results['claim_note']}" if results.get("claim_note") else ""),
         "",
         "<details><summary>Every page and dashboard query</summary>",
         "",
@@ -56,8 +65,22 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
+README = RESULTS.parent.parent / "README.md"
+
+
+def write_readme(readme: Path = README) -> None:
+    """Replace the README's table (between the markers) with the one rendered from results.json."""
+    text = readme.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    readme.write_text(text[:start] + render(json.loads(RESULTS.read_text())) + text[end:])
+
+
 def main() -> None:
-    print(render(json.loads(RESULTS.read_text())))
+    if "--write" in sys.argv[1:]:
+        write_readme()
+        print(f"updated {README}")
+    else:
+        print(render(json.loads(RESULTS.read_text())))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -19,13 +20,13 @@ def _busy_timeout_ms() -> int:
     return Settings().sqlite_busy_timeout_ms
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection, _record, *, busy_ms: int) -> None:
     # Let SQLAlchemy, not pysqlite, decide when a transaction begins (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={_busy_timeout_ms()}")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -40,18 +41,22 @@ def _sqlite_begin(connection) -> None:
 def make_engine(url: str | None = None, *, echo: bool = False, workers: int | None = None) -> Engine:
     """A new engine; SQLite gets WAL, foreign keys and a busy timeout so concurrent writers wait, not fail.
 
-    `workers`: how many threads will use this engine at once. A PostgreSQL pool then keeps one connection
-    per worker (plus one), so no worker ever waits on the pool however slow the machine is; by default
-    the pool holds 5 connections and opens up to 10 more under load.
+    `workers`: how many threads (or processes) will write through engines like this one at once. A
+    PostgreSQL pool then keeps one connection per worker (plus one), so no worker ever waits on the pool
+    however slow the machine is; by default the pool holds 5 connections and opens up to 10 more under
+    load. On SQLite, where writers take turns on one file lock that is not handed out in order, the busy
+    timeout grows to the configured one per worker, so a writer that keeps losing the race to the others
+    still waits its turn instead of failing.
     """
     url = database_url(url)
     if url.startswith("sqlite"):
+        busy_ms = _busy_timeout_ms() * max(1, workers or 1)
         engine = create_engine(
             url,
             echo=echo,
-            connect_args={"check_same_thread": False, "timeout": _busy_timeout_ms() / 1000},
+            connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=busy_ms))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     pool_size = max(5, workers + 1) if workers else 5

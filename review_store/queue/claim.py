@@ -62,21 +62,16 @@ def eligible(reviewer_id: int, now: datetime):
     )
 
 
+QUEUES = ("escalation", "sampled")  # serving order; sampling refuses any other queue name
+
+
 def _lanes(session: Session) -> Iterator[tuple[str, int]]:
     """(queue, priority) pairs holding open items, lazily, in serving order: escalations first, then by
-    priority. Each step is one seek on the (status, queue, priority, created_at) index (a loose index
-    scan), and serving lane by lane lets the item lookup walk that index in order and stop at the first
-    eligible item, instead of sorting every open item on each claim."""
-    open_items = ReviewItem.status == "open"
-    queues = []
-    queue_name = session.exec(select(func.min(ReviewItem.queue)).where(open_items)).one()
-    while queue_name is not None:
-        queues.append(queue_name)
-        queue_name = session.exec(
-            select(func.min(ReviewItem.queue)).where(open_items, ReviewItem.queue > queue_name)
-        ).one()
-    for queue_name in sorted(queues, key=lambda q: (q != "escalation", q)):
-        in_queue = and_(open_items, ReviewItem.queue == queue_name)
+    priority. Each step is one seek on the lane index (a loose index scan), and serving lane by lane lets
+    the item lookup walk that index in order and stop at the first eligible item, instead of sorting every
+    open item on each claim."""
+    for queue_name in QUEUES:
+        in_queue = and_(ReviewItem.status == "open", ReviewItem.queue == queue_name)
         priority = session.exec(select(func.max(ReviewItem.priority)).where(in_queue)).one()
         while priority is not None:
             yield queue_name, priority
@@ -137,13 +132,15 @@ def next_item(session: Session, *, actor: Actor, now: datetime | None = None) ->
         item_id = _first_eligible(session, actor.id, now, tried)
         if item_id is None:
             return None
-        # Re-count under the row lock: a claim committed since our snapshot is visible to this statement.
-        still_free = session.exec(
-            select(ReviewItem.id).where(ReviewItem.id == item_id, eligible(actor.id, now))
-        ).first()
-        if still_free is None:
-            tried.append(item_id)
-            continue
+        if is_pg(session):
+            # Re-count under the row lock: a claim committed since the lookup's snapshot is visible to this
+            # statement. (SQLite needs none: BEGIN IMMEDIATE already serialised this whole claim.)
+            still_free = session.exec(
+                select(ReviewItem.id).where(ReviewItem.id == item_id, eligible(actor.id, now))
+            ).first()
+            if still_free is None:
+                tried.append(item_id)
+                continue
         lease = Assignment(
             item_id=item_id,
             reviewer_id=actor.id,
