@@ -15,6 +15,7 @@ from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from review_store import agreement as ag
 from review_store.agreement import alpha as engine
+from review_store.agreement.engine import Statistic
 
 nan = np.nan
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", p. 8: 4 coders x 12 units.
@@ -92,15 +93,17 @@ def test_nominal_alpha_equals_nltk(table):
 @settings(max_examples=150, deadline=None)
 @given(tables(), st.sampled_from(ag.LEVELS))
 def test_engine_equals_krippendorff_package(table, level):
-    """The pattern engine (bootstrap, huge tables) gives the package's alpha at every level."""
+    """The group engine (estimate and every bootstrap resample) gives the package's alpha at every
+    level, both through the public function and with explicit group weights."""
     coded = ag.encode(table, level=level)
-    patterns, _, freq = engine._patterns(coded.counts)
-    assume(len(patterns) > 0 and len(coded.domain) > 1)
+    groups = coded.groups()
+    assume(len(groups.freq) > 0 and len(coded.domain) > 1)
     with np.errstate(all="ignore"):
         expected = krippendorff.alpha(table.to_numpy(), level_of_measurement=level)
     assume(np.isfinite(expected))
-    got = engine._alphas(freq[None, :].astype(float), patterns, level, coded.numeric)[0]
+    got = Statistic(groups, level)(groups.freq[None, :].astype(float))[0]
     assert got == pytest.approx(expected, abs=1e-9)
+    assert ag.krippendorff_alpha(table, level=level) == pytest.approx(expected, abs=1e-9)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -205,9 +208,7 @@ def test_bootstrap_item_index_path_agrees_with_pattern_path(monkeypatch):
     rng = np.random.default_rng(9)
     truth = rng.random(3000)
     table = pd.DataFrame(np.clip(truth + rng.normal(0, 0.05, (3, 3000)), 0, 1))
-    assert (
-        len(engine._patterns(ag.encode(table, level="interval").counts)[0]) > engine._MULTINOMIAL_MAX_PATTERNS
-    )
+    assert len(ag.encode(table, level="interval").groups().freq) > engine._MULTINOMIAL_MAX_PATTERNS
     ci = ag.bootstrap_alpha_ci(table, level="interval", seed=1, resamples=400)
     monkeypatch.setattr(engine, "_MULTINOMIAL_MAX_PATTERNS", 10**9)
     multinomial = ag.bootstrap_alpha_ci(table, level="interval", seed=1, resamples=400)
@@ -219,16 +220,16 @@ def test_bootstrap_item_index_path_agrees_with_pattern_path(monkeypatch):
     assert ci == pytest.approx(multinomial, abs=0.005)
 
 
-def test_continuous_values_are_binned_close_to_unbinned_alpha():
+def test_continuous_values_are_exact_at_every_level():
+    """150 items of continuous scores (411 distinct values, ties at the clipped ends): no binning, exact."""
     rng = np.random.default_rng(2)
     truth = rng.random(150)
     table = pd.DataFrame(np.clip(truth + rng.normal(0, 0.1, (3, 150)), 0, 1))
-    coded = ag.encode(table, level="interval")
-    assert coded.binned and len(coded.domain) <= ag.MAX_DOMAIN
-    exact = krippendorff.alpha(table.to_numpy(), level_of_measurement="interval")
-    assert ag.krippendorff_alpha(table, level="interval") == pytest.approx(exact, abs=0.01)
-    with pytest.raises(ValueError, match="not a rating scale"):
-        ag.encode(table, level="nominal")
+    assert len(ag.encode(table, level="interval").domain) == 411
+    for level in ag.LEVELS:
+        exact = krippendorff.alpha(table.to_numpy(), level_of_measurement=level)
+        assert ag.krippendorff_alpha(table, level=level) == pytest.approx(exact, abs=1e-12)
+    assert "binned" not in ag.summarize(table, level="interval", resamples=50).to_dict()
 
 
 def test_nominal_labels_and_ordinal_domain():

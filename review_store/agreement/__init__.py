@@ -3,7 +3,8 @@
 A *table* is a pandas DataFrame with one row per rater and one column per item (NaN = no rating), so an
 LLM judge is just another row. Everything here is pure numpy/pandas, no database: the store builds the
 table from labels and verdicts (`table_from_rows`) and calls `summarize`. Alpha and its bootstrap CI
-live in `agreement_alpha` and are re-exported here, so callers only ever import this module.
+live in `agreement.alpha` (exact for any number of distinct values, continuous scores included) and
+are re-exported here, so callers only ever import this module.
 """
 
 from __future__ import annotations
@@ -17,17 +18,16 @@ import pandas as pd
 
 from review_store.agreement.alpha import (
     LEVELS,
-    MAX_DOMAIN,
     Coded,
     Level,
     bootstrap_alpha_ci,
     encode,
     krippendorff_alpha,
 )
+from review_store.agreement.kappa import cohen_kappa, confusion_matrix, fleiss_kappa, fleiss_kappa_from_counts
 
 __all__ = [
     "LEVELS",
-    "MAX_DOMAIN",
     "AgreementSummary",
     "Coded",
     "Level",
@@ -82,15 +82,19 @@ def table_from_rows(
 
 def _pair_agreement(coded: Coded, *, within: float) -> float | None:
     """Mean over pairable items of the share of rater pairs whose values differ by at most `within`."""
-    counts = coded.counts.astype(float)
-    m = counts.sum(axis=1)
+    packed, m = coded.packed()
     keep = m >= 2
     if not keep.any():
         return None
-    close = (np.abs(coded.numeric[:, None] - coded.numeric[None, :]) <= within + 1e-12).astype(float)
-    c, m = counts[keep], m[keep]
-    agreeing = np.einsum("iv,vk,ik->i", c, close, c) - m
-    return float(np.mean(agreeing / (m * (m - 1))))
+    packed, m = packed[keep], m[keep].astype(float)
+    agreeing = np.zeros(len(packed))
+    for i in range(packed.shape[1]):
+        for j in range(i + 1, packed.shape[1]):
+            a, b = packed[:, i], packed[:, j]
+            both = b >= 0  # rows are left-packed: j present => i present
+            gap = np.abs(coded.numeric[a] - coded.numeric[b])
+            agreeing += both & (gap <= within + 1e-12)
+    return float(np.mean(agreeing / (m * (m - 1) / 2)))
 
 
 def percent_agreement(
@@ -101,102 +105,6 @@ def percent_agreement(
     corrected, which is why alpha and kappa sit beside it."""
     coded = table if isinstance(table, Coded) else encode(table, level=level)
     return _pair_agreement(coded, within=1.0 if adjacent else 0.0)
-
-
-def fleiss_kappa_from_counts(counts: np.ndarray) -> float | None:
-    """Fleiss' kappa from an items x categories count matrix.
-
-    Items with fewer than two ratings are ignored. With unequal rater counts per item this is the usual
-    generalisation: P_i uses each item's own m_i, and the category shares pool all ratings; with equal
-    counts it is exactly Fleiss (1971). None when chance agreement is 1 (a single category).
-    """
-    counts = np.asarray(counts, dtype=float)
-    m = counts.sum(axis=1)
-    counts, m = counts[m >= 2], m[m >= 2]
-    if len(m) == 0:
-        return None
-    p_i = ((counts * (counts - 1)).sum(axis=1)) / (m * (m - 1))
-    shares = counts.sum(axis=0) / m.sum()
-    p_e = float((shares**2).sum())
-    if p_e >= 1.0:
-        return None
-    return float((p_i.mean() - p_e) / (1 - p_e))
-
-
-def fleiss_kappa(table: pd.DataFrame | np.ndarray | Coded) -> float | None:
-    """Fleiss' kappa of a raters x items table (nominal: categories only, no order)."""
-    coded = table if isinstance(table, Coded) else encode(table, level="nominal")
-    return fleiss_kappa_from_counts(coded.counts)
-
-
-def _paired(a: Sequence[Any], b: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    a_arr, b_arr = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
-    if a_arr.shape != b_arr.shape:
-        raise ValueError("the two raters' vectors must have the same length (one entry per item)")
-    both = ~(pd.isna(a_arr) | pd.isna(b_arr))
-    return a_arr[both], b_arr[both]
-
-
-def confusion_matrix(
-    a: Sequence[Any], b: Sequence[Any], *, labels: Sequence[Any] | None = None
-) -> pd.DataFrame:
-    """Counts of (rater a's value, rater b's value) over items both rated: labels x labels.
-
-    Rows are rater a (e.g. the human), columns rater b (e.g. the judge); every label appears on both axes
-    so the matrix is square and its diagonal is the exact agreement.
-    """
-    x, y = _paired(a, b)
-    labels_arr = _labels(x, y, labels)
-    index = pd.Index(labels_arr)
-    xi, yi = index.get_indexer(x), index.get_indexer(y)
-    if (xi < 0).any() or (yi < 0).any():
-        raise ValueError("a value is not among the given labels")
-    k = len(labels_arr)
-    cm = np.bincount(xi * k + yi, minlength=k * k).reshape(k, k)
-    return pd.DataFrame(cm, index=pd.Index(labels_arr, name="a"), columns=pd.Index(labels_arr, name="b"))
-
-
-def _labels(x: np.ndarray, y: np.ndarray, labels: Sequence[Any] | None) -> np.ndarray:
-    if labels is not None:
-        return np.asarray(list(labels), dtype=object)
-    values = pd.unique(pd.Series(np.concatenate([x, y]), dtype=object))
-    try:
-        return np.asarray(sorted(values), dtype=object)
-    except TypeError:
-        return np.asarray(sorted(values, key=str), dtype=object)
-
-
-def cohen_kappa(
-    a: Sequence[Any],
-    b: Sequence[Any],
-    *,
-    weights: Literal["linear", "quadratic"] | None = None,
-    labels: Sequence[Any] | None = None,
-) -> float | None:
-    """Cohen's kappa of two raters over the items both rated; weighted by label index distance.
-
-    Weights follow scikit-learn's `cohen_kappa_score`: the distance of two labels is the difference of
-    their positions in `labels` (pass the full scale, e.g. 1..5, so an unused level still counts as a
-    step). None when chance agreement is total (both raters used a single label).
-    """
-    cm = confusion_matrix(a, b, labels=labels).to_numpy(dtype=float)
-    k = cm.shape[0]
-    if cm.sum() == 0:
-        return None
-    expected = np.outer(cm.sum(axis=1), cm.sum(axis=0)) / cm.sum()
-    idx = np.arange(k)
-    if weights is None:
-        w = 1.0 - np.eye(k)
-    elif weights == "linear":
-        w = np.abs(idx[:, None] - idx[None, :]).astype(float)
-    elif weights == "quadratic":
-        w = ((idx[:, None] - idx[None, :]) ** 2).astype(float)
-    else:
-        raise ValueError(f"weights must be None, 'linear' or 'quadratic', not {weights!r}")
-    denominator = float((w * expected).sum())
-    if denominator == 0:
-        return None
-    return float(1 - (w * cm).sum() / denominator)
 
 
 @dataclass
@@ -220,7 +128,6 @@ class AgreementSummary:
     fleiss_kappa: float | None = None
     seed: int = 0
     resamples: int = 1000
-    binned: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (DESIGN.md section 8): keys that do not apply to this table are left out."""
@@ -267,7 +174,6 @@ def summarize(
         unpairable_items=unpairable,
         seed=seed,
         resamples=resamples,
-        binned=coded.binned,
     )
     if summary.n_raters == 2:
         a, b = (np.where(coded.codes[r] >= 0, coded.codes[r], -1).astype(float) for r in (0, 1))
@@ -277,7 +183,7 @@ def summarize(
         summary.cohen_kappa = cohen_kappa(a, b, weights=weighted, labels=labels)
         summary.cohen_kappa_unweighted = cohen_kappa(a, b, labels=labels)
     elif summary.n_raters > 2:
-        summary.fleiss_kappa = fleiss_kappa_from_counts(coded.counts)
+        summary.fleiss_kappa = fleiss_kappa(coded)
     return summary
 
 

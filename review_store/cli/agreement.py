@@ -48,8 +48,6 @@ def summary_text(payload: dict[str, Any], *, title: str) -> str:
             + shown
             + (f" and {more} more" if more > 0 else "")
         )
-    if payload.get("binned"):
-        lines.append("note: more distinct values than a rating scale holds; values were binned")
     trust = payload.get("trust")
     if trust is None:
         lines.append(f"verdict: {payload['verdict']}")

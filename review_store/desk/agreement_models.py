@@ -90,7 +90,6 @@ class Summary(ReadModel):
     fleiss_kappa: float | None = None
     seed: int
     resamples: int
-    binned: bool
     verdict: str
 
     def to_json(self) -> dict[str, Any]:
@@ -128,7 +127,6 @@ def summary_fields(payload: dict[str, Any]) -> dict[str, Any]:
         "fleiss_kappa": payload.get("fleiss_kappa"),
         "seed": payload["seed"],
         "resamples": payload["resamples"],
-        "binned": bool(payload.get("binned", False)),
         "verdict": payload["verdict"],
     }
 

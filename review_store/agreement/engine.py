@@ -1,0 +1,227 @@
+"""The exact alpha engine: Krippendorff's alpha of a weighted set of units, for the estimate and the bootstrap.
+
+Alpha is 1 - (n - 1) * O / E, where O sums each pairable unit's within-unit disagreement over its ordered
+pairs divided by (m_u - 1), and E sums the disagreement of every ordered pair of the n pairable values.
+Units with the same multiset of values are one *group* (the estimate weights each group by how many units
+it has; a bootstrap resample by how many times its units were drawn), so one function serves both. No
+values x values matrix is built except for ratio with at most `RATIO_DENSE_MAX` distinct values:
+
+- nominal: E = n^2 - sum_v n_v^2 (value counts); values held by one group only enter through that
+  group's own sum of squared counts, shared values through a sparse product.
+- interval: E = 2 (n sum y^2 - (sum y)^2), per-group sums and sums of squares (y centred once).
+- ordinal: Krippendorff's ordinal distance between values c < k is (sum_{g=c..k} n_g - (n_c + n_k)/2)^2,
+  which is (t_k - t_c)^2 for the mid-ranks t_v = (n_1 + ... + n_{v-1}) + n_v/2 of the pairable values:
+  ordinal alpha is interval alpha on mid-ranks. The mid-ranks depend on the counts, so a resample
+  recomputes them (prefix sums over the sorted values): O(n) per resample.
+- ratio: ((a-b)/(a+b))^2 = 1 - 4ab/(a+b)^2, so E = n^2 - z^2 - 4 I with z the zeros and
+  I = sum_{i,j} x_i x_j / (x_i + x_j)^2 over the non-zero values. Up to `RATIO_DENSE_MAX` distinct values
+  I is summed over all value pairs in blocks (O(V^2)); above it, through the exact identity
+  1/(a+b)^2 = int_0^inf s e^{-s(a+b)} ds, I = int_0^inf s L(s)^2 ds with L(s) = sum_i x_i e^{-s x_i},
+  integrated by the trapezoidal rule in log s (the integrand is smooth and decays at both ends, so
+  the rule converges geometrically; step 0.25 gives a relative error below 1e-13, checked against the
+  pair sum in the tests): O(V Q) for Q ~ 150-250 nodes (more for values spread over many decades).
+  L is linear in the group weights, so a resample costs O(G Q).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from scipy import sparse
+
+RATIO_DENSE_MAX = 4096  # distinct values up to which ratio's expected disagreement is a plain pair sum
+_STEP = 0.25  # trapezoid step in log s for the ratio integral
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Pairable units grouped by their multiset of values.
+
+    `packed` is groups x max-ratings of value codes, ascending within a row and padded with -1;
+    `freq` counts the units of each group and `inverse` maps each pairable unit to its group.
+    `coord` places each value code on a number line (values, or ranks for ordered labels).
+    """
+
+    packed: np.ndarray
+    freq: np.ndarray
+    inverse: np.ndarray
+    coord: np.ndarray
+
+    @property
+    def n_values(self) -> int:
+        return len(self.coord)
+
+    @cached_property
+    def m(self) -> np.ndarray:
+        return (self.packed >= 0).sum(axis=1).astype(float)
+
+    @cached_property
+    def counts(self) -> sparse.csr_matrix:
+        """groups x values: how many times each value occurs in each group (sparse)."""
+        rows, cols = np.nonzero(self.packed >= 0)
+        data = np.ones(len(rows))
+        shape = (len(self.packed), self.n_values)
+        return sparse.csr_matrix((data, (rows, self.packed[rows, cols])), shape=shape)
+
+    @cached_property
+    def column_pairs(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(rows, code a, code b) for every pair of ratings within a group (unordered)."""
+        out = []
+        for i in range(self.packed.shape[1]):
+            for j in range(i + 1, self.packed.shape[1]):
+                rows = np.nonzero(self.packed[:, j] >= 0)[0]  # rows are left-packed: j present => i present
+                out.append((rows, self.packed[rows, i], self.packed[rows, j]))
+        return out
+
+    def pair_sum(self, delta) -> np.ndarray:
+        """Per group: sum over ordered within-group pairs of delta(code a, code b)."""
+        total = np.zeros(len(self.packed))
+        for rows, a, b in self.column_pairs:
+            total += np.bincount(rows, weights=delta(a, b), minlength=len(self.packed))
+        return 2.0 * total
+
+
+def groups_from_packed(packed: np.ndarray, coord: np.ndarray) -> Groups:
+    """Group left-packed, row-sorted unit codes (units x max ratings, -1 padded) by identical rows."""
+    if len(packed) == 0:
+        empty = np.zeros((0, packed.shape[1]), dtype=np.int64)
+        return Groups(empty, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), coord)
+    patterns, inverse, freq = np.unique(packed, axis=0, return_inverse=True, return_counts=True)
+    return Groups(patterns, freq, inverse.reshape(-1), coord)
+
+
+def groups_from_counts(counts: np.ndarray, coord: np.ndarray) -> Groups:
+    """Group pairable units given as a dense units x values count matrix, in the lexicographic order of
+    the count rows (the order earlier releases drew bootstrap resamples in, so seeded CIs stay put)."""
+    pairable = counts[counts.sum(axis=1) >= 2]
+    if len(pairable) == 0:
+        return groups_from_packed(np.zeros((0, 2), dtype=np.int64), coord)
+    patterns, inverse, freq = np.unique(pairable, axis=0, return_inverse=True, return_counts=True)
+    m = patterns.sum(axis=1)
+    rows, vals = np.nonzero(patterns)
+    reps = patterns[rows, vals]
+    flat_rows, flat_codes = np.repeat(rows, reps), np.repeat(vals, reps)
+    starts = np.concatenate([[0], np.cumsum(m)[:-1]])
+    packed = np.full((len(patterns), int(m.max())), -1, dtype=np.int64)
+    packed[flat_rows, np.arange(len(flat_rows)) - starts[flat_rows]] = flat_codes
+    return Groups(packed, freq, inverse.reshape(-1), coord)
+
+
+class Statistic:
+    """Alpha at one level for any weights over the groups (rows of a resamples x groups matrix)."""
+
+    def __init__(self, groups: Groups, level: str, *, ratio_dense_max: int = RATIO_DENSE_MAX):
+        self.g, self.level = groups, level
+        x = groups.coord.astype(float)
+        base = groups.counts.T @ groups.freq.astype(float)  # value counts of the data itself
+        if level in ("interval", "ordinal"):
+            total = base.sum()
+            self.y = x - (base @ x) / total if total else x
+        if level == "interval":
+            y = self.y
+            self.observed = groups.pair_sum(lambda a, b: (y[a] - y[b]) ** 2) / (groups.m - 1)
+            self.sums = np.column_stack([groups.counts @ y, groups.counts @ y**2])
+        elif level == "nominal":
+            self.observed = groups.pair_sum(lambda a, b: (a != b).astype(float)) / (groups.m - 1)
+            holders = np.diff(groups.counts.tocsc().indptr)
+            shared = holders > 1
+            self.private_sq = groups.counts[:, ~shared].power(2).sum(axis=1).A1
+            self.shared = groups.counts[:, shared].T.tocsr()
+        elif level == "ratio":
+            self.observed = groups.pair_sum(lambda a, b: _ratio_delta(x[a], x[b])) / (groups.m - 1)
+            self.zeros = groups.counts[:, x == 0].sum(axis=1).A1
+            self.ratio = _RatioKernel(x, base, dense_max=ratio_dense_max)
+            self.features = self.ratio.features(groups.counts) if not self.ratio.dense else None
+
+    def __call__(self, weights: np.ndarray) -> np.ndarray:
+        """Alpha for each row of `weights` (NaN where undefined)."""
+        w = np.atleast_2d(np.asarray(weights, dtype=float))
+        n = w @ self.g.m
+        if self.level == "ordinal":
+            observed, expected = self._ordinal(w, n)
+        else:
+            observed = w @ self.observed
+            expected = self._expected(w, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alpha = 1.0 - (n - 1) * observed / expected
+        alpha[~np.isfinite(alpha) | ~(expected > 0)] = np.nan
+        return alpha
+
+    def _value_counts(self, w: np.ndarray) -> np.ndarray:
+        return np.asarray(self.g.counts.T @ w.T)  # values x resamples
+
+    def _expected(self, w: np.ndarray, n: np.ndarray) -> np.ndarray:
+        if self.level == "interval":
+            s, q = (w @ self.sums).T
+            return 2.0 * (n * q - s * s)
+        if self.level == "nominal":
+            shared = np.asarray(self.shared @ w.T)
+            return n * n - (w * w) @ self.private_sq - (shared * shared).sum(axis=0)
+        z = w @ self.zeros
+        if self.ratio.dense:
+            return self.ratio.dense_pairs(self._value_counts(w))
+        return n * n - z * z - 4.0 * self.ratio.integral(w @ self.features)
+
+    def _ordinal(self, w: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        nv = self._value_counts(w)  # values x resamples
+        t = np.cumsum(nv, axis=0) - nv / 2 - n / 2  # mid-ranks, centred on their mean n/2
+        expected = 2.0 * n * (nv * t * t).sum(axis=0)
+        observed = np.zeros(len(w))
+        inv = 1.0 / (self.g.m - 1)
+        for rows, a, b in self.g.column_pairs:
+            d = t[a] - t[b]
+            observed += 2.0 * ((w[:, rows] * inv[rows]) * (d * d).T).sum(axis=1)
+        return observed, expected
+
+
+def _ratio_delta(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    total = a + b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.where(total > 0, (a - b) / total, 0.0)
+    return d * d
+
+
+class _RatioKernel:
+    """sum over ordered value pairs of the ratio distance, exactly (dense) or by the Laplace integral."""
+
+    def __init__(self, x: np.ndarray, counts: np.ndarray, *, dense_max: int):
+        self.x = x
+        self.dense = len(x) <= dense_max
+        self.matrix = _ratio_delta(x[:, None], x[None, :]) if len(x) <= 1024 else None
+        positive = x[(x > 0) & (counts > 0)]
+        if self.dense or len(positive) == 0:
+            self.dense = True
+            return
+        self.scale = positive.max()
+        xs = positive / self.scale
+        mass, n_pos = float(counts[x > 0] @ (x[x > 0] / self.scale)), float(counts[x > 0].sum())
+        # Left of t_min the integrand is below e^{2t} mass^2, negligible against I >= n_pos/4.
+        t_min = 0.5 * np.log(1e-17 * n_pos / (mass * mass)) - 1.0
+        t_max = np.log(45.0 / xs.min())  # right of it every term has decayed below e^{-45}
+        self.s = np.exp(np.arange(t_min, t_max + _STEP, _STEP))
+
+    def features(self, counts: sparse.csr_matrix, block: int = 4096) -> np.ndarray:
+        """groups x nodes: sum_v c_gv x_v e^{-s x_v} (x scaled to max 1), blockwise over values."""
+        out = np.zeros((counts.shape[0], len(self.s)))
+        xs = np.where(self.x > 0, self.x / self.scale, 0.0)
+        csc = counts.tocsc()
+        for start in range(0, len(xs), block):
+            part = xs[start : start + block]
+            kernel = part[:, None] * np.exp(-np.outer(part, self.s))
+            out += csc[:, start : start + block] @ kernel
+        return out
+
+    def integral(self, laplace: np.ndarray) -> np.ndarray:
+        """I for each row of L(s) at the nodes (trapezoid in log s: ds = s dt, integrand s L^2)."""
+        return _STEP * (laplace * laplace) @ (self.s * self.s)
+
+    def dense_pairs(self, nv: np.ndarray, block: int = 1024) -> np.ndarray:
+        if self.matrix is not None:
+            return ((self.matrix @ nv) * nv).sum(axis=0)
+        total = np.zeros(nv.shape[1])
+        for start in range(0, len(self.x), block):
+            d = _ratio_delta(self.x[start : start + block, None], self.x[None, :])
+            total += ((d @ nv) * nv[start : start + block]).sum(axis=0)
+        return total
