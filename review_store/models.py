@@ -363,7 +363,11 @@ class Assignment(SQLModel, table=True):
 
 
 class Label(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("item_id", "reviewer_id"),)
+    # client_key: the HTTP API's Idempotency-Key, unique per reviewer (NULLs never collide)
+    __table_args__ = (
+        UniqueConstraint("item_id", "reviewer_id"),
+        UniqueConstraint("reviewer_id", "client_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="reviewitem.id", index=True, ondelete="CASCADE")
@@ -372,7 +376,8 @@ class Label(SQLModel, table=True):
     answers: dict[str, Any] = _json({})
     correction: str | None = _text(nullable=True)
     seconds_spent: float | None = None
-    source: str = Field(default="app", max_length=20)  # app | argilla | demo
+    source: str = Field(default="app", max_length=20)  # app | argilla | demo | api
+    client_key: str | None = Field(default=None, max_length=120)
     created_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
 
 

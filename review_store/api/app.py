@@ -71,4 +71,6 @@ def default_rate_limit() -> RateLimit:
 
 def _routers() -> list[APIRouter]:
     """The /api/v1 groups (each module owns one router)."""
-    return []
+    from review_store.api import routes_insights, routes_items, routes_releases
+
+    return [routes_items.router, routes_releases.router, routes_insights.router]

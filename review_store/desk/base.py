@@ -66,3 +66,32 @@ class Part:
         with self._clock(), session_scope(self._desk.engine) as session:
             fresh = refresh_actor(session, actor) if actor is not None else None
             yield session, fresh
+
+
+def encode_cursor(last_id: int) -> str:
+    """An opaque paging cursor for "after id N" (clients pass it back unchanged)."""
+    import base64
+
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The id a cursor resumes after (0 without one); ValidationFailed for anything not made here."""
+    import base64
+    import binascii
+
+    from review_store.errors import ValidationFailed
+
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, raw = text.partition(":")
+        value = int(raw)
+        if kind != "id" or value < 0 or str(value) != raw:
+            raise ValueError
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValidationFailed(
+            "cursor: not a cursor this API returned (pass next_cursor unchanged)"
+        ) from None
+    return value

@@ -245,3 +245,19 @@ class ReleaseBoard(ReadModel):
     approvals: tuple[ApprovalView, ...]
     timeline: tuple[TimelineEntry, ...]
     can_deploy: bool
+
+
+class RoutedRelease(ReadModel):
+    name: str
+    status: str
+    manifest_hash: str
+    traffic_pct: int  # share of traffic this release should get now
+
+
+class Routing(ReadModel):
+    """What the serving layer should route to now: the live release and, during a canary, the candidate
+    with its share. After a rollback `live` is the known-good release again (a pointer flip)."""
+
+    live: RoutedRelease | None
+    canary: RoutedRelease | None
+    known_good: str | None

@@ -144,6 +144,11 @@ class ReleasesPart(Part):
         with self._read() as session:
             return build.timeline(deployments.timeline(session, release=release))
 
+    def routing(self) -> views.Routing:
+        """Where traffic goes now: the live release, a deploying canary and its share, the known-good name."""
+        with self._read() as session:
+            return _routing(session)
+
     def rollback_rule(self) -> views.RuleStatusView:
         """The rollback rule's verdict on the live release against the known-good one (reads only)."""
         with self._read() as session:
@@ -336,6 +341,38 @@ class ReleasesPart(Part):
         """Evaluate the rollback rule and act as configured: mode "auto" rolls a flagged release back."""
         with self._write(actor) as (session, who):
             return build.rule(watch.apply_rollback_rule(session, actor=who or SYSTEM))
+
+
+def _routing(session: Session) -> views.Routing:
+    from sqlmodel import col, select
+
+    from review_store.models import Release
+
+    live = serving.live_release(session)
+    good = serving.known_good_release(session)
+    deploying = session.exec(
+        select(Release).where(Release.status == "deploying").order_by(col(Release.id).desc())
+    ).first()
+    pct = serving.current_stage(session, release_id=deploying.id) if deploying is not None else 0
+    canary = (
+        views.RoutedRelease(
+            name=deploying.name,
+            status=deploying.status,
+            manifest_hash=deploying.manifest_hash,
+            traffic_pct=pct,
+        )
+        if deploying is not None
+        else None
+    )
+    return views.Routing(
+        live=views.RoutedRelease(
+            name=live.name, status=live.status, manifest_hash=live.manifest_hash, traffic_pct=100 - pct
+        )
+        if live is not None
+        else None,
+        canary=canary,
+        known_good=good.name if good is not None else None,
+    )
 
 
 def _read_text(path: Path) -> str:

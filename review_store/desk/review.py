@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from review_store import escalations, queue, reference, rubrics
 from review_store import settings as team_settings
-from review_store.desk.base import Part
+from review_store.desk.base import Part, decode_cursor, encode_cursor
 from review_store.desk.review_views import (
     AdjudicationCase,
     AfterSubmit,
@@ -25,6 +25,8 @@ from review_store.desk.review_views import (
     GuardrailHit,
     ItemCard,
     ItemInfo,
+    ItemPage,
+    ItemSummary,
     JudgeComparison,
     LabelView,
     Progress,
@@ -38,6 +40,7 @@ from review_store.desk.rubrics import rubric_view
 from review_store.errors import ConflictError
 from review_store.models import Label, ReviewItem, Trace, User
 from review_store.permissions import Actor, require
+from review_store.queue import listing
 
 DECISIONS = escalations.DECISIONS  # return_to_queue | confirmed_problem | no_problem
 
@@ -93,6 +96,33 @@ class ReviewPart(Part):
                 rubric=rubric_view(session, rubric),
             )
 
+    def items(
+        self,
+        *,
+        segment: str | None = None,
+        status: str | None = None,
+        queue: str | None = None,
+        strategy: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> ItemPage:
+        """Review items in id order, filtered; `cursor` (from the previous page's next_cursor) resumes after
+        the last item seen. ValidationFailed names a bad filter, limit or cursor."""
+        after = decode_cursor(cursor)
+        with self._read() as session:
+            rows = listing.list_items(
+                session,
+                segment=segment,
+                status=status,
+                queue=queue,
+                strategy=strategy,
+                after_id=after,
+                limit=limit,
+            )
+            found = tuple(ItemSummary(**row) for row in rows)
+        more = len(found) == limit
+        return ItemPage(items=found, next_cursor=encode_cursor(found[-1].id) if found and more else None)
+
     def item(self, item_id: int) -> ItemCard:
         """One item's trace card (any status); NotFound when there is no such item."""
         with self._read() as session:
@@ -107,9 +137,12 @@ class ReviewPart(Part):
         answers: dict[str, Any],
         correction: str | None = None,
         seconds_spent: float | None = None,
+        client_key: str | None = None,
+        source: str = "app",
     ) -> LabelView:
         """Store the reviewer's label (validated against that rubric version); audited. Idempotent for the
-        same answers; ConflictError for different answers or a lease another reviewer took over."""
+        same answers; ConflictError for different answers or a lease another reviewer took over.
+        `client_key` (an API client's Idempotency-Key) may not be reused for another label."""
         with self._write(actor) as (session, who):
             label = queue.submit_label(
                 session,
@@ -119,6 +152,8 @@ class ReviewPart(Part):
                 answers=answers,
                 correction=correction,
                 seconds_spent=seconds_spent,
+                client_key=client_key,
+                source=source,
             )
             return _label_view(label, who.username)
 

@@ -170,3 +170,24 @@ class AdjudicationCase(ReadModel):
     rubric: RubricView
     labels: tuple[LabelView, ...]
     disagree: tuple[str, ...]  # the question keys the labels disagree on
+
+
+class ItemSummary(ReadModel):
+    """One review item in a list (GET /api/v1/items)."""
+
+    id: int
+    trace_id: int
+    trace_external_id: str
+    segment: str
+    queue: str
+    strategy: str  # why it was sampled: random | stratified | low_score | ...
+    status: str
+    priority: int
+    overlap_k: int
+    labels_done: int
+    created_at: datetime
+
+
+class ItemPage(ReadModel):
+    items: tuple[ItemSummary, ...]
+    next_cursor: str | None  # pass it back as `cursor` for the next page; None on the last page

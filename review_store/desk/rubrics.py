@@ -93,6 +93,13 @@ class RubricsPart(Part):
         with self._read() as session:
             return tuple(rubric_view(session, r) for r in rubrics.list_rubrics(session))
 
+    def active(self) -> RubricView:
+        """The rubric reviewers answer now (the newest version of the newest rubric); NotFound before one."""
+        from review_store import queue
+
+        with self._read() as session:
+            return rubric_view(session, queue.active_rubric(session))
+
     def get(self, rubric_id: int) -> RubricView:
         """One rubric version; NotFound when there is none with that id."""
         with self._read() as session:

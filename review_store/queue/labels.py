@@ -33,6 +33,15 @@ def _item_for_update(session: Session, item_id: int) -> ReviewItem:
     return item
 
 
+def _client_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or len(value) > 120 or not value.isprintable():
+        raise ValidationFailed("client_key: 1-120 printable characters")
+    return value
+
+
 def _assignment(session: Session, item_id: int, reviewer_id: int) -> Assignment | None:
     return session.exec(
         select(Assignment).where(Assignment.item_id == item_id, Assignment.reviewer_id == reviewer_id)
@@ -49,6 +58,8 @@ def submit_label(
     correction: str | None = None,
     seconds_spent: float | None = None,
     now: datetime | None = None,
+    client_key: str | None = None,
+    source: str = "app",
 ) -> Label:
     """Store the reviewer's label for an item they hold a lease on; validated against that rubric version.
 
@@ -61,7 +72,17 @@ def submit_label(
     spec = rubrics.spec_of(rubrics.get(session, rubric_id))
     clean = spec.check_answers(answers)
     correction = (correction or "").strip() or None
+    client_key = _client_key(client_key)
     item = _item_for_update(session, item_id)
+    if client_key is not None:
+        keyed = session.exec(
+            select(Label).where(Label.reviewer_id == actor.id, Label.client_key == client_key)
+        ).first()
+        if keyed is not None and (keyed.item_id != item_id or keyed.answers != clean):
+            raise ConflictError(
+                f"idempotency key {client_key!r} was already used for your label on item {keyed.item_id} "
+                "with other answers: use a new key for a new label"
+            )
     existing = session.exec(
         select(Label).where(Label.item_id == item_id, Label.reviewer_id == actor.id)
     ).first()
@@ -99,6 +120,8 @@ def submit_label(
         correction=correction,
         seconds_spent=None if seconds_spent is None else round(float(seconds_spent), 1),
         created_at=now,
+        client_key=client_key,
+        source=source,
     )
     session.add(label)
     lease.status = "done"
