@@ -61,3 +61,69 @@ def test_labels_overlap_and_roles(demo_engine):
     releases = pd.read_sql("SELECT name, status FROM release ORDER BY name", demo_engine)
     assert list(releases["name"]) == ["r1", "r2", "r3"]
     assert dict(zip(releases["name"], releases["status"], strict=True))["r3"] == "candidate"
+
+
+def test_time_comes_from_the_end_date_only(tmp_path):
+    """Built to end in 2030 while the suite's clock says 2026: every stored time lies in the world's span
+    (from the users' week before it to its end), and the audit trail is in time order and verifies."""
+    from sqlalchemy import inspect, text
+
+    from review_store.clock import FixedClock
+    from review_store.desk import SYSTEM, Desk
+
+    url = f"sqlite:///{tmp_path / 'far.db'}"
+    desk = Desk.open(url, clock=FixedClock(datetime(2026, 6, 1, 12)), migrate=True)
+    built = desk.demo.build(seed=3, traces=600, end=datetime(2030, 1, 1), password="demo-pass-123")
+    lo, hi = datetime(2029, 11, 25), datetime(2030, 1, 1)
+    assert built.start == datetime(2029, 12, 2) and built.end == hi
+    schema = inspect(desk.engine)
+    timed = [
+        (table, column["name"])
+        for table in schema.get_table_names()
+        for column in schema.get_columns(table)
+        if "DATETIME" in str(column["type"]).upper()
+    ]
+    columns = 0
+    with desk.engine.connect().execution_options(read_only=True) as conn:
+        for table, name in timed:
+            first, last = conn.execute(text(f'SELECT MIN("{name}"), MAX("{name}") FROM "{table}"')).one()
+            if first is None:
+                continue
+            columns += 1
+            assert lo <= datetime.fromisoformat(str(first)) and datetime.fromisoformat(str(last)) < hi, (
+                f"{table}.{name}: {first} .. {last}"
+            )
+        stamps = [r[0] for r in conn.execute(text("SELECT ts FROM auditevent ORDER BY seq")).all()]
+    assert columns >= 20 and stamps == sorted(stamps)
+    assert desk.audit.verify(actor=SYSTEM).ok
+
+
+def test_default_end_is_midnight_of_the_desk_clock(tmp_path):
+    from review_store.clock import FixedClock
+    from review_store.desk import Desk
+
+    desk = Desk.open(
+        f"sqlite:///{tmp_path / 'd.db'}", clock=FixedClock(datetime(2027, 1, 1, 15, 30)), migrate=True
+    )
+    built = desk.demo.build(seed=1, traces=300, password="demo-pass-123")
+    assert built.end == datetime(2027, 1, 1) and built.traces == 301
+    again = desk.demo.build(if_empty=True)
+    assert not again.built and again.traces == 0 and again.credentials == ()
+
+
+def test_cli_end_must_be_an_iso_date(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from review_store.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    bad = CliRunner().invoke(app, ["demo", "--end", "2026-13-01", "--traces", "50", "--db", url])
+    assert bad.exit_code == 2 and "--end: '2026-13-01' is not an ISO date" in bad.output
+    ok = CliRunner().invoke(
+        app,
+        ["--json", "demo", "--end", "2026-02-28", "--traces", "50", "--db", url],
+        env={"REVIEW_DESK_DEMO_PASSWORD": "demo-pass-123"},
+    )
+    assert ok.exit_code == 0, ok.output
+    assert '"end": "2026-02-28T00:00:00"' in ok.output and '"start": "2026-01-29T00:00:00"' in ok.output
