@@ -187,3 +187,42 @@ def test_disagreement_goes_to_adjudication_and_the_adjudicated_label_wins(engine
     assert sorted(r.value for r in rows if r.item_id == agreed) == [4, 5]
     assert examples[0]["expected_labels"]["correctness"] == 3
     assert examples[0]["expected_labels"]["issue_type"] == "wrong_policy"
+
+
+def test_facade_review_flow_blind_judge_sla_ages_and_no_claim_audit(engine):
+    """desk.review end to end: a claim is not audited, the judge's verdict is refused before the label,
+    escalation ages come from the desk's clock (amber after 24 h, red after 48 h by default)."""
+    from datetime import datetime
+
+    from review_store.desk import ConflictError as DeskConflict
+    from review_store.desk import Desk, FixedClock
+
+    rubric_id, (a, b), lead = _world(engine, traces=3, reviewers=2, k=1)
+    t0 = datetime(2026, 6, 1, 9, 0)
+    clock = FixedClock(t0)
+    desk = Desk(engine, clock=clock)
+    with Session(engine) as session:
+        events = session.exec(select(func.count()).select_from(AuditEvent)).one()
+    claim = desk.review.claim(actor=a)
+    assert claim.item is not None and claim.rubric.id == rubric_id
+    assert desk.review.claim(actor=a).item.item.id == claim.item.item.id  # a reload keeps the lease
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(AuditEvent)).one() == events
+    item_id = claim.item.item.id
+    with pytest.raises(DeskConflict, match="only after you label"):
+        desk.review.after_submit(actor=a, item_id=item_id)
+    label = desk.review.submit(actor=a, item_id=item_id, rubric_id=rubric_id, answers=GOOD)
+    assert label.reviewer == a.username and dict((x.key, x.value) for x in label.answers)["correctness"] == 5
+    shown = desk.review.after_submit(actor=a, item_id=item_id)
+    assert shown.item_id == item_id and shown.judge == ()  # no judge ran on these traces
+    with pytest.raises(DeskConflict):
+        desk.review.after_submit(actor=b, item_id=item_id)  # b never labelled it: still blind
+    other = desk.review.claim(actor=b).item.item.id
+    desk.review.escalate(actor=b, item_id=other, reason="customer threatens legal action")
+    for hours, colour in ((5, "green"), (30, "amber"), (50, "red")):
+        clock.set(t0 + timedelta(hours=hours))
+        (row,) = desk.review.escalations().rows
+        assert (row.item_id, row.age_hours, row.sla) == (other, float(hours), colour)
+    desk.review.resolve_escalation(actor=lead, item_id=other, decision="no_problem", note="checked")
+    assert desk.review.escalations().rows == ()
+    assert [r.status for r in desk.review.escalations(include_resolved=True).rows] == ["resolved"]
