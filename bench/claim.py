@@ -19,6 +19,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import secrets
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -45,6 +46,9 @@ def _pg_database(name: str) -> str | None:
     pg = os.environ.get("REVIEW_STORE_TEST_PG_URL")
     if not pg:
         return None
+    # Team mode refuses to write without an audit key; a throwaway database gets a throwaway key (set
+    # before the reviewer processes start, so they inherit it).
+    os.environ.setdefault("REVIEW_DESK_AUDIT_KEY", secrets.token_hex(32))
     admin = create_engine(make_url(pg).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -88,12 +88,14 @@ class ReviewPart(Part):
     def claim(self, *, actor: Actor) -> Claim:
         """The item this reviewer should label now, leased to them (the same one again while their lease
         holds, so a reload burns no slot), with the rubric to answer. NotFound when no rubric exists yet."""
-        with self._write(actor) as (session, who):
-            rubric = queue.active_rubric(session)
+        with self._write(actor) as (session, who):  # short: the lease only (SQLite writers take turns)
+            rubric_id = queue.active_rubric(session).id
             item = queue.next_item(session, actor=who)
+            item_id = item.id if item is not None else None
+        with self._read() as session:  # the card, from committed state
             return Claim(
-                item=_card(session, item.id) if item is not None else None,
-                rubric=rubric_view(session, rubric),
+                item=_card(session, item_id) if item_id is not None else None,
+                rubric=rubric_view(session, rubrics.get(session, rubric_id)),
             )
 
     def items(
