@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 PORT ?= 8501
+API_PORT ?= 8600
 
 .PHONY: run test lint format bench install install-dev clean
 
@@ -23,11 +24,12 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 install: $(STAMP_RUN)
 install-dev: $(STAMP_DEV)
 
-## make run: migrate, build the demo world if the database is empty, serve on http://localhost:$(PORT)
+## make run: migrate, build the demo world if the database is empty, then the app on http://localhost:$(PORT)
+## and the HTTP API on http://127.0.0.1:$(API_PORT) (docs at /docs) together; Ctrl+C stops both
 run: install
 	$(BIN)/review-desk db upgrade
 	$(BIN)/review-desk demo --if-empty
-	$(BIN)/review-desk serve --port $(PORT)
+	$(BIN)/review-desk run --port $(PORT) --api-port $(API_PORT)
 
 ## make test: lint, then every test (PostgreSQL variants when REVIEW_STORE_TEST_PG_URL is set)
 test: install-dev lint

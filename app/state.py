@@ -9,3 +9,7 @@ REVIEW_SUBMITTED = "review_submitted_item"
 FLASH = "flash_message"
 USERS_PENDING = "users_pending_change"  # Settings > Users: the change waiting for confirmation
 USERS_FLASH = "users_flash"  # Settings > Users: (kind, text) of the last change
+APIKEYS_NEW = (
+    "apikeys_new_secret"  # Settings > API keys: (username, secret) of a key just created, shown once
+)
+APIKEYS_FLASH = "apikeys_flash"  # Settings > API keys: (kind, text) of the last change

@@ -7,6 +7,7 @@ from types import ModuleType
 
 TABS: list[tuple[str, str, str]] = [
     ("Users", "manage_users", "users"),
+    ("API keys", "manage_users", "api_keys"),
     ("Thresholds", "edit_settings", "thresholds"),
     ("Import", "import_data", "import_data"),
     ("Judges", "edit_judges", "judges"),

@@ -56,6 +56,67 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"review-desk API on http://{host}:{port}  (docs: http://{host}:{port}/docs)", err=True)
         uvicorn.run(create_app(d, rate_limit=limit), host=host, port=port, log_level="warning")
 
+    @app.command("run")
+    def run(
+        port: int = typer.Option(8501, "--port", help="The app's port."),
+        api_port: int = typer.Option(DEFAULT_API_PORT, "--api-port", help="The HTTP API's port."),
+        address: str = typer.Option("localhost", "--address", help="Interface both bind (0.0.0.0: a team)."),
+        db: str = db_option(),
+    ) -> None:
+        """Start the app and the HTTP API together on one database; Ctrl+C stops both.
+
+        Example: review-desk run --port 8501 --api-port 8600
+        """
+        import os
+        import sys
+
+        from review_store.cli import serve
+
+        db, _ = resolve(db, False)
+        env = dict(os.environ)
+        if db:
+            env["REVIEW_STORE_URL"] = db
+        api_host = "127.0.0.1" if address == "localhost" else address
+        api = [sys.executable, "-m", "review_store.cli", "api", "--host", api_host, "--port", str(api_port)]
+        typer.echo(f"app: http://{address}:{port}")
+        typer.echo(f"API: http://{api_host}:{api_port}/api/v1  (docs: http://{api_host}:{api_port}/docs)")
+        typer.echo("Ctrl+C stops both.")
+        raise typer.Exit(_run_both(serve.command(port, address), api, env))
+
+
+def _run_both(ui: list[str], api: list[str], env: dict[str, str]) -> int:
+    """Start both processes; return when either ends or on Ctrl+C, stopping the other (exit code of the
+    first to end, 0 after Ctrl+C)."""
+    import signal
+    import subprocess
+    import time
+
+    def _stop(signum, frame):  # SIGTERM (a service manager, `kill`) stops both, like Ctrl+C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
+    signal.signal(signal.SIGTERM, _stop)
+    procs = [subprocess.Popen(ui, env=env), subprocess.Popen(api, env=env)]
+    code = 0
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.2)
+        code = next(p.returncode for p in procs if p.returncode is not None)
+    except KeyboardInterrupt:
+        code = 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        deadline = time.monotonic() + 10
+        for p in procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    return code
+
 
 def api_key_commands() -> typer.Typer:
     """`review-desk users api-key create/list/revoke` (added to the users group by cli/users.py)."""
