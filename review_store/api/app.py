@@ -71,6 +71,6 @@ def default_rate_limit() -> RateLimit:
 
 def _routers() -> list[APIRouter]:
     """The /api/v1 groups (each module owns one router)."""
-    from review_store.api import routes_insights, routes_items, routes_releases
+    from review_store.api import routes_insights, routes_items, routes_releases, routes_scores
 
-    return [routes_items.router, routes_releases.router, routes_insights.router]
+    return [routes_items.router, routes_releases.router, routes_scores.router, routes_insights.router]

@@ -34,6 +34,14 @@ class JudgeConfigView(ReadModel):
     created_at: datetime
 
 
+class ExternalScores(ReadModel):
+    """What an external evaluator's batch did: stored new verdicts, and scores already there (retries)."""
+
+    evaluator: str  # name@version: use it as the judge in agreement and gate metrics
+    stored: int
+    unchanged: int
+
+
 class ProviderReadiness(ReadModel):
     ready: bool
     message: str
@@ -248,4 +256,18 @@ class JudgePart(Part):
                     created_at=v["created_at"],
                 )
                 for v in judge_store.verdicts_for_trace(session, trace_id=trace_id)
+            )
+
+    def record_external_scores(
+        self, *, actor: Actor, evaluator: str, scores: list[dict[str, Any]]
+    ) -> ExternalScores:
+        """An external evaluator's scores, stored as its verdicts (all or nothing; audited). The first batch
+        registers the evaluator as a judge config with model "external" (leads). An external evaluator is
+        just another rater: agreement, trust and the gate read its verdicts like the LLM judge's."""
+        from review_store.judge.external import record_scores
+
+        with self._write(actor) as (session, who):
+            result = record_scores(session, actor=who, evaluator=evaluator, scores=scores)
+            return ExternalScores(
+                evaluator=result.evaluator, stored=result.stored, unchanged=result.unchanged
             )

@@ -183,6 +183,11 @@ def run_judge(
         )
         if cfg is None:
             raise NotFound("judge config is not in this database")
+        if cfg.model == "external":
+            raise ValidationFailed(
+                f"{cfg.name}@{cfg.version} is an external evaluator: its scores arrive over the API "
+                "(POST /api/v1/scores); the desk does not run it"
+            )
         questions = rubric_store.spec_of(rubric_store.get(session, cfg.rubric_id)).questions
         session.expunge(cfg)  # keep its loaded values usable after the read session ends
     if mock_response is None and api_key is None:
