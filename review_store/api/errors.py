@@ -52,10 +52,6 @@ class RateLimited(ReviewStoreError):
         self.retry_after = retry_after
 
 
-class GateFailed(ReviewStoreError):
-    """A release gate that did not pass (409, with the gate's JSON in the body)."""
-
-
 # Most specific first: SignInLocked is a PermissionDenied, Unauthenticated is checked before it.
 _STATUSES: tuple[tuple[type[BaseException], int], ...] = (
     (Unauthenticated, 401),
@@ -65,7 +61,6 @@ _STATUSES: tuple[tuple[type[BaseException], int], ...] = (
     (NotFound, 404),
     (ConflictError, 409),
     (DatabaseNotEmpty, 409),
-    (GateFailed, 409),
     (DatabaseBusy, 503),
     (DatabaseUnavailable, 503),
 )
