@@ -9,12 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from review_store.demo.labelplan import LabelPlan, judge_v1
 from review_store.demo.story import Story
 from review_store.demo.traffic import DAYS, BuildCounts, TraceFacts
-from review_store.models import Adjudication, GoldenExample, JudgeRun, JudgeVerdict, Label, ReviewItem
+from review_store.models import Adjudication, GoldenExample, JudgeRun, JudgeVerdict, Label, ReviewItem, Trace
 
 __all__ = ["write_review", "write_verdicts"]
 
@@ -173,7 +173,7 @@ def write_review(
     taken = {p.trace.id for p in plans}
     xss = facts[-1].id
     rest = [f.id for f in facts[:-1] if f.id not in taken]
-    rng.shuffle(rest)
+    rest = rng.sample(rest, min(len(rest), OPEN_ITEMS + ESCALATIONS))  # O(k), also at a million traces
     open_rows: list[dict[str, Any]] = [
         {
             "trace_id": trace_id,
@@ -216,7 +216,6 @@ def write_review(
         )
     session.execute(insert(ReviewItem), open_rows)
     counts.items = len(items) + len(open_rows)
-    by_id = {f.id: f for f in facts}
     done = [(item, plan) for item, plan in zip(items, plans, strict=True) if item.status == "done"]
     golden = []
     for item, plan in done[:GOLDEN]:
@@ -228,7 +227,7 @@ def write_review(
                 "input": "",
                 "expected_output": "",
                 "expected_labels": {"correctness": truth.correctness, "groundedness": truth.groundedness},
-                "tags": [by_id[item.trace_id].segment],
+                "tags": [plan.trace.segment],
                 "added_by": "rita",
                 "created_at": min(item.created_at + timedelta(hours=1), end - timedelta(minutes=5)),
                 "_correct": truth.correct,
@@ -246,17 +245,9 @@ def write_review(
 
 
 def _fill_golden_text(session: Session, golden: list[dict[str, Any]]) -> None:
-    from sqlmodel import col, select
-
-    from review_store.models import Trace
-
     ids = [g["trace_id"] for g in golden]
-    texts = dict(
-        (i, (inp, out))
-        for i, inp, out in session.exec(
-            select(Trace.id, Trace.input, Trace.output).where(col(Trace.id).in_(ids))
-        ).all()
-    )
+    query = select(Trace.id, Trace.input, Trace.output).where(col(Trace.id).in_(ids))
+    texts = {i: (inp, out) for i, inp, out in session.exec(query).all()}
     for g in golden:
         inp, out = texts[g["trace_id"]]
         g["input"] = inp
