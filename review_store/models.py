@@ -496,3 +496,11 @@ class MaturityAnswer(SQLModel, table=True):
     answer: Any = _json()
     answered_by: str = Field(default="", max_length=80)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
+
+
+from review_store.rollups.tables import (  # noqa: E402, F401  (the rollup tables share this metadata)
+    RollupGuardrail,
+    RollupTraffic,
+    RollupValue,
+    RollupVerdict,
+)

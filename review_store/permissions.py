@@ -34,6 +34,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "import_data": frozenset({"admin", "lead"}),
     "export_data": frozenset({"admin", "lead"}),
     "view_audit": frozenset({"owner", "lead", "admin"}),
+    "maintain_rollups": frozenset({"admin"}),
+    "prune_traces": frozenset({"admin"}),
 }
 
 
@@ -41,7 +43,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 # and sampling data, running the judge, backups, reading and verifying the audit trail. Anything that is a person's decision (sign-off,
 # deploying, rubrics, settings, account changes) needs that person's credential. The first admin of an
 # empty database is the one exception (users.add_user: bootstrapping).
-OPERATOR_ACTIONS = frozenset({"sample", "run_judge", "import_data", "export_data", "view_audit"})
+OPERATOR_ACTIONS = frozenset(
+    {"sample", "run_judge", "import_data", "export_data", "view_audit", "maintain_rollups", "prune_traces"}
+)
 SYSTEM_ROLE, OPERATOR_ROLE = "system", "operator"
 
 

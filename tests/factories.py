@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from review_store.models import GuardrailEvent, Trace, User
 from review_store.permissions import Actor
+from review_store.rollups.maintain import add_traces
 
 _counter = itertools.count(1)
 BASE_TIME = datetime(2026, 1, 5, 12, 0, 0)
@@ -46,6 +47,7 @@ def make_trace(session: Session, **fields: Any) -> Trace:
     trace = Trace(**values)
     session.add(trace)
     session.flush()
+    add_traces(session.connection(), [trace.model_dump()])  # as every writer does
     return trace
 
 
@@ -64,6 +66,7 @@ def make_guardrail_event(session: Session, trace: Trace, **fields: Any) -> Guard
     event = GuardrailEvent(**values)
     session.add(event)
     session.flush()
+    add_traces(session.connection(), [], [event.model_dump()])
     return event
 
 

@@ -15,6 +15,7 @@ from review_store.demo.labelplan import LabelPlan, judge_v1
 from review_store.demo.story import Story
 from review_store.demo.traffic import DAYS, BuildCounts, TraceFacts
 from review_store.models import Adjudication, GoldenExample, JudgeRun, JudgeVerdict, Label, ReviewItem, Trace
+from review_store.rollups.maintain import add_verdicts
 
 __all__ = ["write_review", "write_verdicts"]
 
@@ -78,10 +79,12 @@ def write_verdicts(
             rows += _verdict_rows(rng, trace, ids[f"judge{version}"], version, values, at)
             if len(rows) >= 6000:
                 session.connection().execute(insert(JudgeVerdict.__table__), rows)
+                add_verdicts(session.connection(), rows)  # rollups, same transaction
                 total += len(rows)
                 rows.clear()
         if rows:
             session.connection().execute(insert(JudgeVerdict.__table__), rows)
+            add_verdicts(session.connection(), rows)  # rollups, same transaction
             total += len(rows)
         counts.verdicts += total
         session.add(

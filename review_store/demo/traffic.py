@@ -23,6 +23,7 @@ from review_store.demo.quota import Quota, split
 from review_store.demo.text import SEGMENT_WEIGHTS, SEGMENTS
 from review_store.demo.words import TraceFate, Truth, trace_row, xss_row
 from review_store.models import GuardrailEvent, Trace
+from review_store.rollups.maintain import add_traces
 
 __all__ = [
     "DAYS",
@@ -180,6 +181,7 @@ def _flush(session: Session, counts: BuildCounts, trace_rows: list, event_rows: 
         session.connection().execute(insert(Trace.__table__), trace_rows)
     if event_rows:
         session.connection().execute(insert(GuardrailEvent.__table__), event_rows)
+    add_traces(session.connection(), trace_rows, event_rows)  # rollups, same transaction
     counts.traces += len(trace_rows)
     counts.guardrail_events += len(event_rows)
     trace_rows.clear()

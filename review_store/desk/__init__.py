@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are import
     from review_store.desk.judge import JudgePart
     from review_store.desk.releases import ReleasesPart
     from review_store.desk.review import ReviewPart
+    from review_store.desk.rollups import RollupsPart
     from review_store.desk.rubrics import RubricsPart
     from review_store.desk.sampling import SamplingPart
     from review_store.desk.settings import SettingsPart
@@ -117,6 +118,12 @@ class Desk:
         from review_store.desk.apikeys import ApiKeysPart
 
         return ApiKeysPart(self)
+
+    @cached_property
+    def rollups(self) -> RollupsPart:
+        from review_store.desk.rollups import RollupsPart
+
+        return RollupsPart(self)
 
     @cached_property
     def settings(self) -> SettingsPart:

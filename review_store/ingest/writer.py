@@ -22,6 +22,7 @@ from review_store.ingest.readers import Item
 from review_store.ingest.records import GUARDRAIL_COLUMNS, TRACE_COLUMNS
 from review_store.ingest.report import IngestReport
 from review_store.models import GuardrailEvent, Trace
+from review_store.rollups.maintain import add_traces
 
 _TRACE = Trace.__table__
 _GUARD = GuardrailEvent.__table__
@@ -149,10 +150,12 @@ def write_batch(writer: Writer, items: list[Item], *, update: bool, report: Inge
     present = writer.present(list(by_id))
     existing = writer.stored(present) if present else {}
     stored_guards: dict[int, list[tuple[str, ...]]] = {}
+    old_events: dict[int, list[Any]] = {}
     if existing:
         ids = [r["id"] for r in existing.values()]
         for g in writer.conn.execute(select(_GUARD).where(_GUARD.c.trace_id.in_(ids))).mappings():
             stored_guards.setdefault(g["trace_id"], []).append(_guard_key(dict(g)))
+            old_events.setdefault(g["trace_id"], []).append(g)
     new, changed = [], []
     for ext, item in by_id.items():
         old = existing.get(ext)
@@ -172,6 +175,7 @@ def write_batch(writer: Writer, items: list[Item], *, update: bool, report: Inge
     if new:
         report.guardrail_events += writer.insert(new)
         report.inserted += len(new)
+        add_traces(writer.conn, [i.row for i in new], _events(new))  # rollups, same transaction
     if changed:
         conn = writer.conn
         values = {c: bindparam(f"v_{c}") for c in TRACE_COLUMNS}
@@ -191,3 +195,15 @@ def write_batch(writer: Writer, items: list[Item], *, update: bool, report: Inge
         conn.execute(delete(_GUARD).where(_GUARD.c.trace_id.in_([tid for tid, _ in changed])))
         report.guardrail_events += insert_guards(conn, changed)
         report.updated += len(changed)
+        olds = [existing[item.row["external_id"]] for _, item in changed]
+        add_traces(conn, olds, [g for r in olds for g in old_events.get(r["id"], [])], sign=-1)
+        add_traces(conn, [item.row for _, item in changed], _events([item for _, item in changed]))
+
+
+def _events(items: list[Item]) -> list[dict[str, Any]]:
+    """The guardrail events of these items with their trace's segment and release (as stored)."""
+    return [
+        {**g, "segment": item.row["segment"], "release": item.row["release"]}
+        for item in items
+        for g in item.guardrails
+    ]

@@ -23,6 +23,7 @@ from review_store.judge.config import get_judge_config, label_of
 from review_store.judge.llm import Outcome, base_call, call_judge, messages, provider_ready, render_prompt
 from review_store.models import JudgeConfig, JudgeRun, JudgeVerdict, Trace, utcnow
 from review_store.permissions import Actor, require
+from review_store.rollups.maintain import add_verdicts
 from review_store.rubrics import Question
 
 MAX_ERRORS_IN_REPORT = 20
@@ -134,6 +135,7 @@ def _store(engine: Engine, run_id: int, config_id: int, out: Outcome) -> bool:
                 setattr(row, name, getattr(out, name))
             row.judge_run_id, row.created_at = run_id, utcnow()
             session.add(row)
+            add_verdicts(session.connection(), [row.model_dump()])  # rollups (successful verdicts only)
             run = session.get(JudgeRun, run_id)
             run.n_ok += out.error is None
             run.n_error += out.error is not None
