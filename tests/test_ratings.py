@@ -46,7 +46,26 @@ def test_header_order_extra_columns_bom_and_blank_lines(tmp_path):
             "interval",
             r"r\.csv line 3 \(row 2\), field 'value': 'abc' is not a number",
         ),
-        ("item,rater,value\nu1,a,nan\n", "ratio", r"line 2 \(row 1\), field 'value': 'nan' is not a number"),
+        (
+            "item,rater,value\nu1,a,nan\n",
+            "ratio",
+            r"line 2 \(row 1\), field 'value': 'nan' is not a finite value",
+        ),
+        (
+            "item,rater,value\nu1,a,1\nu2,a,-Inf\n",
+            "interval",
+            r"line 3 \(row 2\), field 'value': '-Inf' is not a finite",
+        ),
+        (
+            "item,rater,value\nu1,a,good\nu2,b,NaN\n",
+            "nominal",
+            r"line 3 \(row 2\), field 'value': 'NaN' is not a finite",
+        ),
+        (
+            "item,rater,value\nu1,a,infinity\n",
+            "nominal",
+            r"line 2 \(row 1\), field 'value': 'infinity' is not a finite",
+        ),
         ("item,rater,value\nu1,a,-1\n", "ratio", r"line 2 \(row 1\), field 'value': '-1' is negative"),
         ("item,rater,value\nu1,a,low\n", "ordinal", r"line 2 \(row 1\), field 'value'"),
         ("item,rater,value\n,a,1\n", "nominal", r"line 2 \(row 1\), field 'item': empty"),
@@ -76,3 +95,10 @@ def test_file_errors(tmp_path):
         read_ratings_csv(bad)
     with pytest.raises(ValidationFailed, match="level must be one of"):
         parse_ratings(GOOD, level="cardinal")  # type: ignore[arg-type]
+
+
+def test_continuous_scores_parse_exactly():
+    """Judge probabilities with thousands of distinct values: read as they are, no binning anywhere."""
+    rows = [f"u{i},judge,{0.5 + i / 7919:.12f}\nu{i},human,{0.5 + i / 7907:.12f}" for i in range(2000)]
+    table = parse_ratings("item,rater,value\n" + "\n".join(rows) + "\n", level="interval").table()
+    assert table.shape == (2, 2000) and table.loc["judge", "u1999"] == float(f"{0.5 + 1999 / 7919:.12f}")

@@ -25,7 +25,6 @@ LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval", "ratio")
 _MULTINOMIAL_MAX_PATTERNS = 2000  # beyond this many distinct units, resample unit indices
 _DENSE_GROUPING = 100  # up to this many values, group units in the order of their dense count rows
 _CHUNK_CELLS = 8_000_000  # resamples x values (or x units) evaluated at once, to bound memory
-_BOOTSTRAP_RATIO_DENSE_MAX = 1024  # above, resampled ratio alpha uses the Laplace integral
 
 
 @dataclass(frozen=True)
@@ -81,9 +80,8 @@ def encode(
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     frame = pd.DataFrame(table)
-    if len(frame.columns) and all(
-        pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in frame.dtypes
-    ):
+    kinds = {dtype.kind for dtype in set(frame.dtypes)}
+    if len(frame.columns) and kinds <= {"f", "i", "u"}:
         grid = frame.to_numpy(dtype=float)
         present = ~np.isnan(grid)
         _refuse(frame, present & np.isinf(grid), "is infinite; ratings must be finite numbers")
@@ -93,6 +91,7 @@ def encode(
         present = ~pd.isna(frame).to_numpy()
         vals = raw[present]
         numbers = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        _refuse(frame, present & np.isinf(numbers), "is infinite; ratings must be finite numbers")
         bad = present & ~np.isfinite(numbers)
         is_numeric = not bad.any()
         floats = numbers[present] if is_numeric else None
@@ -110,8 +109,13 @@ def encode(
             _refuse(frame, where, f"is not in the value domain {list(value_domain)}")
         numeric_positions = domain.astype(float) if is_numeric else np.arange(len(domain), dtype=float)
     elif is_numeric:
-        domain = np.unique(floats)
-        keys = np.searchsorted(domain, floats)
+        order = np.argsort(floats, kind="stable")
+        ordered = floats[order]
+        new = np.ones(len(ordered), dtype=bool)
+        new[1:] = ordered[1:] != ordered[:-1]
+        domain = ordered[new]
+        keys = np.empty(len(floats), dtype=np.int64)
+        keys[order] = np.cumsum(new) - 1
         numeric_positions = domain
     else:
         labels = vals.astype(str)
@@ -135,6 +139,7 @@ def _refuse(frame: pd.DataFrame, bad: np.ndarray, reason: str) -> None:
         return
     rater, item = np.argwhere(bad)[0]
     value = frame.iat[rater, item]
+    value = value.item() if isinstance(value, np.generic) else value
     raise ValueError(f"value {value!r} (rater {frame.index[rater]!r}, item {frame.columns[item]!r}) {reason}")
 
 
@@ -155,7 +160,7 @@ def krippendorff_alpha(
     groups = coded.groups()
     if len(groups.freq) == 0:
         return None
-    value = Statistic(groups, level)(groups.freq.astype(float))[0]
+    value = Statistic(groups, level).estimate()
     return None if np.isnan(value) else float(value)
 
 
@@ -183,7 +188,7 @@ def bootstrap_alpha_ci(
     n = int(freq.sum())
     if resamples <= 0 or n < 2:
         return None, None
-    statistic = Statistic(groups, level, ratio_dense_max=_BOOTSTRAP_RATIO_DENSE_MAX)
+    statistic = Statistic(groups, level, resampling=True)
     width = max(groups.n_values if level in ("ordinal", "ratio") else 0, len(freq), 1)
     step = max(1, _CHUNK_CELLS // width)
 

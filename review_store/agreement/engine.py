@@ -32,7 +32,8 @@ import numpy as np
 from scipy import sparse
 
 RATIO_DENSE_MAX = 4096  # distinct values up to which ratio's expected disagreement is a plain pair sum
-_STEP = 0.25  # trapezoid step in log s for the ratio integral
+_STEP = 0.25  # trapezoid step in log s for the ratio integral of the estimate (relative error < 1e-13)
+_RESAMPLE_STEP = 0.4  # ... and of each bootstrap resample (relative error < 1e-10, fewer nodes)
 
 
 @dataclass(frozen=True)
@@ -84,12 +85,19 @@ class Groups:
 
 
 def groups_from_packed(packed: np.ndarray, coord: np.ndarray) -> Groups:
-    """Group left-packed, row-sorted unit codes (units x max ratings, -1 padded) by identical rows."""
+    """Group left-packed, row-sorted unit codes (units x max ratings, -1 padded) by identical rows
+    (lexicographic order of the rows, as `np.unique(axis=0)` would give, by one lexsort)."""
     if len(packed) == 0:
         empty = np.zeros((0, packed.shape[1]), dtype=np.int64)
         return Groups(empty, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), coord)
-    patterns, inverse, freq = np.unique(packed, axis=0, return_inverse=True, return_counts=True)
-    return Groups(patterns, freq, inverse.reshape(-1), coord)
+    order = np.lexsort(packed.T[::-1])
+    ordered = packed[order]
+    new = np.ones(len(ordered), dtype=bool)
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    group = np.cumsum(new) - 1
+    inverse = np.empty(len(packed), dtype=np.int64)
+    inverse[order] = group
+    return Groups(ordered[new], np.bincount(group), inverse, coord)
 
 
 def groups_from_counts(counts: np.ndarray, coord: np.ndarray) -> Groups:
@@ -112,10 +120,10 @@ def groups_from_counts(counts: np.ndarray, coord: np.ndarray) -> Groups:
 class Statistic:
     """Alpha at one level for any weights over the groups (rows of a resamples x groups matrix)."""
 
-    def __init__(self, groups: Groups, level: str, *, ratio_dense_max: int = RATIO_DENSE_MAX):
+    def __init__(self, groups: Groups, level: str, *, resampling: bool = False):
         self.g, self.level = groups, level
         x = groups.coord.astype(float)
-        base = groups.counts.T @ groups.freq.astype(float)  # value counts of the data itself
+        self.base = base = groups.counts.T @ groups.freq.astype(float)  # value counts of the data itself
         if level in ("interval", "ordinal"):
             total = base.sum()
             self.y = x - (base @ x) / total if total else x
@@ -132,8 +140,23 @@ class Statistic:
         elif level == "ratio":
             self.observed = groups.pair_sum(lambda a, b: _ratio_delta(x[a], x[b])) / (groups.m - 1)
             self.zeros = groups.counts[:, x == 0].sum(axis=1).A1
-            self.ratio = _RatioKernel(x, base, dense_max=ratio_dense_max)
-            self.features = self.ratio.features(groups.counts) if not self.ratio.dense else None
+            dense_max, step = (1024, _RESAMPLE_STEP) if resampling else (RATIO_DENSE_MAX, _STEP)
+            self.ratio = _RatioKernel(x, base, dense_max=dense_max, step=step)
+            self.features = (
+                self.ratio.features(groups.counts) if resampling and not self.ratio.dense else None
+            )
+
+    def estimate(self) -> float:
+        """Alpha of the data itself (every group at its frequency); NaN where undefined."""
+        freq = self.g.freq[None, :].astype(float)
+        if self.level != "ratio" or self.ratio.dense or self.features is not None:
+            return float(self(freq)[0])
+        n, z = float(self.base.sum()), float(self.base[self.g.coord == 0].sum())
+        laplace = self.ratio.features(sparse.csr_matrix(self.base[None, :]))
+        expected = n * n - z * z - 4.0 * float(self.ratio.integral(laplace)[0])
+        observed = float(freq[0] @ self.observed)
+        alpha = 1.0 - (n - 1) * observed / expected if expected > 0 else np.nan
+        return float(alpha) if np.isfinite(alpha) else np.nan
 
     def __call__(self, weights: np.ndarray) -> np.ndarray:
         """Alpha for each row of `weights` (NaN where undefined)."""
@@ -186,8 +209,8 @@ def _ratio_delta(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class _RatioKernel:
     """sum over ordered value pairs of the ratio distance, exactly (dense) or by the Laplace integral."""
 
-    def __init__(self, x: np.ndarray, counts: np.ndarray, *, dense_max: int):
-        self.x = x
+    def __init__(self, x: np.ndarray, counts: np.ndarray, *, dense_max: int, step: float):
+        self.x, self.step = x, step
         self.dense = len(x) <= dense_max
         self.matrix = _ratio_delta(x[:, None], x[None, :]) if len(x) <= 1024 else None
         positive = x[(x > 0) & (counts > 0)]
@@ -200,7 +223,7 @@ class _RatioKernel:
         # Left of t_min the integrand is below e^{2t} mass^2, negligible against I >= n_pos/4.
         t_min = 0.5 * np.log(1e-17 * n_pos / (mass * mass)) - 1.0
         t_max = np.log(45.0 / xs.min())  # right of it every term has decayed below e^{-45}
-        self.s = np.exp(np.arange(t_min, t_max + _STEP, _STEP))
+        self.s = np.exp(np.arange(t_min, t_max + step, step))
 
     def features(self, counts: sparse.csr_matrix, block: int = 4096) -> np.ndarray:
         """groups x nodes: sum_v c_gv x_v e^{-s x_v} (x scaled to max 1), blockwise over values."""
@@ -215,7 +238,7 @@ class _RatioKernel:
 
     def integral(self, laplace: np.ndarray) -> np.ndarray:
         """I for each row of L(s) at the nodes (trapezoid in log s: ds = s dt, integrand s L^2)."""
-        return _STEP * (laplace * laplace) @ (self.s * self.s)
+        return self.step * (laplace * laplace) @ (self.s * self.s)
 
     def dense_pairs(self, nv: np.ndarray, block: int = 1024) -> np.ndarray:
         if self.matrix is not None:

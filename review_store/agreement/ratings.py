@@ -40,7 +40,9 @@ def parse_ratings(
     """Parse ratings CSV text; raise ValidationFailed naming source, line, row and field on bad input.
 
     Values must be finite numbers at the ordinal, interval and ratio levels (ordinal needs an order,
-    and a CSV cannot carry one for labels), and >= 0 at the ratio level. Nominal values are labels,
+    and a CSV cannot carry one for labels), and >= 0 at the ratio level; "nan" and "inf" are refused at
+    every level (an empty value is the way to say "missing"). Continuous scores are fine: any number of
+    distinct values. Nominal values are labels,
     read as numbers when every value is one so "1" and "1.0" agree.
     """
     if level not in LEVELS:
@@ -83,6 +85,11 @@ def parse_ratings(
         if not raw:
             blanks += 1
         elif level == "nominal":
+            if _non_finite(raw):
+                raise ValidationFailed(
+                    f"{where}, field 'value': {raw!r} is not a finite value (NaN and infinities are refused; "
+                    "leave the value empty for a missing rating)"
+                )
             value = raw
         else:
             value = _number(raw, where=where, level=level)
@@ -93,11 +100,23 @@ def parse_ratings(
     return Ratings(rows=rows, source=source, n_blank_values=blanks)
 
 
+def _non_finite(raw: str) -> bool:
+    try:
+        return not math.isfinite(float(raw))
+    except ValueError:
+        return False
+
+
 def _number(raw: str, *, where: str, level: str) -> float:
     try:
         number = float(raw)
     except ValueError:
         number = math.nan
+    if _non_finite(raw):
+        raise ValidationFailed(
+            f"{where}, field 'value': {raw!r} is not a finite value (NaN and infinities are refused; "
+            "leave the value empty for a missing rating)"
+        )
     if not math.isfinite(number):
         raise ValidationFailed(
             f"{where}, field 'value': {raw!r} is not a number (the {level} level needs numbers)"
