@@ -1,56 +1,49 @@
-"""Shared UI pieces: formatting, KPI tiles, CSV download for tables, untrusted text shown inert."""
+"""Shared UI pieces: KPI tiles with their trends, CSV download for tables, untrusted text shown inert."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
 
+from app import charts, formatting
 from review_store.desk import frame_csv
-from review_store.desk.dashboard_views import Kpi
+from review_store.desk.dashboard_views import DeployMarker, Kpi, KpiTrend
 
 
 def format_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "—"
-    if unit == "%":
-        return f"{value * 100:.1f}%"
-    if unit == "ms":
-        return f"{value:,.0f} ms"
-    if unit == "usd":
-        return f"${value:,.4f}"
-    if unit == "per_1k":
-        return f"{value:,.1f}"
-    return f"{value:,.3g}"
+    """A value in its unit, through the one formatting helper (app.formatting)."""
+    return formatting.value(value, unit)
 
 
-def _delta_text(kpi: Kpi) -> str | None:
-    if kpi.delta is None:
-        return None
-    if kpi.unit == "%":
-        return f"{kpi.delta * 100:+.1f} pp"
-    return (
-        format_value(kpi.delta, kpi.unit).replace("$-", "-$")
-        if kpi.delta < 0
-        else "+" + format_value(kpi.delta, kpi.unit)
-    )
-
-
-def kpi_tiles(kpis: Iterable[Kpi], columns: int = 3) -> None:
-    """One st.metric per KPI, with the previous period as the delta and the right colour direction."""
+def kpi_tiles(
+    kpis: Iterable[Kpi],
+    columns: int = 3,
+    *,
+    trends: Mapping[str, KpiTrend] | None = None,
+    markers: Sequence[DeployMarker] = (),
+) -> None:
+    """One st.metric per KPI (previous period as the delta, coloured by direction), each with its daily
+    trend drawn under it when `trends` is given (release deploys as dotted lines): visible at a glance."""
     kpis = list(kpis)
     cols = st.columns(columns)
     for i, kpi in enumerate(kpis):
         with cols[i % columns]:
             st.metric(
                 kpi.label,
-                format_value(kpi.value, kpi.unit),
-                delta=_delta_text(kpi),
+                formatting.value(kpi.value, kpi.unit),
+                delta=formatting.delta(kpi.delta, kpi.unit, reference=kpi.value),
                 delta_color="normal" if kpi.higher_is_better else "inverse",
-                help=f"{kpi.help} Previous period: {format_value(kpi.previous, kpi.unit)}.",
+                help=f"{kpi.help} Previous period: {formatting.value(kpi.previous, kpi.unit)}.",
                 border=True,
             )
+            if trends is not None and kpi.key in trends:
+                st.plotly_chart(
+                    charts.sparkline(trends[kpi.key].points, unit=kpi.unit, label=kpi.label, markers=markers),
+                    key=f"spark_{kpi.key}",
+                    config={"displayModeBar": False},
+                )
 
 
 def table_with_download(frame: pd.DataFrame, *, key: str, file_name: str, filter_text: bool = True) -> None:
@@ -65,7 +58,7 @@ def table_with_download(frame: pd.DataFrame, *, key: str, file_name: str, filter
                 .any(axis=1)
             )
             shown = frame[mask]
-    st.dataframe(shown, width="stretch", hide_index=True)
+    formatting.table(shown)
     st.download_button(
         "Download CSV",
         frame_csv(shown),  # the one CSV writer: cells a spreadsheet would run as formulas are quoted

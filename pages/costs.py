@@ -1,8 +1,9 @@
-"""Costs: tokens and cost per feature, segment, release and model; cost per successful task; budget burn."""
+"""Costs: spend over time stacked by feature/segment/release/model, the budget period with its projection,
+cost per successful task, and the table behind it."""
 
 import streamlit as st
 
-from app import charts, session, widgets
+from app import charts, formatting, session, widgets
 from app.filters import filter_bar
 from review_store.desk.dashboards import COST_GROUPINGS
 
@@ -14,22 +15,46 @@ if window is not None:
     view = session.desk().dashboards.costs(range=window, by=by)  # a few aggregates: no cache needed
     budget = view.budget
     c1, c2, c3 = st.columns(3)
-    c1.metric(f"Spent this {budget.period}", f"${budget.spent_usd:,.2f}", border=True)
-    c2.metric("Projected", f"${budget.projected_usd:,.2f}", border=True)
-    c3.metric("Budget", f"${budget.budget_usd:,.2f}", border=True)
+    c1.metric(f"Spent this {budget.period}", formatting.money(budget.spent_usd), border=True)
+    c2.metric(
+        "Projected",
+        formatting.money(budget.projected_usd),
+        help=f"Spent so far + {formatting.money(budget.daily_burn_usd)}/day (the last 7 days' burn) "
+        f"x the days left until {formatting.when(budget.period_end)}.",
+        border=True,
+    )
+    c3.metric("Budget", formatting.money(budget.budget_usd), border=True)
     if budget.alert:
         st.error(
-            f"Projected spend ${budget.projected_usd:,.2f} exceeds the {budget.period} budget "
-            f"${budget.budget_usd:,.2f} (burn ${budget.daily_burn_usd:,.2f}/day over the last 7 days)."
+            f"Projected spend {formatting.money(budget.projected_usd)} exceeds the {budget.period} budget "
+            f"{formatting.money(budget.budget_usd)} (burn {formatting.money(budget.daily_burn_usd)}/day over "
+            "the last 7 days)."
         )
     table = charts.frame(view.rows).rename(columns={"group": by})
     if table.empty:
         st.info("No traces in this selection.")
     else:
         left, right = st.columns(2)
-        left.plotly_chart(charts.bar(table, by, "cost_usd", title="Cost (USD)"), key="costs_bar")
-        right.plotly_chart(
-            charts.bar(table, by, "cost_per_successful_task_usd", title="Cost per successful task (USD)"),
-            key="costs_per_success",
-        )
+        left.markdown(f"**Cost per day by {formatting.label(by).lower()}**")
+        left.plotly_chart(charts.cost_over_time(view.over_time, by=by), key="costs_over_time")
+        right.markdown(f"**Budget this {budget.period}: spend and projection**")
+        right.plotly_chart(charts.budget_burn(view.period_spend, budget), key="costs_budget")
+        per_success = table.dropna(subset=["cost_per_successful_task_usd"])
+        if len(per_success) >= 2:
+            st.plotly_chart(
+                charts.group_bars(
+                    per_success,
+                    group=by,
+                    value="cost_per_successful_task_usd",
+                    title=f"Cost per successful task by {formatting.label(by).lower()}",
+                ),
+                key="costs_per_success",
+            )
+        elif len(per_success) == 1:
+            row = per_success.iloc[0]
+            st.metric(
+                f"Cost per successful task ({row[by]})",
+                formatting.money(row["cost_per_successful_task_usd"]),
+                border=True,
+            )
         widgets.table_with_download(table, key="costs_table", file_name=f"costs_by_{by}.csv")

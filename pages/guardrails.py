@@ -1,8 +1,10 @@
 """Guardrails: trigger rates per 1,000 traces, deploy markers, anomalies, top movers and the traces behind a point."""
 
+from datetime import timedelta
+
 import streamlit as st
 
-from app import charts, session, widgets
+from app import charts, formatting, session, widgets
 from app.filters import filter_bar
 from review_store.desk.dashboard_views import Guardrails, Range
 from review_store.desk.dashboards import GUARDRAIL_GROUPINGS
@@ -33,11 +35,17 @@ if window is not None:
     view = _reads(session.desk().url, window, bucket, by, only)
     st.caption(
         "Rate = guardrail events x 1000 / traces in the bucket (same segment/release). A bucket without "
-        "traffic shows no point (no traffic), never a 0. Red x: anomaly (see the rule below)."
+        "traffic shows no point (no traffic), never a 0. Shaded bands: release rollouts (canary stages as "
+        "dotted lines). Dashed: the guardrail in the segment where an anomaly was found, its red x on it."
     )
+    daily = bucket == "day"
     st.plotly_chart(
         charts.rate_chart(
-            view.rates, view.markers, view.anomalies if bucket == "day" else (), colour_by_name=by == "name"
+            view.rates,
+            view.markers,
+            view.anomalies if daily else (),
+            colour_by_name=by == "name",
+            series=view.anomaly_series if daily else (),
         ),
         key="gr_chart",
     )
@@ -46,16 +54,22 @@ if window is not None:
     if view.anomalies:
         st.subheader("Anomalies")
         widgets.table_with_download(
-            charts.frame(view.anomalies), key="gr_anomalies", file_name="anomalies.csv"
+            charts.frame(view.anomalies, drop=["anomalous"]), key="gr_anomalies", file_name="anomalies.csv"
         )
-    st.subheader("Top guardrails by change vs the previous period")
+    movers = view.movers_range or window
+    span = (movers.end - movers.start).days
+    st.subheader("Top guardrails by change")
+    st.caption(
+        f"The last {span} day(s) of the range ({formatting.when(movers.start)} to "
+        f"{formatting.when(movers.end - timedelta(days=1))}) against the {span} day(s) before."
+    )
     widgets.table_with_download(charts.frame(view.movers), key="gr_movers", file_name="guardrail_changes.csv")
     st.subheader("Drill down to the triggering traces")
     points = [r for r in view.rates if r.events]
     if not points:
         st.info("No guardrail events in this selection.")
     else:
-        labels = [f"{r.bucket:%Y-%m-%d %H:%M} · {r.group} · {r.events} events" for r in points]
+        labels = [f"{formatting.when(r.bucket)} · {r.group} · {r.events} events" for r in points]
         picked = st.selectbox("Point", range(len(points)), format_func=labels.__getitem__, key="gr_point")
         point = points[picked]
         behind = dashboards.guardrail_point(

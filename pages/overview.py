@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import charts, session, widgets
+from app import charts, formatting, session, widgets
 from app.filters import filter_bar
 from review_store.desk.dashboard_views import Drilldown, Overview, Range
 
@@ -28,18 +28,13 @@ if window is not None:
     st.caption(
         f"{view.traces:,} traces in the selected {span_days} day(s); deltas compare with the {span_days} day(s) before."
     )
-    widgets.kpi_tiles(view.kpis)
-    with st.expander("Daily trend per KPI"):
-        cols = st.columns(3)
-        for i, kpi in enumerate(view.kpis):
-            with cols[i % 3]:
-                st.caption(kpi.label)
-                st.plotly_chart(charts.sparkline(view.trend(kpi.key).points), key=f"spark_{kpi.key}")
+    widgets.kpi_tiles(view.kpis, trends={t.key: t for t in view.trends}, markers=view.markers)
+    st.caption("Under each KPI: its daily trend; shaded bands are release rollouts (hover for values).")
     budget = view.budget
     if budget.alert:
         st.error(
-            f"Budget: projected ${budget.projected_usd:,.2f} this {budget.period} exceeds "
-            f"${budget.budget_usd:,.2f} (spent ${budget.spent_usd:,.2f})."
+            f"Budget: projected {formatting.money(budget.projected_usd)} this {budget.period} exceeds "
+            f"{formatting.money(budget.budget_usd)} (spent {formatting.money(budget.spent_usd)})."
         )
     st.subheader("Drift alerts (week over week PSI)")
     alerts = view.drift.alerts()
@@ -47,7 +42,9 @@ if window is not None:
         for a in alerts:
             (st.error if a.status == "act" else st.warning)(f"{a.label}: PSI {a.psi:.2f} ({a.status})")
     else:
-        st.success(f"No drift: every PSI below {view.drift.watch} for the week before {window.end:%Y-%m-%d}.")
+        st.success(
+            f"No drift: every PSI below {view.drift.watch} for the week before {formatting.when(window.end)}."
+        )
     st.subheader("Drill down from a metric")
     labels = {k.key: k.label for k in view.kpis}
     key = st.selectbox(
@@ -69,7 +66,10 @@ if window is not None:
             )
             by_id = {t.external_id: t for t in drill.traces}
             trace = by_id[st.selectbox("Trace", list(by_id), key="overview_trace")]
-            st.caption(f"prompt {trace.prompt_version} · model {trace.model} · release {trace.release}")
+            st.caption(
+                f"prompt {trace.prompt_version} · model {trace.model} · release {trace.release} · "
+                f"{formatting.when(trace.ts)}"
+            )
             widgets.untrusted_text("Input", trace.input)
             widgets.untrusted_text("Output", trace.output)
             for chunk in trace.context:

@@ -15,7 +15,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from review_store import settings
-from review_store.dashboards.common import Filters, ratio
+from review_store.dashboards.common import Filters, bucket_expr, bucket_grid, bucket_start, ratio
 from review_store.models import Trace, utcnow
 
 GROUPINGS = {"feature": Trace.app, "segment": Trace.segment, "release": Trace.release, "model": Trace.model}
@@ -142,3 +142,65 @@ def budget_status(session: Session, *, as_of: datetime | None = None) -> dict[st
         "exceeded": spent > usd,
         "alert": projected > usd,
     }
+
+
+MAX_SERIES = 8  # groups drawn one by one in cost_over_time; the rest add up as "other"
+
+
+def cost_over_time(
+    session: Session, *, filters: Filters, by: str = "feature", bucket: str = "day"
+) -> list[dict[str, Any]]:
+    """Cost and traces per bucket per group: {bucket, group, cost_usd, traces}, every bucket of the range
+    for every group (0 where a group spent nothing). The MAX_SERIES costliest groups of the range keep
+    their name, the rest are summed as "other", so a stacked chart stays readable."""
+    if by not in GROUPINGS:
+        raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, not {by!r}")
+    column = GROUPINGS[by]
+    when = bucket_expr(session, Trace.ts, bucket)
+    rows = session.exec(
+        select(when, column, func.sum(Trace.cost_usd), func.count())
+        .where(*_where(filters))
+        .group_by(when, column)
+    ).all()
+    totals: dict[str, float] = {}
+    for _, group, cost, _n in rows:
+        totals[group or ""] = totals.get(group or "", 0.0) + float(cost or 0.0)
+    kept = sorted(totals, key=lambda g: (-totals[g], g))[:MAX_SERIES]
+    cells: dict[tuple[datetime, str], list[float]] = {}
+    for start, group, cost, n in rows:
+        name = (group or "") if (group or "") in kept else "other"
+        cell = cells.setdefault((bucket_start(start), name), [0.0, 0])
+        cell[0] += float(cost or 0.0)
+        cell[1] += int(n)
+    groups = kept + (["other"] if len(totals) > len(kept) else [])
+    return [
+        {
+            "bucket": start,
+            "group": group,
+            "cost_usd": cells.get((start, group), [0.0, 0])[0],
+            "traces": int(cells.get((start, group), [0.0, 0])[1]),
+        }
+        for start in bucket_grid(filters.start, filters.end, bucket)
+        for group in groups
+    ]
+
+
+def period_spend(session: Session, *, as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """The budget period's spend so far, cumulative at the end of each day up to `as_of`: {day, spent_usd}
+    (the last point is the spend at `as_of`, which budget_status reports as spent_usd)."""
+    as_of = as_of or utcnow()
+    start, _ = period_bounds(settings.get(session, "cost.budget").period, as_of)
+    day_col = bucket_expr(session, Trace.ts, "day")
+    per_day = {
+        bucket_start(day): float(cost or 0.0)
+        for day, cost in session.exec(
+            select(day_col, func.sum(Trace.cost_usd))
+            .where(Trace.ts >= start, Trace.ts < as_of)
+            .group_by(day_col)
+        ).all()
+    }
+    out, total = [], 0.0
+    for day in bucket_grid(start, as_of, "day"):
+        total += per_day.get(day, 0.0)
+        out.append({"day": min(day + timedelta(days=1), as_of), "spent_usd": total})
+    return out

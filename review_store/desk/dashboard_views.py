@@ -89,6 +89,14 @@ class DriftReport(ReadModel):
         return tuple(sorted(flagged, key=lambda m: -(m.psi or 0)))
 
 
+class DeployMarker(ReadModel):
+    ts: datetime
+    release: str
+    kind: str
+    stage_pct: int | None
+    healthy: bool | None
+
+
 class Overview(ReadModel):
     range: Range
     traces: int
@@ -96,6 +104,7 @@ class Overview(ReadModel):
     trends: tuple[KpiTrend, ...]
     drift: DriftReport
     budget: Budget
+    markers: tuple[DeployMarker, ...] = ()  # release deploy steps in the range, for the trend lines
 
     def trend(self, key: str) -> KpiTrend:
         return next(t for t in self.trends if t.key == key)
@@ -178,14 +187,6 @@ class Mover(ReadModel):
     ratio: float | None
 
 
-class DeployMarker(ReadModel):
-    ts: datetime
-    release: str
-    kind: str
-    stage_pct: int | None
-    healthy: bool | None
-
-
 class GuardrailEventRow(ReadModel):
     ts: datetime
     name: str
@@ -202,8 +203,18 @@ class GuardrailEventRow(ReadModel):
     output: str
 
 
+class AnomalySeries(ReadModel):
+    """The daily rate of one guardrail in one segment: the series an anomaly marker sits on."""
+
+    name: str
+    segment: str
+    points: tuple[RatePoint, ...]
+
+
 class Guardrails(ReadModel):
-    """A Guardrails page's reads for one selection: rates, deploy markers, flagged anomalies, movers."""
+    """A Guardrails page's reads for one selection: rates, deploy markers, flagged anomalies with the
+    (guardrail, segment) series they belong to, and the movers (`movers_range` against the period of equal
+    length before it)."""
 
     range: Range
     bucket: str
@@ -212,6 +223,8 @@ class Guardrails(ReadModel):
     markers: tuple[DeployMarker, ...]
     anomalies: tuple[Anomaly, ...]
     movers: tuple[Mover, ...]
+    anomaly_series: tuple[AnomalySeries, ...] = ()
+    movers_range: Range | None = None
 
 
 class CostRow(ReadModel):
@@ -226,11 +239,27 @@ class CostRow(ReadModel):
     cache_hit_rate: float | None
 
 
+class CostPoint(ReadModel):
+    bucket: datetime
+    group: str
+    cost_usd: float
+    traces: int
+
+
+class SpendPoint(ReadModel):
+    """Cumulative spend of the budget period up to the end of a day."""
+
+    day: datetime
+    spent_usd: float
+
+
 class Costs(ReadModel):
     range: Range
     by: str
     rows: tuple[CostRow, ...]
     budget: Budget
+    over_time: tuple[CostPoint, ...] = ()  # cost per day per group in the range
+    period_spend: tuple[SpendPoint, ...] = ()  # the budget period's cumulative spend by day, up to as_of
 
 
 class Criterion(ReadModel):

@@ -6,7 +6,7 @@ Every read that depends on time takes it explicitly: a `Range` for what the filt
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from review_store import clock
@@ -60,6 +60,25 @@ def _drift(session: Any, end: datetime, release: str | None, judge_id: Any) -> v
     )
 
 
+def _markers(session: Any, filters: Filters) -> tuple[v.DeployMarker, ...]:
+    return tuple(
+        v.DeployMarker(**m) for m in gr.deploy_markers(session, start=filters.start, end=filters.end)
+    )
+
+
+def _anomaly_series(
+    session: Any, filters: Filters, flagged: list[dict[str, Any]]
+) -> tuple[v.AnomalySeries, ...]:
+    """The daily rate of each flagged (guardrail, segment): the line its anomaly markers sit on."""
+    out = []
+    for name, segment in sorted({(a["name"], a["segment"]) for a in flagged}):
+        in_segment = Filters(filters.start, filters.end, filters.release, segment)
+        rates = gr.guardrail_rates(session, filters=in_segment, bucket="day", by="name", name=name)
+        points = tuple(v.RatePoint(**r) for r in rates if r["group"] == name)
+        out.append(v.AnomalySeries(name=name, segment=segment, points=points))
+    return tuple(out)
+
+
 class DashboardsPart(Part):
     # --- filter bar and overview ---------------------------------------------------------------------
 
@@ -91,6 +110,7 @@ class DashboardsPart(Part):
                 ),
                 drift=_drift(session, filters.end, filters.release, judge_id),
                 budget=_budget(session, as_of or clock.now()),
+                markers=_markers(session, filters),
             )
 
     def kpi_drilldown(self, *, range: v.Range, key: str, limit: int = 100) -> v.Drilldown:
@@ -129,12 +149,22 @@ class DashboardsPart(Part):
         name: str | None = None,
         stage: str | None = None,
         action: str | None = None,
+        movers_days: int | None = 7,
     ) -> v.Guardrails:
         """Trigger rates per 1,000 traces per bucket and group, deploy markers, the anomalous days (see
-        `anomaly_rule()`; of the named guardrail only when one is named) and the top movers by name."""
+        `anomaly_rule()`; of the named guardrail only when one is named) with the daily series of each
+        flagged (guardrail, segment), and the top movers by name: the last `movers_days` days of the range
+        against the same number of days before them (None: the whole range against the one before it)."""
         _one_of("bucket", bucket, BUCKETS)
         _one_of("by", by, GUARDRAIL_GROUPINGS)
+        if movers_days is not None and movers_days < 1:
+            raise ValidationFailed(f"movers_days: {movers_days} is not a positive number of days")
         filters = _filters(range)
+        movers = filters
+        if movers_days is not None and filters.end - filters.start > timedelta(days=movers_days):
+            movers = Filters(
+                filters.end - timedelta(days=movers_days), filters.end, filters.release, filters.segment
+            )
         with self._read() as session:
             rates = gr.guardrail_rates(
                 session, filters=filters, bucket=bucket, by=by, name=name, stage=stage, action=action
@@ -149,12 +179,13 @@ class DashboardsPart(Part):
                 bucket=bucket,
                 by=by,
                 rates=tuple(v.RatePoint(**r) for r in rates),
-                markers=tuple(
-                    v.DeployMarker(**m)
-                    for m in gr.deploy_markers(session, start=filters.start, end=filters.end)
-                ),
+                markers=_markers(session, filters),
                 anomalies=tuple(v.Anomaly(**a) for a in flagged),
-                movers=tuple(v.Mover(**m) for m in gr.guardrail_changes(session, filters=filters, by="name")),
+                anomaly_series=_anomaly_series(session, filters, flagged),
+                movers=tuple(v.Mover(**m) for m in gr.guardrail_changes(session, filters=movers, by="name")),
+                movers_range=v.Range(
+                    start=movers.start, end=movers.end, release=movers.release, segment=movers.segment
+                ),
             )
 
     def guardrail_anomalies(self, *, range: v.Range, flagged_only: bool = True) -> tuple[v.Anomaly, ...]:
@@ -205,15 +236,24 @@ class DashboardsPart(Part):
     # --- costs ---------------------------------------------------------------------------------------
 
     def costs(self, *, range: v.Range, by: str = "feature", as_of: datetime | None = None) -> v.Costs:
-        """Tokens and cost per group in the range, and the budget burn of the period holding `as_of`."""
+        """Tokens and cost per group in the range, cost per day per group (the costliest groups by name, the
+        rest as "other"), and the budget burn of the period holding `as_of` with its cumulative spend by day."""
         _one_of("by", by, COST_GROUPINGS)
         with self._read() as session:
-            rows = cost_queries.cost_breakdown(session, filters=_filters(range), by=by)
+            filters = _filters(range)
+            as_of = as_of or clock.now()
+            rows = cost_queries.cost_breakdown(session, filters=filters, by=by)
             return v.Costs(
                 range=range,
                 by=by,
                 rows=tuple(v.CostRow(group=r[by], **{k: x for k, x in r.items() if k != by}) for r in rows),
-                budget=_budget(session, as_of or clock.now()),
+                budget=_budget(session, as_of),
+                over_time=tuple(
+                    v.CostPoint(**p) for p in cost_queries.cost_over_time(session, filters=filters, by=by)
+                ),
+                period_spend=tuple(
+                    v.SpendPoint(**p) for p in cost_queries.period_spend(session, as_of=as_of)
+                ),
             )
 
     def budget(self, *, as_of: datetime | None = None) -> v.Budget:
