@@ -76,3 +76,36 @@ def show_flash() -> None:
         st.error(message)
     elif kind == "success":
         st.success(message)
+
+
+CONFIRM = "rel_confirm"  # the action waiting for confirmation: (title, question, label, done_label)
+
+
+def ask(title: str, question: str, label: str, done: str, action: Callable[[], object]) -> None:
+    """Callback of an action button: nothing happens yet, the page opens a confirmation dialog."""
+    st.session_state[CONFIRM] = (title, question, label, done, action)
+
+
+def _confirmed() -> None:
+    _title, _question, _label, done, action = st.session_state.pop(CONFIRM)
+    run_action(done, action)
+
+
+def _dismissed() -> None:
+    st.session_state.pop(CONFIRM, None)
+
+
+def confirmation() -> None:
+    """The dialog for the action waiting to be confirmed, if any: Confirm runs it (then the page shows the
+    committed outcome), Cancel or closing the dialog drops it and nothing changes."""
+    if CONFIRM not in st.session_state:
+        return
+    title, question, label, _done, _action = st.session_state[CONFIRM]
+
+    def body() -> None:
+        st.markdown(question)
+        left, right = st.columns(2)
+        left.button(label, type="primary", key="rel_confirm_yes", on_click=_confirmed)
+        right.button("Cancel", key="rel_confirm_no", on_click=_dismissed)
+
+    st.dialog(title, on_dismiss=_dismissed)(body)()

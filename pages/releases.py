@@ -37,15 +37,27 @@ release_widgets.gate_table(gate, key="rel_gate")
 
 
 def _approve() -> None:
-    release_widgets.run_action(
-        f"{name} approved",
-        lambda: desk.releases.approve(
+    override = st.session_state.get("rel_override") or None
+
+    def act() -> object:
+        return desk.releases.approve(
             actor=actor,
             release=name,
             comment=st.session_state.get("rel_comment", ""),
-            override_reason=st.session_state.get("rel_override") or None,
+            override_reason=override,
             seen_evidence_hash=gate.evidence_hash,
-        ),
+        )
+
+    if gate.passed or override is None:  # the store refuses a failing gate without a reason: no dialog
+        release_widgets.run_action(f"{name} approved", act)
+        return
+    release_widgets.ask(
+        "Approve over a failing gate?",
+        f"**{name}** fails its gate. Approving it is recorded as an exception with your reason:\n\n"
+        f"> {override}",
+        "Approve as exception",
+        f"{name} approved as an exception",
+        act,
     )
 
 
@@ -93,8 +105,15 @@ cols[0].button(
     "Promote to next stage",
     disabled=disabled,
     key="rel_promote",
-    on_click=release_widgets.run_action,
-    args=("promoted", lambda: desk.releases.promote(actor=actor, release=name)),
+    on_click=release_widgets.ask,
+    args=(
+        f"Promote {name}?",
+        f"Move **{name}** to the next canary stage (now {release.stage_pct} % of traffic, "
+        f"status {release.status}).",
+        "Promote",
+        "promoted",
+        lambda: desk.releases.promote(actor=actor, release=name),
+    ),
 )
 cols[1].button(
     "Health check",
@@ -107,9 +126,17 @@ cols[2].button(
     "Roll back to known-good",
     disabled=disabled,
     key="rel_rollback",
-    on_click=release_widgets.run_action,
-    args=("rolled back", lambda: desk.releases.rollback(actor=actor, reason=rule.summary)),
+    on_click=release_widgets.ask,
+    args=(
+        "Roll back?",
+        f"Serve the known-good release **{board.listing.known_good}** again instead of "
+        f"**{board.listing.live}**. Reason recorded: {rule.summary}",
+        "Roll back",
+        "rolled back",
+        lambda: desk.releases.rollback(actor=actor, reason=rule.summary),
+    ),
 )
+release_widgets.confirmation()
 st.caption(f"Stage now: {release.stage_pct} % of traffic · status {release.status}")
 
 st.markdown("**Timeline**")

@@ -37,6 +37,13 @@ def _click(at, key: str):
     return at
 
 
+def _confirm(at, key: str):
+    """Promote and roll back ask first: click, see the dialog, confirm."""
+    _click(at, key)
+    assert at.button(key="rel_confirm_yes") and at.button(key="rel_confirm_no")
+    return _click(at, "rel_confirm_yes")
+
+
 def _ok(at) -> None:
     assert not at.error or all(e.value.startswith("Gate") for e in at.error), [e.value for e in at.error]
 
@@ -62,7 +69,7 @@ def test_promote_header_and_deploy_section_agree_at_every_stage(monkeypatch, dem
     at.text_area(key="rel_comment").input("Refunds grounding fixed.")
     _click(at, "rel_approve")
     for stage, status in ((5, "deploying"), (25, "deploying"), (50, "deploying"), (100, "live")):
-        _click(at, "rel_promote")
+        _confirm(at, "rel_promote")
         _ok(at)
         assert _header(at) == f"r3 · {status} · {stage} %"
         assert _deploy_caption(at) == f"Stage now: {stage} % of traffic · status {status}"
@@ -77,9 +84,9 @@ def test_rollback_shows_known_good_live_again(monkeypatch, demo_db_url):
     assert _serving_caption(at) == "Live: **r2** · known-good: **r1**"
     at.text_area(key="rel_comment").input("Refunds grounding fixed.")
     _click(at, "rel_approve")
-    _click(at, "rel_promote")
+    _confirm(at, "rel_promote")
     assert _header(at) == "r3 · deploying · 5 %"
-    _click(at, "rel_rollback")
+    _confirm(at, "rel_rollback")
     _ok(at)
     assert any(s.value == "rolled back" for s in at.success)
     assert _serving_caption(at) == "Live: **r1** · known-good: **r1**"
@@ -96,7 +103,7 @@ def test_rollback_shows_known_good_live_again(monkeypatch, demo_db_url):
 def test_a_refused_action_shows_the_error_and_changes_nothing(monkeypatch, demo_db_url):
     at = _open(monkeypatch, demo_db_url, "oscar", "releases")
     before = (_header(at), _deploy_caption(at), _serving_caption(at))
-    _click(at, "rel_promote")  # r3 has no approval yet
+    _confirm(at, "rel_promote")  # r3 has no approval yet
     assert [e.value for e in at.error] == ["r3 is candidate; only an approved release can be promoted"]
     assert (_header(at), _deploy_caption(at), _serving_caption(at)) == before
     assert not at.button(key="rel_approve").disabled
