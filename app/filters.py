@@ -1,4 +1,4 @@
-"""The filter bar shared by the dashboards: date range, release and segment."""
+"""The filter bars: the dashboards' (date range, release, segment) and the item browser's."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import streamlit as st
 
 from app.session import desk
 from review_store.desk.dashboard_views import FilterOptions, Range
+from review_store.desk.items import ItemOptions, ItemQuery
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -46,3 +47,67 @@ def filter_bar(key: str, default_days: int = 7) -> Range | None:
         release=None if release == "All" else release,
         segment=None if segment == "All" else segment,
     )
+
+
+ITEM_FIELDS = (
+    "segment",
+    "release",
+    "reason",
+    "status",
+    "queue",
+    "assignee",
+    "guardrail",
+    "judge_question",
+    "score_min",
+    "score_max",
+    "text",
+)
+ANY = "Any"
+
+
+def _key(field: str) -> str:
+    return f"items_f_{field}"
+
+
+def apply_item_query(query: ItemQuery) -> None:
+    """Callback: set the item filter widgets to a saved view's filters (before the widgets are drawn)."""
+    for field in ITEM_FIELDS:
+        value = getattr(query, field)
+        if field in ("score_min", "score_max"):
+            st.session_state[_key(field)] = value
+        elif field == "text":
+            st.session_state[_key(field)] = value or ""
+        else:
+            st.session_state[_key(field)] = ANY if value is None else value
+
+
+def item_filter_bar(options: ItemOptions) -> ItemQuery:
+    """The item browser's filters as widgets; returns the query they describe."""
+    choices = {
+        "segment": options.segments,
+        "release": options.releases,
+        "reason": options.reasons,
+        "status": options.statuses,
+        "queue": options.queues,
+        "assignee": ("-", *options.reviewers),
+        "guardrail": options.guardrails,
+        "judge_question": options.judge_questions,
+    }
+    labels = {"reason": "Reason (strategy)", "judge_question": "Judge question", "assignee": "Assigned to"}
+    picked: dict[str, object] = {}
+    cols = st.columns(4)
+    for i, (field, values) in enumerate(choices.items()):
+        current = st.session_state.get(_key(field), ANY)
+        shown = [ANY, *values] if current in (ANY, *values) else [ANY, *values, current]
+        value = cols[i % 4].selectbox(
+            labels.get(field, field.title()),
+            shown,
+            key=_key(field),
+            format_func=lambda v: "unassigned" if v == "-" else str(v),
+        )
+        picked[field] = None if value == ANY else value
+    c1, c2, c3 = st.columns([1, 1, 2])
+    picked["score_min"] = c1.number_input("Judge score from", value=None, step=1.0, key=_key("score_min"))
+    picked["score_max"] = c2.number_input("Judge score to", value=None, step=1.0, key=_key("score_max"))
+    picked["text"] = c3.text_input("Text in input or output", key=_key("text"), max_chars=200) or None
+    return ItemQuery(**picked)

@@ -29,6 +29,7 @@ PAGES: list[PageSpec] = [
     PageSpec(
         "escalations.py", "Escalations", ":material/priority_high:", frozenset({"reviewer", "lead"}), "Review"
     ),
+    PageSpec("items.py", "Items", ":material/table_view:", frozenset({"reviewer", "lead"}), "Review"),
     PageSpec("adjudication.py", "Adjudication", ":material/gavel:", frozenset({"lead"}), "Review"),
     PageSpec("golden_set.py", "Golden set", ":material/star:", frozenset({"reviewer", "lead"}), "Review"),
     PageSpec("releases.py", "Releases", ":material/rocket_launch:", frozenset({"owner", "lead"}), "Ship"),

@@ -328,6 +328,9 @@ class ReviewItem(SQLModel, table=True):
         UniqueConstraint("trace_id", "queue"),
         # the queue's serving order, ties by id: a claim walks it and stops at the first eligible item
         Index("ix_reviewitem_lane", "status", "queue", "priority", "created_at", "id"),
+        # the item browser's order (newest first) and a reviewer's assigned items, both index seeks
+        Index("ix_reviewitem_created", "created_at", "id"),
+        Index("ix_reviewitem_assigned", "assigned_to_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -346,6 +349,9 @@ class ReviewItem(SQLModel, table=True):
     resolution_note: str | None = _text(nullable=True)
     resolved_by: str | None = Field(default=None, max_length=80)
     resolved_at: NaiveDatetime | None = None
+    # A lead's assignment: this reviewer is served the item first and the other reviewers leave one of
+    # its k slots for them (review_store/items/assign.py).
+    assigned_to_id: int | None = Field(default=None, foreign_key="user.id")
 
 
 class Assignment(SQLModel, table=True):
@@ -487,6 +493,18 @@ class Setting(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=120)
     value: Any = _json()
     updated_by: str = Field(default="", max_length=80)
+    updated_at: NaiveDatetime = Field(default_factory=utcnow)
+
+
+class SavedView(SQLModel, table=True):
+    """A user's named filter set in the item browser (the filters as JSON)."""
+
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    name: str = Field(max_length=80)
+    filters: dict[str, Any] = _json({})
     updated_at: NaiveDatetime = Field(default_factory=utcnow)
 
 

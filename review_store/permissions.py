@@ -17,6 +17,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "escalate": frozenset({"reviewer", "lead", "owner"}),
     "resolve_escalation": frozenset({"reviewer", "lead"}),
     "adjudicate": frozenset({"lead"}),
+    "browse_items": frozenset({"reviewer", "lead"}),
+    "assign_items": frozenset({"lead"}),
     "manage_golden_set": frozenset({"reviewer", "lead"}),
     "sample": frozenset({"lead", "admin"}),
     "edit_rubrics": frozenset({"lead"}),

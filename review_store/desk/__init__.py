@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are import
     from review_store.desk.demo import DemoPart
     from review_store.desk.golden import GoldenPart
     from review_store.desk.ingest import IngestPart
+    from review_store.desk.items import ItemsPart
     from review_store.desk.judge import JudgePart
     from review_store.desk.releases import ReleasesPart
     from review_store.desk.review import ReviewPart
@@ -130,6 +131,12 @@ class Desk:
         from review_store.desk.settings import SettingsPart
 
         return SettingsPart(self)
+
+    @cached_property
+    def items(self) -> ItemsPart:
+        from review_store.desk.items import ItemsPart
+
+        return ItemsPart(self)
 
     @cached_property
     def review(self) -> ReviewPart:

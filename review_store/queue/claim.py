@@ -6,7 +6,7 @@ expires (`REVIEW_STORE_LEASE_MINUTES`); expired leases stop counting, so a close
 The unique (item, reviewer) assignment row means a reviewer is never offered an item twice. A lease is
 bookkeeping, not a decision: it is not audited (a label, a skip, a flag or an escalation is).
 
-Serving order: escalations first, then by priority, then oldest first (ties by id). The open items are
+Serving order: items a lead assigned to this reviewer first (items/assign.py), then escalations, then by priority, then oldest first (ties by id). The open items are
 walked lane by lane ((queue, priority), found by loose index scans) along the
 (status, queue, priority, created_at, id) index, stopping at the first eligible item, on both databases:
 neither sorts the open items nor counts leases for more than the rows it visits.
@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from review_store.config import get_settings
 from review_store.errors import ValidationFailed
+from review_store.items.assign import reserved_slots
 from review_store.models import Assignment, ReviewItem, utcnow
 from review_store.permissions import Actor, require
 
@@ -53,13 +54,29 @@ def _live_leases(now: datetime):
 
 
 def eligible(reviewer_id: int, now: datetime):
-    """Open items with a free slot that this reviewer has never been assigned."""
+    """Open items with a free slot that this reviewer has never been assigned; a slot reserved for the
+    reviewer a lead assigned the item to (items/assign.py) is not free for anybody else."""
     mine = exists().where(Assignment.item_id == ReviewItem.id, Assignment.reviewer_id == reviewer_id)
     return and_(
         ReviewItem.status == "open",
-        ReviewItem.labels_done + _live_leases(now) < ReviewItem.overlap_k,
+        ReviewItem.labels_done + _live_leases(now) + reserved_slots(reviewer_id) < ReviewItem.overlap_k,
         ~mine,
     )
+
+
+def _first_assigned(session: Session, reviewer_id: int, now: datetime, tried: list[int]) -> int | None:
+    """The reviewer's oldest, highest-priority open item a lead assigned to them (ix_reviewitem_assigned)."""
+    query = (
+        select(ReviewItem.id)
+        .where(ReviewItem.assigned_to_id == reviewer_id, eligible(reviewer_id, now))
+        .order_by(col(ReviewItem.priority).desc(), col(ReviewItem.created_at), col(ReviewItem.id))
+        .limit(1)
+    )
+    if tried:
+        query = query.where(col(ReviewItem.id).not_in(tried))
+    if is_pg(session):
+        query = query.with_for_update(skip_locked=True, of=ReviewItem)
+    return session.exec(query).first()
 
 
 QUEUES = ("escalation", "sampled")  # serving order; sampling refuses any other queue name
@@ -129,7 +146,9 @@ def next_item(session: Session, *, actor: Actor, now: datetime | None = None) ->
         return session.get(ReviewItem, held.item_id)
     tried: list[int] = []
     for _ in range(50):
-        item_id = _first_eligible(session, actor.id, now, tried)
+        item_id = _first_assigned(session, actor.id, now, tried)
+        if item_id is None:
+            item_id = _first_eligible(session, actor.id, now, tried)
         if item_id is None:
             return None
         if is_pg(session):
