@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 MIN_TRACES = 1
-STORY_TRACES = 3000  # from here up the story (gates, trust, anomaly, drift, maturity) is checked to hold
 
 
 @dataclass
