@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     # REVIEW_STORE_API_BURST (each API process keeps its own buckets).
     api_rate_per_s: float = Field(default=20.0, gt=0)
     api_burst: int = Field(default=60, ge=1)
+    # The OTLP receiver (POST /v1/traces): body limits, requests admitted at once (then 503 + Retry-After),
+    # requests stored at once, and the Retry-After it sends.
+    otlp_max_body_mb: int = Field(default=16, ge=1, le=1024)
+    otlp_max_decoded_mb: int = Field(default=64, ge=1, le=4096)
+    otlp_queue: int = Field(default=8, ge=1, le=1024)
+    otlp_workers: int = Field(default=1, ge=1, le=64)
+    otlp_retry_after_s: int = Field(default=1, ge=1, le=3600)
     # REVIEW_DESK_NOW (not REVIEW_STORE_*): run as if started at this instant (see clock.OffsetClock).
     now: str | None = Field(default=None, validation_alias="REVIEW_DESK_NOW")
 

@@ -156,7 +156,11 @@ class Trace(SQLModel, table=True):
             "cache_hit",
             "latency_ms",
         ),
-        Index("ix_trace_model", "model"),  # maturity's distinct models, one index probe each
+        Index("ix_trace_model", "model"),
+        # The Costs page's reported/computed split over a time range: index-only.
+        Index(
+            "ix_trace_ts_cost_source", "ts", "cost_source", "cost_usd"
+        ),  # maturity's distinct models, one index probe each
         # Hallucination drill-down: traces per prompt version/model, joined to bad verdicts by id, index-only.
         Index("ix_trace_ts_version", "ts", "prompt_version", "model", "id"),
         # Cost breakdown by feature: app first, so the GROUP BY walks the index in group order (no sort of
@@ -193,6 +197,9 @@ class Trace(SQLModel, table=True):
     tokens_in: int | None = None
     tokens_out: int | None = None
     cost_usd: float | None = None
+    # where cost_usd came from: "reported" by the source, "computed" from model and tokens with the price
+    # map at ingest (review_store.ingest.costs), None: no cost known
+    cost_source: str | None = Field(default=None, max_length=10)
     cache_hit: bool | None = None
     user_feedback: str | None = Field(default=None, max_length=10)  # up | down | None
     task_success: bool | None = None

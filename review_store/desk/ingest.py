@@ -9,13 +9,17 @@ Timestamps are checked against the desk's clock plus `future_tolerance` (a timed
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
-from review_store import ingest
+from sqlalchemy.exc import IntegrityError
+
+from review_store import clock, ingest
 from review_store.desk.base import Part, ReadModel
-from review_store.ingest.files import parse_tolerance
+from review_store.ingest.files import Horizon, parse_tolerance
+from review_store.ingest.otlp_batch import SpanBatchReport, store_spans
+from review_store.ingest.otlp_spans import Span
 from review_store.ingest.values import json_text_of
 from review_store.permissions import Actor, refresh_actor, require
 
@@ -109,6 +113,45 @@ class PreviewView(ReadModel):
     format: str
     rows: tuple[PreviewRow, ...]
     problems: tuple[ProblemView, ...]
+
+
+class RejectedSpanView(ReadModel):
+    """One span of an OTLP export that was not stored, and why."""
+
+    trace_id: str
+    span_id: str
+    name: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"span {self.span_id or '?'} ({self.name!r}) of trace {self.trace_id or '?'}: {self.field}: {self.message}"
+
+
+class SpanImportView(ReadModel):
+    """What one OTLP export request did, once committed. Every span is stored (`inserted`), was stored
+    before (`unchanged`: a retry), is not an LLM/retriever/guardrail span (`other_spans`), or is in
+    `rejected` with its reason."""
+
+    spans: int
+    llm_spans: int
+    inserted: int
+    unchanged: int
+    existing_changed: int
+    guardrail_events: int
+    other_spans: int
+    rejected: tuple[RejectedSpanView, ...]
+
+
+def _span_view(r: SpanBatchReport) -> SpanImportView:
+    return SpanImportView(
+        spans=r.spans, llm_spans=r.llm_spans, inserted=r.inserted, unchanged=r.unchanged,
+        existing_changed=r.existing_changed, guardrail_events=r.guardrail_events, other_spans=r.other_spans,
+        rejected=tuple(
+            RejectedSpanView(trace_id=x.trace_id, span_id=x.span_id, name=x.name, field=x.field, message=x.message)
+            for x in r.rejected
+        ),
+    )  # fmt: skip
 
 
 def _problem(p: ingest.IngestProblem) -> ProblemView:
@@ -237,3 +280,35 @@ class IngestPart(Part):
                 return _report(report)
         except ingest.IngestAborted as aborted:  # rolled back: nothing of the import was kept
             return _report(aborted.report)
+
+    def import_spans(
+        self,
+        *,
+        actor: Actor,
+        spans: Sequence[Span],
+        source: str = "otlp-http",
+        future_tolerance: timedelta | str = DEFAULT_FUTURE_TOLERANCE,
+    ) -> SpanImportView:
+        """Store decoded OTLP spans (one export request) in one transaction (needs import_data).
+
+        The same mapping and checks as an OTLP file; idempotent on trace/span id, so a retried export
+        stores nothing twice. Returns once committed: what it reports stored is stored. Two requests
+        racing to store the same new span (PostgreSQL, several receivers) cannot both insert it: the
+        loser's transaction fails on the unique id, and it is run once more, finding the span stored.
+        Raises PermissionDenied.
+        """
+        tolerance = _tolerance(future_tolerance)
+        for attempt in (1, 2):
+            try:
+                with self._write(actor) as (session, who):
+                    assert who is not None
+                    require(who, "import_data")
+                    horizon = Horizon(clock.now(), tolerance)
+                    report = store_spans(
+                        session, spans=list(spans), horizon=horizon, actor=who, source=source
+                    )
+                    return _span_view(report)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from review_store.ingest.costs import fill_cost
 from review_store.ingest.values import (
     DEPTH_MESSAGE,
     MAX_ID_CHARS,
@@ -54,8 +55,8 @@ KNOWN = {
 }
 TRACE_COLUMNS = (
     "ts", "app", "segment", "release", "model", "prompt_version", "input", "output", "context", "latency_ms",
-    "ttft_ms", "tokens_in", "tokens_out", "cost_usd", "cache_hit", "user_feedback", "task_success",
-    "top_retrieval_score", "meta",
+    "ttft_ms", "tokens_in", "tokens_out", "cost_usd", "cost_source", "cache_hit", "user_feedback",
+    "task_success", "top_retrieval_score", "meta",
 )  # fmt: skip
 GUARDRAIL_COLUMNS = ("ts", "name", "stage", "action", "score")
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -331,7 +332,7 @@ def parse_record_detailed(
         return None, [], problems
     scores = [c["score"] for c in row["context"] if c.get("score") is not None]
     row["top_retrieval_score"] = max(scores) if scores else None
-    return row, guardrails, []
+    return fill_cost(row), guardrails, []
 
 
 def meta_of(data: dict[str, Any], problems: list[tuple[str, str]]) -> dict[str, Any]:

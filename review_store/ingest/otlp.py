@@ -18,7 +18,7 @@ import orjson
 
 from review_store.ingest.otlp_spans import Span, attr_value, is_guardrail, iter_documents, spans_of, when
 
-__all__ = ["attr_value", "iter_documents", "records_of", "spans_of"]
+__all__ = ["attr_value", "iter_documents", "records_of", "spans_of", "unowned"]
 
 _DOC_ATTR = re.compile(r"retrieval\.documents\.(\d+)\.document\.(\w+)$")
 _MSG_ATTR = re.compile(
@@ -192,6 +192,13 @@ def records_of(spans: list[Span]) -> Iterator[tuple[dict[str, Any], list[tuple[s
                     guards[owner.span_id] += [event] if event else []
         for span in llms:
             yield _record(span, context[span.span_id], guards[span.span_id])
+
+
+def unowned(spans: list[Span]) -> list[Span]:
+    """The retriever and guardrail spans `records_of` cannot attach: no LLM span of their trace is among
+    `spans`, so what they carry (documents, guardrail verdicts) is not stored."""
+    with_llm = {s.trace_id for s in spans if s.kind == "llm"}
+    return [s for s in spans if s.kind in ("retriever", "guardrail") and s.trace_id not in with_llm]
 
 
 def _record(

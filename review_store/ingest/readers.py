@@ -290,7 +290,7 @@ def batches(
         try:
             for item in items:
                 if item.data is not None:
-                    _parse(item, horizon)
+                    parse_item(item, horizon)
                     if prepare is not None and item.row is not None:
                         item.prepared = prepare(item.row)
                 batch.append(item)
@@ -321,8 +321,8 @@ def _readable(items: Iterator[Item]) -> Iterator[Item]:
         raise FileProblem(line + 1, "file", f"cannot be read after line {line}: {exc}") from None
 
 
-def _parse(item: Item, horizon: Horizon | None = None) -> None:
-    """Parse as soon as read, and let go of the record's dict when its source text is kept: a batch
+def parse_item(item: Item, horizon: Horizon | None = None) -> None:
+    """Parse as soon as read (every format, and OTLP over HTTP), and let go of the record's dict when its source text is kept: a batch
     then holds only the rows, which keeps its working set small (and the import fast)."""
     assert item.data is not None
     try:

@@ -32,6 +32,7 @@ from review_store.ingest.checks import (
     parse_record_detailed,
     parse_timestamp,
 )
+from review_store.ingest.costs import fill_cost
 
 __all__ = [
     "ACTIONS",
@@ -259,7 +260,7 @@ def _fast_record(
         "cache_hit": cache_hit, "task_success": task_success, "user_feedback": feedback, "context": context,
         "meta": meta, "top_retrieval_score": max(scores) if scores else None,
     }  # fmt: skip
-    return row, guardrails, []
+    return fill_cost(row), guardrails, []
 
 
 def _fast_short(value: Any, limit: int) -> Any:
