@@ -144,16 +144,18 @@ async def _body(request: Request, limit: int) -> bytes:
 def build_router(limits: OtlpLimits | None = None, *, warm_costs: bool = True) -> APIRouter:
     """The receiver's router (mount it at the root: the path is the standard /v1/traces).
 
-    The app must hold the desk in `app.state.desk`. `warm_costs` imports litellm now (seconds), before
-    the server accepts requests, so no export waits for it (an exporter's timeout is 10 s by default)."""
+    The app must hold the desk in `app.state.desk`. `warm_costs` starts importing litellm (seconds) in
+    the background while the server starts, so the first span that needs a computed cost waits less."""
     limits = limits or OtlpLimits.from_settings()
     admission = Admission(limits.queue)
     writers = anyio.CapacityLimiter(max(1, limits.workers))
     router = APIRouter(tags=["otlp"])
     if warm_costs:
+        import threading
+
         from review_store.ingest import costs
 
-        costs.warm()
+        threading.Thread(target=costs.warm, name="litellm-import", daemon=True).start()
 
     def store(desk: Desk, who: Actor, body: bytes, kind: str, encoding: str | None) -> SpanImportView:
         raw = otlp_proto.inflate(body, encoding, limits.max_decoded_bytes)
@@ -177,8 +179,7 @@ def build_router(limits: OtlpLimits | None = None, *, warm_costs: bool = True) -
         kind = JSON if "json" in (request.headers.get("content-type") or "").lower() else PROTOBUF
         try:
             kind = otlp_proto.media_type(request.headers.get("content-type"))
-            who = await anyio.to_thread.run_sync(key_actor, request)
-            if not admission.enter():
+            if not admission.enter():  # first: a full queue costs nothing, not even the key's lookup
                 raise OtlpError(
                     503,
                     f"the receiver's queue is full ({limits.queue} requests in progress); retry after "
@@ -186,6 +187,7 @@ def build_router(limits: OtlpLimits | None = None, *, warm_costs: bool = True) -
                     {"Retry-After": str(limits.retry_after_s)},
                 )
             try:
+                who = await anyio.to_thread.run_sync(key_actor, request)
                 body = await _body(request, limits.max_body_bytes)
                 encoding = request.headers.get("content-encoding")
                 view = await anyio.to_thread.run_sync(

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from review_store import clock, ingest
 from review_store.desk.base import Part, ReadModel
 from review_store.ingest.files import Horizon, parse_tolerance
-from review_store.ingest.otlp_batch import SpanBatchReport, store_spans
+from review_store.ingest.otlp_batch import SpanBatchReport, items_of, store_items
 from review_store.ingest.otlp_spans import Span
 from review_store.ingest.values import json_text_of
 from review_store.permissions import Actor, refresh_actor, require
@@ -298,15 +298,16 @@ class IngestPart(Part):
         Raises PermissionDenied.
         """
         tolerance = _tolerance(future_tolerance)
+        with self._clock():  # mapped and checked before the transaction: the write lock is held briefly
+            horizon = Horizon(clock.now(), tolerance)
         for attempt in (1, 2):
+            report = SpanBatchReport()
+            items = items_of(list(spans), horizon, report)
             try:
                 with self._write(actor) as (session, who):
                     assert who is not None
                     require(who, "import_data")
-                    horizon = Horizon(clock.now(), tolerance)
-                    report = store_spans(
-                        session, spans=list(spans), horizon=horizon, actor=who, source=source
-                    )
+                    store_items(session, items=items, report=report, actor=who, source=source)
                     return _span_view(report)
             except IntegrityError:
                 if attempt == 2:

@@ -107,13 +107,11 @@ def items_of(spans: list[Span], horizon: Horizon, report: SpanBatchReport) -> li
     return list(good.values())
 
 
-def store_spans(
-    session: Session, *, spans: list[Span], horizon: Horizon, actor: Actor, source: str
-) -> SpanBatchReport:
-    """Store the request's new LLM spans as traces (with their context and guardrail events) in the
+def store_items(
+    session: Session, *, items: list[Item], report: SpanBatchReport, actor: Actor, source: str
+) -> None:
+    """Store the new ones of `items_of`'s items as traces (with their context and guardrail events) in the
     caller's transaction, with one `data.ingest` audit event when anything new was stored."""
-    report = SpanBatchReport()
-    items = items_of(spans, horizon, report)
     if items:
         counts = IngestReport(path=source, format="otlp-http")
         write_batch(Writer(session.connection()), items, update=False, report=counts)
@@ -129,4 +127,3 @@ def store_spans(
         audit.record(
             session, actor=actor, action="data.ingest", entity="trace", entity_id=source, payload=payload
         )
-    return report
