@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from review_store.api import errors
+from review_store.api import errors, otlp
 from review_store.api.auth import Caller, DeskDep
 from review_store.api.ratelimit import RateLimit, TokenBuckets
 from review_store.desk import Desk
@@ -59,6 +59,7 @@ def create_app(desk: Desk, *, rate_limit: RateLimit | None = None) -> FastAPI:
     app.include_router(health_router, prefix=PREFIX)
     for router in _routers():
         app.include_router(router, prefix=PREFIX)
+    app.include_router(otlp.build_router())  # POST /v1/traces, the standard OTLP/HTTP path
     return app
 
 

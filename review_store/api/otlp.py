@@ -20,6 +20,8 @@ Errors are `google.rpc.Status` messages in the request's encoding, as the OTLP s
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import anyio
@@ -86,11 +88,14 @@ def _secret(request: Request) -> str:
 
 
 def key_actor(request: Request) -> Actor:
-    """The API key's user (401 for no key or a key that is unknown, revoked, expired or deactivated)."""
+    """The API key's user (401 for no key or a key that is unknown, revoked, expired or deactivated).
+
+    The REST API's scheme (`desk.apikeys`: keys of kind "api", stamped with their last use), without its
+    per-key rate limit: an exporter's flow is held back by the queue instead."""
     secret = _secret(request)
     host = request.client.host if request.client else "unknown"
     try:
-        return _desk(request).users.acting(as_user=None, token=secret, origin=f"otlp from {host}")
+        return _desk(request).apikeys.authenticate(secret=secret, origin=f"otlp from {host}").actor()
     except PermissionDenied as exc:
         raise OtlpError(401, str(exc), {"WWW-Authenticate": 'Bearer realm="review-desk"'}) from None
 
@@ -144,18 +149,22 @@ async def _body(request: Request, limit: int) -> bytes:
 def build_router(limits: OtlpLimits | None = None, *, warm_costs: bool = True) -> APIRouter:
     """The receiver's router (mount it at the root: the path is the standard /v1/traces).
 
-    The app must hold the desk in `app.state.desk`. `warm_costs` starts importing litellm (seconds) in
-    the background while the server starts, so the first span that needs a computed cost waits less."""
+    The app must hold the desk in `app.state.desk`. `warm_costs`: the server's start (its lifespan)
+    imports litellm (seconds) before it accepts a connection, so no export waits for it: an exporter
+    gives up on a request after 10 s by default."""
     limits = limits or OtlpLimits.from_settings()
     admission = Admission(limits.queue)
     writers = anyio.CapacityLimiter(max(1, limits.workers))
-    router = APIRouter(tags=["otlp"])
-    if warm_costs:
-        import threading
 
-        from review_store.ingest import costs
+    @asynccontextmanager
+    async def lifespan(_app: object) -> AsyncIterator[None]:
+        if warm_costs:  # before the server accepts a connection (uvicorn runs this first)
+            from review_store.ingest import costs
 
-        threading.Thread(target=costs.warm, name="litellm-import", daemon=True).start()
+            await anyio.to_thread.run_sync(costs.warm)
+        yield
+
+    router = APIRouter(tags=["otlp"], lifespan=lifespan)
 
     def store(desk: Desk, who: Actor, body: bytes, kind: str, encoding: str | None) -> SpanImportView:
         raw = otlp_proto.inflate(body, encoding, limits.max_decoded_bytes)
