@@ -56,7 +56,8 @@ def assert_same(actual, expected, key):
     if expected is None or (isinstance(expected, float) and math.isnan(expected)):
         assert actual is None, key
     else:
-        assert actual == pytest.approx(float(expected), rel=1e-9), key
+        # p95 is read from the rollups' 2 % log-bucket latency histogram: within 1 % (rollups/maintain.py)
+        assert actual == pytest.approx(float(expected), rel=0.01 if "p95" in key else 1e-9), key
 
 
 def filter_settings(engine) -> list[dashboards.Filters]:

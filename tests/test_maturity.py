@@ -27,6 +27,8 @@ from review_store.models import (
     Trace,
 )
 from review_store.permissions import SYSTEM
+from review_store.rollups.maintain import add_verdicts
+from review_store.rollups.rebuild import rebuild
 from tests.factories import make_trace, make_user
 
 AS_OF = datetime(2026, 3, 1)
@@ -52,9 +54,9 @@ def build(session, level: int) -> None:
     session.add(judge)
     session.flush()
     trace = make_trace(session, ts=AS_OF - timedelta(days=1), model="m-small")
-    session.add(
-        JudgeVerdict(trace_id=trace.id, judge_config_id=judge.id, question_key="q", value=4, score=4.0)
-    )
+    verdict = JudgeVerdict(trace_id=trace.id, judge_config_id=judge.id, question_key="q", value=4, score=4.0)
+    session.add(verdict)
+    add_verdicts(session.connection(), [verdict.model_dump()])  # as the judge does
     policy = GatePolicy(version=1, thresholds=[], content_hash="h")
     session.add(policy)
     session.flush()
@@ -115,6 +117,8 @@ def test_a_higher_level_does_not_count_without_the_lower_one(engine):
         build(session, 4)
         for trace in session.exec(select(Trace)).all():
             trace.latency_ms = None  # level 1 evidence gone
+        session.flush()
+        rebuild(session.connection())  # raw rows changed behind the writers' back: rebuild their rollups
     with read_session(engine) as session:
         report = maturity.assess(session, as_of=AS_OF)
     assert report.level == 0

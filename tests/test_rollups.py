@@ -33,10 +33,10 @@ def snapshot(conn) -> dict[str, list[tuple]]:
     return out
 
 
-def records(rng: random.Random, n: int, *, prefix: str = "t", shift: int = 0) -> list[dict]:
+def records(rng: random.Random, n: int, *, prefix: str = "t", shift: int = 0, days: int = 5) -> list[dict]:
     out = []
     for i in range(n):
-        ts = START + timedelta(minutes=rng.randrange(0, 60 * 24 * 5) + shift, seconds=rng.random() * 59)
+        ts = START + timedelta(minutes=rng.randrange(0, 60 * 24 * days) + shift, seconds=rng.random() * 59)
         rec = {
             "trace_id": f"{prefix}{i}",
             "timestamp": ts.isoformat(),
@@ -47,7 +47,7 @@ def records(rng: random.Random, n: int, *, prefix: str = "t", shift: int = 0) ->
             "prompt_version": rng.choice(["p1", "p2"]),
             "input": "q" * rng.randrange(1, 300),
             "output": "answer",
-            "context": [{"id": "c", "score": round(rng.random(), 4)}] if rng.random() < 0.8 else [],
+            "context": [{"id": "c", "score": round(rng.random(), 3)}] if rng.random() < 0.8 else [],
             "latency_ms": rng.choice([None, 0.0, round(rng.lognormvariate(6.5, 0.8), 3)]),
             "tokens_in": rng.choice([None, rng.randrange(1, 3000)]),
             "tokens_out": rng.randrange(0, 800),

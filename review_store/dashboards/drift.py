@@ -1,9 +1,10 @@
-"""Week-over-week drift as a population stability index (PSI), counted in SQL.
+"""Week-over-week drift as a population stability index (PSI), counted from the hourly rollups.
 
 PSI = sum over bins of (c - r) * ln(c / r), where r and c are the reference and current weeks' shares.
 - Windows: current = the 7 days before `end`, reference = the 7 days before that.
-- Continuous metrics (input length in characters, top retrieval score): the bin edges are the reference
-  week's deciles (nearest rank, duplicates dropped), fixed before the current week is counted; bins are
+- Continuous metrics (input length in characters, top retrieval score kept at 0.001 in the rollups): the
+  bin edges are the reference week's deciles (nearest rank, duplicates dropped), fixed before the current
+  week is counted; bins are
   [-inf, e1), [e1, e2), ..., [ek, +inf), so every value lands in a bin.
 - Categorical metrics (segment mix, the groundedness judge's scores 1-5): one bin per value seen in
   either week.
@@ -21,15 +22,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from review_store import settings
+from review_store.dashboards.common import Filters
 from review_store.dashboards.overview import NO_JUDGE, groundedness_judge_id
-from review_store.models import JudgeVerdict, Trace
+from review_store.rollups import read
+from review_store.rollups.maintain import SCORE_SCALE
 
 EPSILON = 1e-4
-HISTOGRAM_CAP = 20_000  # distinct values up to which a continuous metric is binned from per-value counts
 METRICS = {
     "input_length": "Input length (characters)",
     "segment_mix": "Segment mix",
@@ -67,42 +68,6 @@ class DriftResult:
         return dict(self.__dict__)
 
 
-def _window(start: datetime, end: datetime, release: str | None, table: Any = Trace) -> list[Any]:
-    """The window's conditions on trace, or on judgeverdict's copies of the trace's ts and release."""
-    ts = table.ts if table is Trace else table.trace_ts
-    out = [ts >= start, ts < end]
-    if release:
-        out.append(table.release == release)
-    return out
-
-
-def _deciles(session: Session, value: Any, where: list[Any]) -> list[float]:
-    """The distinct nearest-rank deciles (10%..90%) of value over the rows: one sort, not nine."""
-    n = session.exec(select(func.count(value)).where(*where, value.is_not(None))).one()
-    if not n:
-        return []
-    ranks = sorted({max(1, math.ceil(q / 10 * n)) for q in range(1, 10)})
-    ranked = (
-        select(value.label("v"), func.row_number().over(order_by=value).label("rn"))
-        .where(*where, value.is_not(None))
-        .subquery()
-    )
-    rows = session.exec(select(ranked.c.v).where(ranked.c.rn.in_(ranks))).all()
-    return sorted({float(v) for v in rows})
-
-
-def _histogram(session: Session, value: Any, where: list[Any]) -> list[tuple[float, int]] | None:
-    """(value, rows) for each distinct value in the window, or None when there are more than HISTOGRAM_CAP."""
-    rows = session.exec(
-        select(value, func.count())
-        .where(*where, value.is_not(None))
-        .group_by(value)
-        .order_by(value)
-        .limit(HISTOGRAM_CAP + 1)
-    ).all()
-    return None if len(rows) > HISTOGRAM_CAP else [(float(v), int(n)) for v, n in rows]
-
-
 def _from_histograms(
     ref: list[tuple[float, int]], cur: list[tuple[float, int]]
 ) -> tuple[list[float], list[dict[int, int]]]:
@@ -129,56 +94,36 @@ def _from_histograms(
     return edges, counts
 
 
-def _continuous(session: Session, value: Any, ref: list[Any], cur: list[Any]) -> tuple[list[str], dict, dict]:
-    ref_hist = _histogram(session, value, ref)
-    cur_hist = _histogram(session, value, cur) if ref_hist is not None else None
-    if ref_hist is not None and cur_hist is not None:  # few distinct values: two grouped scans in all
-        edges, counts = _from_histograms(ref_hist, cur_hist)
-    else:
-        edges = _deciles(session, value, ref)
-        whens = [(value < edge, i) for i, edge in enumerate(edges)]
-        bin_of = case(*whens, else_=len(edges)) if whens else case((value.is_not(None), 0), else_=0)
-        counts = []
-        for where in (ref, cur):
-            rows = session.exec(
-                select(bin_of, func.count()).where(*where, value.is_not(None)).group_by(bin_of)
-            ).all()
-            counts.append({int(b): n for b, n in rows})
+def _values(session: Session, metric: str, window: Filters) -> list[tuple[float, int]]:
+    """(value, traces) per distinct value in the window, ascending, from the value rollup."""
+    scale = SCORE_SCALE if metric == "top_score" else 1
+    hist = read.totals(session, "value", window, by=("bucket",), where={"metric": metric})
+    return [(b / scale if scale != 1 else float(b), v[0]) for (b,), v in sorted(hist.items()) if v[0]]
+
+
+def _continuous(session: Session, metric: str, ref: Filters, cur: Filters) -> tuple[list[str], dict, dict]:
+    edges, counts = _from_histograms(_values(session, metric, ref), _values(session, metric, cur))
     bounds = [-math.inf, *edges, math.inf]
     labels = [f"[{bounds[i]:.4g}, {bounds[i + 1]:.4g})" for i in range(len(edges) + 1)]
     return labels, {labels[k]: v for k, v in counts[0].items()}, {labels[k]: v for k, v in counts[1].items()}
 
 
-_MAX_PROBED_VALUES = 50
-
-
-def _probe_values(session: Session, value: Any) -> list[Any] | None:
-    """The distinct non-null values of an indexed column by min() probes (one index seek each), or None
-    when there are more than _MAX_PROBED_VALUES."""
-    out: list[Any] = []
-    while len(out) <= _MAX_PROBED_VALUES:
-        query = select(func.min(value))
-        nxt = session.exec(query.where(value > out[-1]) if out else query).one()
-        if nxt is None:
-            return out
-        out.append(nxt)
-    return None
-
-
-def _categorical(session: Session, value: Any, ref: list[Any], cur: list[Any], probe: bool = False) -> tuple:
-    """Counts per value in each window. With `probe` (a column leading an index with ts, few values), one
-    range count per value instead of a GROUP BY that sorts every row of the window."""
-    values = _probe_values(session, value) if probe else None
-    counts = []
-    for where in (ref, cur):
-        if values is None:
-            query = select(value, func.count()).where(*where, value.is_not(None)).group_by(value)
-            counts.append({str(k): n for k, n in session.exec(query).all()})
-            continue
-        per = {str(v): session.exec(select(func.count()).where(*where, value == v)).one() for v in values}
-        counts.append({k: n for k, n in per.items() if n})
+def _categorical(counts: list[dict[str, int]]) -> tuple:
     labels = sorted(set(counts[0]) | set(counts[1]))
     return labels, counts[0], counts[1]
+
+
+def _segments(session: Session, window: Filters) -> dict[str, int]:
+    return {
+        str(k[0]): v[0] for k, v in read.totals(session, "traffic", window, by=("segment",)).items() if v[0]
+    }
+
+
+def _scores(session: Session, window: Filters, judge_id: int | None) -> dict[str, int]:
+    where = {"judge_config_id": judge_id if judge_id is not None else -1, "question_key": "groundedness",
+             "has_score": True}  # fmt: skip
+    sums = read.totals(session, "verdict", window, by=("score",), where=where)
+    return {str(float(k[0])): v[0] for k, v in sums.items() if v[0]}
 
 
 def _shares(labels: list[str], counts: dict[str, int]) -> tuple[list[float], int]:
@@ -195,26 +140,19 @@ def drift_report(
     """
     thresholds = settings.get(session, "drift.psi")
     cur_start, ref_start = end - timedelta(days=7), end - timedelta(days=14)
-    ref, cur = _window(ref_start, cur_start, release), _window(cur_start, end, release)
+    ref, cur = Filters(ref_start, cur_start, release), Filters(cur_start, end, release)
     if judge_id is NO_JUDGE:
         judge_id = groundedness_judge_id(session)
     results = []
     for metric, label in METRICS.items():
         if metric == "input_length":
-            bins, r, c = _continuous(session, Trace.input_chars, ref, cur)  # stored length(input)
+            bins, r, c = _continuous(session, "input_chars", ref, cur)
         elif metric == "top_retrieval_score":
-            bins, r, c = _continuous(session, Trace.top_retrieval_score, ref, cur)
+            bins, r, c = _continuous(session, "top_score", ref, cur)
         elif metric == "segment_mix":
-            bins, r, c = _categorical(session, Trace.segment, ref, cur, probe=True)  # ix_trace_segment_ts
+            bins, r, c = _categorical([_segments(session, ref), _segments(session, cur)])
         else:
-            verdict = [  # the trace's ts and release are copied onto the verdict: no join
-                JudgeVerdict.judge_config_id == (judge_id if judge_id is not None else -1),
-                JudgeVerdict.question_key == "groundedness",
-                JudgeVerdict.error.is_(None),
-            ]
-            v_ref = _window(ref_start, cur_start, release, JudgeVerdict)
-            v_cur = _window(cur_start, end, release, JudgeVerdict)
-            bins, r, c = _categorical(session, JudgeVerdict.score, v_ref + verdict, v_cur + verdict)
+            bins, r, c = _categorical([_scores(session, ref, judge_id), _scores(session, cur, judge_id)])
         ref_share, ref_n = _shares(bins, r)
         cur_share, cur_n = _shares(bins, c)
         value = psi(ref_share, cur_share) if ref_n and cur_n else None

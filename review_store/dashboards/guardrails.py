@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from review_store.dashboards.anomalies import (
@@ -23,9 +22,11 @@ from review_store.dashboards.anomalies import (
     binomial_sf,
     guardrail_anomalies,
 )
-from review_store.dashboards.common import STEP, Filters, bucket_grid, event_conditions, trace_conditions
+from review_store.dashboards.common import STEP, Filters, bucket_grid, event_conditions
 from review_store.dashboards.counts import event_counts, event_query, traffic_counts, traffic_query
 from review_store.models import Deployment, GuardrailEvent, Release, Trace
+from review_store.rollups import read
+from review_store.rollups.tables import RollupGuardrail
 
 __all__ = [
     "ALPHA",
@@ -106,24 +107,13 @@ def guardrail_changes(session: Session, *, filters: Filters, by: str = "name") -
     per_group = by in ("segment", "release")
     counts: dict[str, dict[str, Any]] = {}
     for label, period in (("now", filters), ("before", filters.previous())):
-        events = dict(
-            session.exec(
-                select(getattr(GuardrailEvent, by), func.count())
-                .where(*event_conditions(period))
-                .group_by(getattr(GuardrailEvent, by))
-            ).all()
-        )
-        if per_group:
-            column = getattr(Trace, by)
-            traffic = dict(
-                session.exec(
-                    select(column, func.count()).where(*trace_conditions(period)).group_by(column)
-                ).all()
-            )
-        else:
-            total = session.exec(select(func.count()).where(*trace_conditions(period))).one()
-            traffic = {}
-        counts[label] = {"events": events, "traffic": traffic, "total": None if per_group else total}
+        events = {k[0]: v[0] for k, v in read.totals(session, "guard", period, by=(by,)).items() if v[0]}
+        traffic = read.totals(session, "traffic", period, by=(by,) if per_group else ())
+        counts[label] = {
+            "events": events,
+            "traffic": {k[0]: v[0] for k, v in traffic.items()} if per_group else {},
+            "total": None if per_group else read.one(traffic, "traffic")[0],
+        }
     groups = set(counts["now"]["events"]) | set(counts["before"]["events"])
     result = []
     for group in groups:
@@ -211,6 +201,6 @@ def deploy_markers(session: Session, *, start: datetime, end: datetime) -> list[
 def guardrail_options(session: Session) -> dict[str, list[str]]:
     """The names, stages and actions that occur, for filter widgets and a stable colour order."""
     return {
-        column: sorted(v for v in session.exec(select(getattr(GuardrailEvent, column)).distinct()).all() if v)
+        column: sorted(v for v in read.distinct(session, RollupGuardrail, column) if v)
         for column in ("name", "stage", "action")
     }

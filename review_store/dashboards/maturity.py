@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal
+from sqlalchemy import func, literal
 from sqlmodel import Session, col, select
 
 from review_store import audit, settings
@@ -22,14 +22,14 @@ from review_store.models import (
     Deployment,
     GatePolicy,
     JudgeRun,
-    JudgeVerdict,
     Label,
     MaturityAnswer,
     Release,
-    Trace,
     utcnow,
 )
 from review_store.permissions import Actor, require
+from review_store.rollups import read
+from review_store.rollups.tables import RollupTraffic, RollupVerdict
 
 LEVELS = {0: "ad hoc", 1: "instrumented", 2: "managed", 3: "optimized", 4: "adaptive"}
 INSTRUMENTED_SHARE = 0.9
@@ -110,13 +110,11 @@ def _count(session: Session, *where: Any, model: Any) -> int:
 
 
 def _l1_traces(session: Session, as_of: datetime) -> tuple[bool, str, str]:
-    complete = case(
-        (Trace.tokens_in.is_not(None) & Trace.cost_usd.is_not(None) & Trace.latency_ms.is_not(None), 1),
-        else_=0,
-    )
-    n, full = session.exec(select(func.count(), func.sum(complete))).one()
-    share = (full or 0) / n if n else 0.0
-    evidence = f"{full or 0:,} of {n:,} traces ({share:.0%}) carry tokens, cost and latency"
+    t = RollupTraffic.__table__
+    n, full = session.connection().execute(select(func.sum(t.c.traces), func.sum(t.c.instrumented))).one()
+    n, full = int(n or 0), int(full or 0)
+    share = full / n if n else 0.0
+    evidence = f"{full:,} of {n:,} traces ({share:.0%}) carry tokens, cost and latency"
     return (
         share >= INSTRUMENTED_SHARE and n > 0,
         evidence,
@@ -139,7 +137,7 @@ def _exists(session: Session, *where: Any, model: Any) -> bool:
 
 
 def _l2_judge(session: Session, as_of: datetime) -> tuple[bool, str, str]:
-    found = _exists(session, JudgeVerdict.error.is_(None), model=JudgeVerdict)
+    found = _exists(session, model=RollupVerdict)  # successful verdicts only are rolled up
     evidence = "at least one model-graded verdict" if found else "no model-graded verdict"
     return found, evidence, "Run an LLM judge over traces (review-desk judge run)."
 
@@ -161,18 +159,12 @@ def _l2_budget(session: Session, as_of: datetime) -> tuple[bool, str, str]:
 
 
 def _l3_models(session: Session, as_of: datetime) -> tuple[bool, str, str]:
-    models: list[str] = []  # one probe of ix_trace_model per model (min above the last), not a full scan
-    while (
-        nxt := session.exec(
-            select(func.min(Trace.model)).where(Trace.model > (models[-1] if models else ""))
-        ).one()
-    ) is not None:
-        models.append(nxt)
+    models = [m for m in read.distinct(session, RollupTraffic, "model") if m]
     return len(models) >= 2, f"{len(models)} model(s) serve traffic", "Route some requests to a second model."
 
 
 def _l3_cache(session: Session, as_of: datetime) -> tuple[bool, str, str]:
-    found = _exists(session, Trace.cache_hit.is_(True), model=Trace)
+    found = _exists(session, RollupTraffic.cache_hits > 0, model=RollupTraffic)
     evidence = "at least one cache hit" if found else "no cache hit logged"
     return found, evidence, "Add a (semantic) cache in front of the model and log cache_hit."
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, text
+from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
 from review_store.dashboards.common import (
@@ -20,13 +20,15 @@ from review_store.dashboards.common import (
     bucket_expr,
     bucket_grid,
     bucket_start,
-    event_conditions,
     floor_time,
     percentile,
     ratio,
     trace_conditions,
 )
 from review_store.models import JudgeConfig, JudgeVerdict, Trace
+from review_store.rollups import read
+from review_store.rollups.maintain import TRAFFIC_SUMS
+from review_store.rollups.tables import RollupTraffic, RollupVerdict
 
 __all__ = [
     "BUCKETS",
@@ -75,35 +77,23 @@ class Kpi:
         return {**self.__dict__, "delta": self.delta}
 
 
-_SQLITE_JUDGE_COUNT = text(
-    "SELECT count(*) FROM judgeverdict INDEXED BY ix_judgeverdict_ok_ts "
-    "WHERE judge_config_id = :c AND question_key = 'groundedness' AND error IS NULL"
-)
-
-
 def groundedness_judge(session: Session) -> JudgeConfig | None:
     """The judge config whose groundedness verdicts feed the hallucination KPI: the one covering the most
     traces (a new config tried on a few hundred labelled traces must not redefine a production KPI).
 
-    One index-only count per config (partial index ix_judgeverdict_ok_ts), ties to the newest config.
+    Counted from the verdict rollups; ties to the newest config.
     """
-    best: tuple[int, int] | None = None
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    for config_id in session.exec(select(JudgeConfig.id).order_by(col(JudgeConfig.id).desc())).all():
-        if sqlite:  # its planner prefers the non-covering (config, question) index and reads every row
-            n = session.connection().execute(_SQLITE_JUDGE_COUNT, {"c": config_id}).scalar_one()
-        else:
-            n = session.exec(
-                select(func.count())
-                .select_from(JudgeVerdict)
-                .where(
-                    JudgeVerdict.judge_config_id == config_id,
-                    JudgeVerdict.question_key == "groundedness",
-                    JudgeVerdict.error.is_(None),
-                )
-            ).one()
-        if n and (best is None or n > best[0]):
-            best = (n, config_id)
+    t = RollupVerdict.__table__
+    rows = (
+        session.connection()
+        .execute(
+            select(t.c.judge_config_id, func.sum(t.c.verdicts))
+            .where(t.c.question_key == "groundedness")
+            .group_by(t.c.judge_config_id)
+        )
+        .all()
+    )
+    best = max(((int(n or 0), cid) for cid, n in rows if n), default=None)
     return session.get(JudgeConfig, best[1]) if best else None
 
 
@@ -139,44 +129,62 @@ def kpi_aggregates() -> tuple[Any, ...]:
     )
 
 
+def judged(
+    session: Session, filters: Filters, judge_id: int, bucket: str | None = None
+) -> dict[tuple, list[int]]:
+    """{(bucket,) or (): [verdicts, hallucinated]} of the groundedness judge's scored verdicts (rollups)."""
+    where = {"judge_config_id": judge_id, "question_key": "groundedness", "has_score": True}
+    out: dict[tuple, list[int]] = {}
+    for (*head, score), (n, _, _) in read.totals(
+        session, "verdict", filters, by=("score",), bucket=bucket, where=where
+    ).items():
+        row = out.setdefault(tuple(head), [0, 0])
+        row[0] += n
+        row[1] += n if score <= HALLUCINATION_MAX_SCORE else 0
+    return out
+
+
+def latency_histograms(
+    session: Session, filters: Filters, bucket: str | None = None
+) -> dict[tuple, dict[int, int]]:
+    """{(bucket,) or (): {latency bucket: traces}} from the rollups."""
+    out: dict[tuple, dict[int, int]] = {}
+    for (*head, b), (n,) in read.totals(
+        session, "value", filters, by=("bucket",), bucket=bucket, where={"metric": "latency"}
+    ).items():
+        out.setdefault(tuple(head), {})[b] = n
+    return out
+
+
+def kpi_values(
+    sums: list[int], events: int, judged_row: list[int] | None, p95: float | None
+) -> dict[str, Any]:
+    """The six KPIs (and traces) from a traffic rollup row, the events, the judged counts and the p95."""
+    row = dict(zip(TRAFFIC_SUMS, sums, strict=True))
+    traces, ok = row["traces"], row["successes"]
+    cost = read.cost_usd(row["cost_nanos"], row["cost_known"])
+    n, bad = judged_row or (0, 0)
+    return {
+        "traces": traces,
+        "task_success_rate": ratio(ok, row["success_known"]),
+        "hallucination_rate": ratio(bad, n) if judged_row is not None else None,
+        "p95_latency_ms": p95,
+        "cost_per_successful_task_usd": ratio(cost, ok),
+        "safety_triggers_per_1k": ratio(events * 1000, traces),
+        "cache_hit_rate": ratio(row["cache_hits"], row["cache_known"]),
+    }
+
+
 def _periods(session: Session, filters: Filters, judge_id: int | None) -> tuple[dict, dict]:
-    """The KPIs of the filter's period and of the one before it (1 = now, 0 = before): one plain aggregate
-    per period and table (no GROUP BY on a period flag, which makes SQLite sort every row)."""
-    per: dict[int, dict[str, Any]] = {}
-    events: dict[int, int] = {}
-    judged: dict[int, tuple[int, int]] = {}
-    for flag, period in ((1, filters), (0, filters.previous())):
-        row = session.exec(select(*kpi_aggregates()).where(*trace_conditions(period))).one()
-        per[flag] = dict(
-            zip(("traces", "ok", "known", "cost", "hits", "cache_known", "n_latency"), row, strict=True)
-        )
-        events[flag] = session.exec(select(func.count()).where(*event_conditions(period))).one()
-        if judge_id is not None:
-            n, bad = session.exec(
-                select(
-                    func.count(),
-                    func.sum(case((JudgeVerdict.score <= HALLUCINATION_MAX_SCORE, 1), else_=0)),
-                ).where(*verdict_conditions(period, judge_id))
-            ).one()
-            judged[flag] = (n, bad or 0)
+    """The KPIs of the filter's period and of the one before it, from the rollups (p95 from the latency
+    histogram: within 1 % of the exact nearest rank)."""
     out = []
-    for flag, period in ((1, filters), (0, filters.previous())):
-        row = per[flag]
-        traces = row.get("traces", 0)
-        n, bad = judged.get(flag, (0, 0))
-        out.append(
-            {
-                "traces": traces,
-                "task_success_rate": ratio(row.get("ok"), row.get("known")),
-                "hallucination_rate": ratio(bad, n) if judge_id is not None else None,
-                "p95_latency_ms": percentile(
-                    session, Trace.latency_ms, trace_conditions(period), 0.95, n=row.get("n_latency", 0)
-                ),
-                "cost_per_successful_task_usd": ratio(row.get("cost"), row.get("ok")),
-                "safety_triggers_per_1k": ratio(events.get(flag, 0) * 1000, traces),
-                "cache_hit_rate": ratio(row.get("hits"), row.get("cache_known")),
-            }
-        )
+    for period in (filters, filters.previous()):
+        sums = read.one(read.totals(session, "traffic", period), "traffic")
+        events = read.one(read.totals(session, "guard", period), "guard")[0]
+        judged_row = judged(session, period, judge_id).get((), [0, 0]) if judge_id is not None else None
+        p95 = read.percentile_of(latency_histograms(session, period).get((), {}), 0.95)
+        out.append(kpi_values(sums, events, judged_row, p95))
     return out[0], out[1]
 
 
@@ -231,7 +239,7 @@ def overview_kpis(session: Session, filters: Filters, *, judge_id: Any = NO_JUDG
 
 
 def trace_count(session: Session, filters: Filters) -> int:
-    return session.exec(select(func.count()).where(*trace_conditions(filters))).one()
+    return read.one(read.totals(session, "traffic", filters), "traffic")[0]
 
 
 @dataclass(frozen=True)
@@ -248,8 +256,8 @@ def filter_options(session: Session) -> FilterOptions:
     first, last = session.exec(
         select(select(func.min(Trace.ts)).scalar_subquery(), select(func.max(Trace.ts)).scalar_subquery())
     ).one()
-    releases = [r for r in session.exec(select(Trace.release).distinct().order_by(Trace.release)).all() if r]
-    segments = [s for s in session.exec(select(Trace.segment).distinct().order_by(Trace.segment)).all() if s]
+    releases = [r for r in read.distinct(session, RollupTraffic, "release") if r]
+    segments = [s for s in read.distinct(session, RollupTraffic, "segment") if s]
     return FilterOptions(first, last, releases, segments)
 
 

@@ -3,19 +3,14 @@ the prompt versions, models and traces behind it."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
 from review_store.dashboards.common import (
-    STEP,
     Filters,
-    bucket_expr,
     bucket_grid,
-    bucket_start,
-    event_conditions,
     percentile,
     ratio,
     trace_conditions,
@@ -26,78 +21,44 @@ from review_store.dashboards.overview import (
     NO_JUDGE,
     TRACE_COLUMNS,
     groundedness_judge_id,
-    kpi_aggregates,
+    judged,
+    kpi_values,
+    latency_histograms,
     verdict_conditions,
 )
 from review_store.models import GuardrailEvent, JudgeVerdict, Trace
-
-
-def _p95_by_bucket(
-    session: Session, filters: Filters, bucket: str, counts: dict[datetime, int]
-) -> dict[datetime, float]:
-    """Nearest-rank p95 per bucket: one top-N query per bucket with traffic (see percentile())."""
-    step = STEP[bucket]
-    out = {}
-    for start in bucket_grid(filters.start, filters.end, bucket):
-        if counts.get(start):
-            part = Filters(
-                max(start, filters.start), min(start + step, filters.end), filters.release, filters.segment
-            )
-            value = percentile(session, Trace.latency_ms, trace_conditions(part), 0.95, n=counts[start])
-            if value is not None:
-                out[start] = value
-    return out
+from review_store.rollups import read
 
 
 def kpi_trends(
     session: Session, filters: Filters, *, bucket: str = "day", judge_id: Any = NO_JUDGE
 ) -> dict[str, list[dict[str, Any]]]:
-    """Each Overview KPI per bucket over the filter (sparklines); buckets without traffic hold None."""
+    """Each Overview KPI per bucket over the filter (sparklines), from the rollups; buckets without
+    traffic hold None."""
     if judge_id is NO_JUDGE:
         judge_id = groundedness_judge_id(session)
-    conditions = trace_conditions(filters)
-    b = bucket_expr(session, Trace.ts, bucket)
-    rows = session.exec(select(b, *kpi_aggregates()).where(*conditions).group_by(b)).all()
-    per: dict[datetime, dict[str, Any]] = {}
-    latency_counts: dict[datetime, int] = {}
-    for key, n, ok, known, cost, hits, cache_known, n_latency in rows:
-        latency_counts[bucket_start(key)] = n_latency
-        per[bucket_start(key)] = {
-            "traces": n,
-            "task_success_rate": ratio(ok, known),
-            "cost_per_successful_task_usd": ratio(cost, ok),
-            "cache_hit_rate": ratio(hits, cache_known),
-            "n": n,
-        }
-    eb = bucket_expr(session, GuardrailEvent.ts, bucket)
-    events = dict(session.exec(select(eb, func.count()).where(*event_conditions(filters)).group_by(eb)).all())
-    events = {bucket_start(k): v for k, v in events.items()}
-    hallucinated: dict[datetime, float | None] = {}
-    if judge_id is not None:
-        vb = bucket_expr(session, JudgeVerdict.trace_ts, bucket)
-        for key, judged, bad in session.exec(
-            select(
-                vb,
-                func.count(),
-                func.sum(case((JudgeVerdict.score <= HALLUCINATION_MAX_SCORE, 1), else_=0)),
-            )
-            .where(*verdict_conditions(filters, judge_id))
-            .group_by(vb)
-        ).all():
-            hallucinated[bucket_start(key)] = ratio(bad, judged)
-    p95 = _p95_by_bucket(session, filters, bucket, latency_counts)
+    traffic = read.totals(session, "traffic", filters, bucket=bucket)
+    events = read.totals(session, "guard", filters, bucket=bucket)
+    judged_rows = judged(session, filters, judge_id, bucket) if judge_id is not None else {}
+    hists = latency_histograms(session, filters, bucket)
     out: dict[str, list[dict[str, Any]]] = {key: [] for key, *_ in KPI_DEFINITIONS}
     for start in bucket_grid(filters.start, filters.end, bucket):
-        row = per.get(start, {})
-        values = {
-            **row,
-            "hallucination_rate": hallucinated.get(start),
-            "p95_latency_ms": p95.get(start),
-            "safety_triggers_per_1k": ratio(events.get(start, 0) * 1000, row.get("n")),
-        }
+        sums = traffic.get((start,))
+        if sums is None:
+            values: dict[str, Any] = {"hallucination_rate": _rate(judged_rows.get((start,)))}
+            n = 0
+        else:
+            p95 = read.percentile_of(hists.get((start,), {}), 0.95)
+            values = kpi_values(sums, events.get((start,), [0])[0], judged_rows.get((start,)), p95)
+            values["hallucination_rate"] = _rate(judged_rows.get((start,)))
+            n = sums[0]
         for key in out:
-            out[key].append({"bucket": start, "value": values.get(key), "traces": row.get("n", 0)})
+            out[key].append({"bucket": start, "value": values.get(key), "traces": n})
     return out
+
+
+def _rate(row: list[int] | None) -> float | None:
+    return ratio(row[1], row[0]) if row else None
 
 
 def _poor_condition(session: Session, filters: Filters, key: str, judge_id: Any = NO_JUDGE) -> Any:
