@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import session, widgets
+from app import formatting, session, widgets
 from review_store.desk import Actor, ReadModel, ReviewStoreError
 
 BADGE_COLOURS = {"trusted": "green", "needs calibration": "orange", "untrusted": "red"}
@@ -45,14 +45,25 @@ def _fmt(value: float | None) -> str:
 
 
 def verdict(trust: Any) -> None:
-    """THE trust verdict: badge, whether it counts as release evidence, alpha with CI, the reason."""
+    """THE trust verdict: badge, whether it counts as release evidence, alpha with CI, the reason.
+    Tile labels stay short enough for a narrow column; the full meaning is in each tile's help."""
     cols = st.columns(4)
-    cols[0].metric("Verdict", trust.verdict, border=True)
-    cols[1].metric("Counts as release evidence", "yes" if trust.trusted else "no", border=True)
+    cols[0].metric("Verdict", trust.verdict, border=True, help="The release gate's own trust verdict.")
+    cols[1].metric(
+        "Release evidence",
+        "yes" if trust.trusted else "no",
+        help="Whether this judge's scores count as release evidence (the gate's rule).",
+        border=True,
+    )
     ci = "no interval" if trust.ci_low is None else f"95% CI [{trust.ci_low:.3f}, {trust.ci_high:.3f}]"
-    cols[2].metric("Alpha vs reference answers", _fmt(trust.alpha), help=ci, border=True)
+    cols[2].metric(
+        "Reference alpha",
+        _fmt(trust.alpha),
+        help=f"Krippendorff's alpha against one reference answer per item (what the verdict uses); {ci}.",
+        border=True,
+    )
     cols[2].caption(ci)
-    cols[3].metric("Labelled items", trust.n_items, border=True)
+    cols[3].metric("Items", trust.n_items, help="Labelled items with a judge verdict.", border=True)
     st.badge(trust.verdict, color=BADGE_COLOURS.get(trust.verdict, "gray"))
     scope = f"segment {trust.segment}" if trust.segment else "all segments"
     st.caption(
@@ -64,21 +75,35 @@ def verdict(trust: Any) -> None:
 
 
 def tiles(result: Any) -> None:
-    """The descriptive statistics for the chosen pairing: alpha, kappa, exact/adjacent, human ceiling."""
+    """The descriptive statistics for the chosen pairing: alpha, kappa, exact/adjacent, human ceiling.
+    Short labels (never cut in five columns); the full names are in the help."""
     lo, hi = result.ci95
     ci = "no interval" if lo is None else f"95% CI [{lo:.3f}, {hi:.3f}]"
     cols = st.columns(5)
-    cols[0].metric("Krippendorff's alpha", _fmt(result.krippendorff_alpha), help=ci, border=True)
+    cols[0].metric(
+        "Alpha",
+        _fmt(result.krippendorff_alpha),
+        help=f"Krippendorff's alpha (judge vs humans); {ci}.",
+        border=True,
+    )
     cols[0].caption(ci)
-    cols[1].metric("Cohen's kappa (quadratic)", _fmt(result.cohen_kappa), border=True)
-    cols[2].metric("Exact agreement", widgets.format_value(result.percent_agreement, "%"), border=True)
+    cols[1].metric("Kappa", _fmt(result.cohen_kappa), help="Cohen's kappa, quadratic weights.", border=True)
+    cols[2].metric(
+        "Exact",
+        formatting.percent(result.percent_agreement),
+        help="Share of pairs where the judge gave exactly the human answer.",
+        border=True,
+    )
     cols[3].metric(
-        "Adjacent (±1) agreement", widgets.format_value(result.adjacent_agreement, "%"), border=True
+        "Within ±1",
+        formatting.percent(result.adjacent_agreement),
+        help="Share of pairs at most one scale step apart (adjacent agreement).",
+        border=True,
     )
     cols[4].metric(
-        "Human-human alpha (ceiling)",
+        "Human ceiling",
         _fmt(result.human_human_alpha),
-        help="Reviewers' agreement with each other: a judge rarely beats it.",
+        help="Human-human alpha: reviewers' agreement with each other; a judge rarely beats it.",
         border=True,
     )
     st.caption(
@@ -147,7 +172,7 @@ def compare(*, a: str, b: str, question: str, segment: str | None, human: str) -
     if side.n_common_items == 0:
         st.info("The two configs have no labelled items in common yet; run the missing one first.")
     table = frame(side.configs).set_index("config").T.reset_index(names="measure")
-    st.dataframe(table.astype(str), hide_index=True, width="stretch")
+    formatting.table(table.astype(str))
 
 
 def side_by_side(judge: str, trace_id: int) -> None:
@@ -169,7 +194,7 @@ def side_by_side(judge: str, trace_id: int) -> None:
         for label in detail.labels:
             who = f"adjudicated by {label.reviewer}" if label.adjudicated else label.reviewer
             st.caption(who)
-            st.dataframe(frame(label.answers).astype(str), hide_index=True, width="stretch")
+            formatting.table(frame(label.answers).astype(str))
 
 
 def run_judge_button(actor: Actor, judge: str) -> None:
@@ -188,7 +213,7 @@ def run_judge_button(actor: Actor, judge: str) -> None:
             st.error(str(exc))
             return
         _cached.clear()
-        st.success(f"{report.n_ok} verdicts, {report.n_error} errors, ${report.cost_usd:.4f}.")
+        st.success(f"{report.n_ok} verdicts, {report.n_error} errors, {formatting.money(report.cost_usd)}.")
 
 
 def reviewer_quality(actor: Actor, *, question: str, segment: str | None) -> pd.DataFrame:

@@ -8,6 +8,7 @@ named `baseline_rate_per_1k` is headed "Baseline rate per 1k".
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -109,6 +110,24 @@ def when(value: datetime | date | None) -> str:
     if isinstance(value, datetime) and (value.hour, value.minute, value.second) != (0, 0, 0):
         return f"{value:%Y-%m-%d %H:%M}"
     return f"{value:%Y-%m-%d}"
+
+
+def sentence(text: str) -> str:
+    """Evidence or advice as a sentence: capitalised, ending with a full stop."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+|~:$!-])")
+
+
+def inert(text: str) -> str:
+    """Text from the store inside markdown, with every markdown, LaTeX ($) and directive (:) character
+    escaped so "$40.00 per month" stays dollars and a name cannot format the page."""
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def value(amount: float | None, unit: str) -> str:

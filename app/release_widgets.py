@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from app import widgets
+from app import formatting, widgets
 from review_store.desk import ReviewStoreError
 
 FLASH = "rel_flash"  # (kind, message) of the last action, shown once
@@ -54,7 +54,7 @@ def component_diff(diff) -> None:
                 st.code(part.text_diff, language="diff")
             elif part.changes:
                 frame = pd.DataFrame([c.to_json() for c in part.changes]).astype(str)
-                st.dataframe(frame, hide_index=True, width="stretch")
+                formatting.table(frame)
             else:
                 st.caption("unchanged")
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from app import formatting
 from review_store.desk.review_views import ItemCard
 
 
@@ -17,7 +18,7 @@ def _fmt(value: Any, unit: str = "") -> str:
     if unit == "ms":
         return f"{value:,.0f} ms"
     if unit == "usd":
-        return f"${value:,.5f}"
+        return formatting.money(value)
     return str(value)
 
 

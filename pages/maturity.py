@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from app import charts, session, widgets
+from app import charts, formatting, session, widgets
 from review_store.desk import ReviewStoreError
+from review_store.desk.dashboards import LEVELS as levels
 
 actor = session.require_actor()
 st.title("Maturity")
@@ -16,12 +17,21 @@ if report.next_steps:
     st.subheader(f"To reach level {report.next_level} ({report.next_name})")
     for step in report.next_steps:
         st.checkbox(step, value=False, disabled=True, key=f"mat_step_{step[:40]}")
+st.subheader("Criteria and evidence")
+for level in sorted({c.level for c in report.criteria}):
+    st.markdown(f"**Level {level} · {levels.get(level, '')}**")
+    for c in (c for c in report.criteria if c.level == level):
+        icon = ":material/check_circle:" if c.met else ":material/radio_button_unchecked:"
+        todo = "" if c.met else f" To do: {formatting.inert(formatting.sentence(c.missing))}"
+        st.markdown(
+            f"{icon} {formatting.inert(c.label)}: {formatting.inert(formatting.sentence(c.evidence))}{todo}"
+        )
 table = charts.frame(report.criteria).drop(columns=["key"])
 table["met"] = table["met"].map({True: "yes", False: "no"})
-st.subheader("Criteria and evidence")
-widgets.table_with_download(
-    table.rename(columns={"label": "criterion"}), key="maturity_criteria", file_name="maturity.csv"
-)
+with st.expander("Criteria as a table"):
+    widgets.table_with_download(
+        table.rename(columns={"label": "criterion"}), key="maturity_criteria", file_name="maturity.csv"
+    )
 st.subheader("Questionnaire (what the store cannot see)")
 can_answer = actor.can("answer_maturity")
 with st.form("maturity_questions"):

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from app import release_widgets, session, widgets
+from app import formatting, release_widgets, session, widgets
 
 actor = session.require_actor()
 desk = session.desk()
@@ -22,7 +22,7 @@ if board.release is None:
 release, gate, sign_off = board.release, board.gate, board.sign_off
 name = st.selectbox("Release", names, index=names.index(release.name), key="rel_name")
 st.caption(f"Live: **{board.listing.live}** · known-good: **{board.listing.known_good}**")
-listing = pd.DataFrame([r.to_json() for r in board.listing.releases])
+listing = pd.DataFrame([r.model_dump() for r in board.listing.releases])
 widgets.table_with_download(listing, key="rel_list", file_name="releases.csv")
 
 rule = board.rule
@@ -95,8 +95,8 @@ right.button(
 if sign_off.approve_reason:
     st.caption(f"Approve is disabled: {sign_off.approve_reason}")
 if board.approvals:
-    approvals = pd.DataFrame([a.to_json() for a in board.approvals]).drop(columns=["release"])
-    st.dataframe(approvals, hide_index=True, width="stretch")
+    approvals = pd.DataFrame([a.model_dump() for a in board.approvals]).drop(columns=["release"])
+    formatting.table(approvals, key="rel_approvals")
 
 st.markdown("**Deploy**")
 cols = st.columns(3)
@@ -140,5 +140,5 @@ release_widgets.confirmation()
 st.caption(f"Stage now: {release.stage_pct} % of traffic · status {release.status}")
 
 st.markdown("**Timeline**")
-timeline = pd.DataFrame([t.to_json() for t in board.timeline])
+timeline = pd.DataFrame([t.model_dump() for t in board.timeline])
 widgets.table_with_download(timeline, key="rel_timeline", file_name=f"timeline-{name}.csv", filter_text=False)

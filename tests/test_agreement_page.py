@@ -65,12 +65,12 @@ def _crosstab(url: str, question: str) -> pd.DataFrame:
 def test_verdicts_and_confusion_matrix(monkeypatch, demo_any_url, question, expected, evidence):
     at = _open(monkeypatch, demo_any_url, question)
     tiles = _tiles(at)
-    assert tiles["Verdict"] == expected and tiles["Counts as release evidence"] == evidence, tiles
+    assert tiles["Verdict"] == expected and tiles["Release evidence"] == evidence, tiles
     trust = Desk.open(demo_any_url).agreement.trust(judge="acme-judge@1", question=question)
     assert (trust.verdict, trust.trusted) == (expected, evidence == "yes")
     assert any(trust.reason in c.value for c in at.caption)
-    assert tiles["Alpha vs reference answers"] == f"{trust.alpha:.3f}"
-    assert tiles["Human-human alpha (ceiling)"] != "—"
+    assert tiles["Reference alpha"] == f"{trust.alpha:.3f}"
+    assert tiles["Human ceiling"] != "—"
     at.selectbox(key="agreement_human").set_value("each").run()  # every label its own unit
     assert not at.exception, at.exception
     assert _tiles(at)["Verdict"] == expected  # the pairing shown never changes the verdict

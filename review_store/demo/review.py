@@ -247,15 +247,23 @@ def write_review(
     )
 
 
+def _corrected(context: list[dict[str, Any]]) -> str:
+    """What the answer should have said: the policy chunk the question is about (retrieved first), cited."""
+    cited = next((c for c in context or [] if isinstance(c, dict) and c.get("text")), None)
+    if cited is None:
+        return (
+            "I can only answer from Acme's policies; let me connect you with a colleague who can check this."
+        )
+    return f"{cited['text']} [{cited.get('id', 'policy')}]"
+
+
 def _fill_golden_text(session: Session, golden: list[dict[str, Any]]) -> None:
     ids = [g["trace_id"] for g in golden]
-    query = select(Trace.id, Trace.input, Trace.output).where(col(Trace.id).in_(ids))
-    texts = {i: (inp, out) for i, inp, out in session.exec(query).all()}
+    query = select(Trace.id, Trace.input, Trace.output, Trace.context).where(col(Trace.id).in_(ids))
+    texts = {i: (inp, out, ctx) for i, inp, out, ctx in session.exec(query).all()}
     for g in golden:
-        inp, out = texts[g["trace_id"]]
+        inp, out, ctx = texts[g["trace_id"]]
         g["input"] = inp
-        g["expected_output"] = (
-            out if g.pop("_correct") else "(corrected) Answer strictly from the cited policy."
-        )
+        g["expected_output"] = out if g.pop("_correct") else _corrected(ctx)
     if golden:
         session.execute(insert(GoldenExample), golden)
