@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session
 
 from review_store import settings
-from review_store.dashboards.common import Filters, bucket_expr, bucket_grid, bucket_start, ratio
+from review_store.dashboards.common import Filters, bucket_grid, ratio
 from review_store.models import Trace, utcnow
 from review_store.rollups import read
 from review_store.rollups.maintain import TRAFFIC_SUMS
@@ -108,34 +108,29 @@ def cost_over_time(
     session: Session, *, filters: Filters, by: str = "feature", bucket: str = "day"
 ) -> list[dict[str, Any]]:
     """Cost and traces per bucket per group: {bucket, group, cost_usd, traces}, every bucket of the range
-    for every group (0 where a group spent nothing). The MAX_SERIES costliest groups of the range keep
-    their name, the rest are summed as "other", so a stacked chart stays readable."""
+    for every group (0 where a group spent nothing), from the traffic rollup. The MAX_SERIES costliest
+    groups of the range keep their name, the rest are summed as "other", so a stacked chart stays readable."""
     if by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}, not {by!r}")
-    column = GROUPINGS[by]
-    when = bucket_expr(session, Trace.ts, bucket)
-    rows = session.exec(
-        select(when, column, func.sum(Trace.cost_usd), func.count())
-        .where(*_where(filters))
-        .group_by(when, column)
-    ).all()
-    totals: dict[str, float] = {}
-    for _, group, cost, _n in rows:
-        totals[group or ""] = totals.get(group or "", 0.0) + float(cost or 0.0)
+    cost_at, traces_at = TRAFFIC_SUMS.index("cost_nanos"), TRAFFIC_SUMS.index("traces")
+    rows = read.totals(session, "traffic", filters, by=(GROUP_KEYS[by],), bucket=bucket)
+    totals: dict[str, int] = {}
+    for (_, group), sums in rows.items():
+        totals[group or ""] = totals.get(group or "", 0) + sums[cost_at]
     kept = sorted(totals, key=lambda g: (-totals[g], g))[:MAX_SERIES]
-    cells: dict[tuple[datetime, str], list[float]] = {}
-    for start, group, cost, n in rows:
+    cells: dict[tuple[datetime, str], list[int]] = {}
+    for (start, group), sums in rows.items():
         name = (group or "") if (group or "") in kept else "other"
-        cell = cells.setdefault((bucket_start(start), name), [0.0, 0])
-        cell[0] += float(cost or 0.0)
-        cell[1] += int(n)
+        cell = cells.setdefault((start, name), [0, 0])
+        cell[0] += sums[cost_at]
+        cell[1] += sums[traces_at]
     groups = kept + (["other"] if len(totals) > len(kept) else [])
     return [
         {
             "bucket": start,
             "group": group,
-            "cost_usd": cells.get((start, group), [0.0, 0])[0],
-            "traces": int(cells.get((start, group), [0.0, 0])[1]),
+            "cost_usd": cells.get((start, group), [0, 0])[0] / 1e9,
+            "traces": cells.get((start, group), [0, 0])[1],
         }
         for start in bucket_grid(filters.start, filters.end, bucket)
         for group in groups
@@ -147,17 +142,13 @@ def period_spend(session: Session, *, as_of: datetime | None = None) -> list[dic
     (the last point is the spend at `as_of`, which budget_status reports as spent_usd)."""
     as_of = as_of or utcnow()
     start, _ = period_bounds(settings.get(session, "cost.budget").period, as_of)
-    day_col = bucket_expr(session, Trace.ts, "day")
+    cost_at = TRAFFIC_SUMS.index("cost_nanos")
     per_day = {
-        bucket_start(day): float(cost or 0.0)
-        for day, cost in session.exec(
-            select(day_col, func.sum(Trace.cost_usd))
-            .where(Trace.ts >= start, Trace.ts < as_of)
-            .group_by(day_col)
-        ).all()
+        key[0]: sums[cost_at]
+        for key, sums in read.totals(session, "traffic", Filters(start, as_of), bucket="day").items()
     }
-    out, total = [], 0.0
+    out, total = [], 0
     for day in bucket_grid(start, as_of, "day"):
-        total += per_day.get(day, 0.0)
-        out.append({"day": min(day + timedelta(days=1), as_of), "spent_usd": total})
+        total += per_day.get(day, 0)
+        out.append({"day": min(day + timedelta(days=1), as_of), "spent_usd": total / 1e9})
     return out
