@@ -50,7 +50,9 @@ rows = pd.DataFrame(
         for i in page.items
     ]
 )
-if rows.empty:
+if rows.empty and page.total:
+    st.info(f"Page {int(page_no)} is past the last page ({page.pages}) for these filters.")
+elif rows.empty:
     st.info("No items match these filters.")
 else:
     formatting.table(rows, key="items_grid")

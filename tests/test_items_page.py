@@ -37,6 +37,10 @@ def test_grid_pages_with_totals_and_human_headers(monkeypatch, demo_db_url):
     assert headers["trace_external_id"] == "Trace external ID" and headers["created_at"] == "Created at"
     at.number_input(key="items_page").set_value(2).run()
     assert _totals(at).startswith(f"Showing 51–100 of {total:,} items (page 2 of")
+    at.number_input(key="items_page").set_value(999).run()
+    assert [i.value for i in at.info] == [
+        f"Page 999 is past the last page ({-(-total // 50)}) for these filters."
+    ]
 
 
 def test_filters_narrow_the_grid_and_a_view_brings_them_back(monkeypatch, demo_db_url):
