@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import claim, floor, peak, world
+from bench import claim, floor, otlp, peak, world
 from review_store.db import make_engine, read_session
 
 HERE = Path(__file__).resolve().parent
@@ -36,6 +36,8 @@ TARGETS = {
     "dashboard_query_ms": ("<=", 300),
     "peak_rss_mb": ("<=", 600),
     "ingest_peak_rss_mb": ("<=", 500),
+    "otlp_http_vs_ingest": (">=", 0.5),
+    "otlp_http_spans_per_s": (">=", 10_000),
 }
 
 
@@ -183,6 +185,10 @@ def main() -> None:
         ("world", lambda: {"_world": world.build_world(args.work / "world.db", n)}),
         ("queue (claims, both databases)", lambda: claim.run(args.work, seconds=args.claim_seconds)),
         ("agreement", bench_agreement),
+        (
+            "OTLP over HTTP",
+            lambda: otlp.run(args.work, spans=n, ingest_rows_per_s=results["ingest_rows_per_s"]),
+        ),
         (
             "dashboards (SQLite)",
             lambda: {"dashboard_query_ms": {"sqlite": bench_dashboards(results["_world"])}},

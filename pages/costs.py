@@ -24,6 +24,13 @@ if window is not None:
         border=True,
     )
     c3.metric("Budget", formatting.money(budget.budget_usd), border=True)
+    sources = {r.source: r for r in session.desk().dashboards.cost_sources(range=window)}
+    st.caption(
+        f"Cost reported by the sources: {formatting.money(sources['reported'].cost_usd)} "
+        f"({sources['reported'].traces:,} traces) · computed from model and tokens with litellm's price map: "
+        f"{formatting.money(sources['computed'].cost_usd)} ({sources['computed'].traces:,} traces) · "
+        f"unknown: {sources['unknown'].traces:,} traces"
+    )
     if budget.alert:
         st.error(
             f"Projected spend {formatting.money(budget.projected_usd)} exceeds the {budget.period} budget "

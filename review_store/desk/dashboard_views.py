@@ -317,3 +317,11 @@ def trace_row(row: dict[str, Any]) -> TraceRow:
     if "context" in row:
         values["context"] = chunks(row["context"])
     return TraceRow(**values)
+
+
+class CostSourceRow(ReadModel):
+    """Traces of a range by where their cost came from: reported | computed | unknown (no cost)."""
+
+    source: str
+    traces: int
+    cost_usd: float

@@ -11,6 +11,7 @@ from typing import Any
 
 from review_store import clock
 from review_store.dashboards import anomalies as anomaly_rule
+from review_store.dashboards import cost_sources as cost_source_queries
 from review_store.dashboards import costs as cost_queries
 from review_store.dashboards import drift as drift_queries
 from review_store.dashboards import guardrails as gr
@@ -255,6 +256,13 @@ class DashboardsPart(Part):
                     v.SpendPoint(**p) for p in cost_queries.period_spend(session, as_of=as_of)
                 ),
             )
+
+    def cost_sources(self, *, range: v.Range) -> tuple[v.CostSourceRow, ...]:
+        """The range's traces and spend by cost source: reported by the source, computed at ingest from
+        model and tokens (litellm's price map), unknown (no cost)."""
+        with self._read() as session:
+            rows = cost_source_queries.cost_sources(session, filters=_filters(range))
+            return tuple(v.CostSourceRow(**r) for r in rows)
 
     def budget(self, *, as_of: datetime | None = None) -> v.Budget:
         """Spend against the cost.budget setting for the period holding `as_of` (default: now), projected."""
