@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import orjson
 import pytest
 
+from app import formatting
 from review_store.desk import SYSTEM, Desk
 from review_store.desk.dashboard_views import Range
 from review_store.ingest import costs
@@ -77,4 +78,4 @@ def test_costs_page_shows_reported_and_computed_spend(monkeypatch, demo_db_url):
     assert found, caption
     reported, computed_usd, computed, unknown = found.groups()
     assert int(reported.replace(",", "")) > 0  # the demo's traffic reports its costs
-    assert (computed_usd, computed, unknown) == ("$0", "0", "0")
+    assert (computed_usd, computed, unknown) == (formatting.money(0.0), "0", "0")
