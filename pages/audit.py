@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from app import session
+from app import formatting, session
 from review_store.desk import ReviewStoreError
 
 FIELDS = ("seq", "ts", "actor", "action", "entity", "entity_id", "payload", "prev_hash", "hash")
@@ -48,7 +48,7 @@ except ReviewStoreError as exc:
     st.stop()
 frame = pd.DataFrame([e.model_dump() for e in events], columns=FIELDS)
 st.caption(f"{len(frame)} event(s), newest first. Downloads list them oldest first, with their hashes.")
-st.dataframe(frame, hide_index=True, width="stretch")
+formatting.table(frame)
 left, right = st.columns(2)
 left.download_button("Download CSV", csv_data.encode(), "audit.csv", "text/csv", key="audit_csv")
 right.download_button(

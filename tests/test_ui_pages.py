@@ -70,3 +70,11 @@ def test_demo_golden_examples_have_real_corrected_answers(demo_db_url):
     assert not [e for e in examples if "(corrected)" in e.expected_output]
     corrected = [e for e in examples if e.expected_output.endswith("]") and "[policy-" in e.expected_output]
     assert corrected  # wrong answers are replaced by the cited policy, with its citation
+
+
+def test_audit_table_has_human_headers_and_minutes_not_seconds(monkeypatch, demo_db_url):
+    at = _open(monkeypatch, demo_db_url, "lena", "audit")
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["ts"]["label"] == "Time"
+    assert columns["ts"]["type_config"]["format"] == "YYYY-MM-DD HH:mm"
+    assert columns["entity_id"]["label"] == "Entity ID"

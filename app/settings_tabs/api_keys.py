@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import session, state
+from app import formatting, session, state
 from review_store.desk import Actor, ReviewStoreError
 
 
@@ -37,7 +37,7 @@ def render(actor: Actor) -> None:
         for k in keys
     ]
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        formatting.table(pd.DataFrame(rows))
     else:
         st.info("No API keys yet.")
     _create_form(actor, [u.username for u in people if u.active])

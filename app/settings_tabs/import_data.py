@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import session
+from app import formatting, session
 from review_store.desk import Actor, ReviewStoreError, frame_csv
 from review_store.desk.ingest import FORMATS, IngestReportView, PreviewView, ProgressView
 
@@ -121,7 +121,7 @@ def render(actor: Actor) -> None:
         return
     st.subheader(f"Preview: first {PREVIEW_ROWS} records ({preview.format})")
     frame = _filter(preview_frame(preview), st.text_input("Filter preview", key="import_filter"))
-    st.dataframe(frame, hide_index=True, width="stretch")
+    formatting.table(frame)
     st.download_button("Download preview as CSV", frame_csv(frame), "preview.csv", "text/csv")
 
     validate, run = st.columns(2)

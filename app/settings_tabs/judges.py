@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from app import session
+from app import formatting, session
 from review_store.desk import Actor, ReviewStoreError
 
 
@@ -18,7 +18,7 @@ def render(actor: Actor) -> None:
     latest = {c.name: c for c in configs}  # configs are ordered by version: the last one wins
     if configs:
         shown = pd.DataFrame([c.to_json() for c in configs]).drop(columns=["prompt_template"])
-        st.dataframe(shown, hide_index=True, width="stretch")
+        formatting.table(shown)
     else:
         st.info("No judge config yet.")
     if not rubric_labels:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import session, state
+from app import formatting, session, state
 from review_store.desk import ROLES, Actor, ReviewStoreError
 
 CHANGES = ("Change role", "Deactivate", "Reactivate", "Unlock sign-in")
@@ -29,7 +29,7 @@ def render(actor: Actor) -> None:
         }
         for u in people
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    formatting.table(pd.DataFrame(rows))
     _change_form(actor, [u.username for u in people])
     _add_form(actor)
     pending = st.session_state.get(state.USERS_PENDING)
