@@ -116,6 +116,13 @@ class DriftPsi(SettingModel):
         return _above(info.data, "watch", value, strict=True, what="(act is the higher level)")
 
 
+class RawRetention(SettingModel):
+    """How long raw traces are kept: `review-desk prune` without --older-than deletes older ones (the
+    rollups keep their hours; traces under review, golden, in an eval run or audited are never pruned)."""
+
+    days: int = Field(90, ge=1, le=3650, description="Days a raw trace is kept before prune may delete it.")
+
+
 SCHEMAS: dict[str, type[SettingModel]] = {
     "judge.trust": JudgeTrust,
     "escalation.sla_hours": EscalationSla,
@@ -123,6 +130,7 @@ SCHEMAS: dict[str, type[SettingModel]] = {
     "cost.budget": CostBudget,
     "rollback.rule": RollbackRule,
     "drift.psi": DriftPsi,
+    "retention.raw_traces": RawRetention,
 }
 DEFAULTS: dict[str, SettingModel] = {key: schema() for key, schema in SCHEMAS.items()}
 
@@ -184,6 +192,8 @@ def get(session: Session, key: Literal["cost.budget"]) -> CostBudget: ...
 def get(session: Session, key: Literal["rollback.rule"]) -> RollbackRule: ...
 @overload
 def get(session: Session, key: Literal["drift.psi"]) -> DriftPsi: ...
+@overload
+def get(session: Session, key: Literal["retention.raw_traces"]) -> RawRetention: ...
 @overload
 def get(session: Session, key: str) -> SettingModel: ...
 def get(session: Session, key: str) -> SettingModel:
