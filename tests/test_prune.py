@@ -64,7 +64,10 @@ def _old_plain(session, n: int) -> list[Trace]:
     taken = select(ReviewItem.trace_id).union(select(GoldenExample.trace_id))
     return list(
         session.exec(
-            select(Trace).where(col(Trace.ts) < CUTOFF, col(Trace.id).not_in(taken)).order_by(Trace.id).limit(n)
+            select(Trace)
+            .where(col(Trace.ts) < CUTOFF, col(Trace.id).not_in(taken))
+            .order_by(Trace.id)
+            .limit(n)
         ).scalars()
     )
 
@@ -82,7 +85,9 @@ def protected_ids(session) -> dict[str, set[int]]:
         "review": {t for t, i, s, _ in rows if s in ("open", "adjudication") or i in labelled},
         "adjudication": {t for t, i, _, _ in rows if i in adjudicated},
         "escalation": {t for t, _, _, q in rows if q == "escalation"},
-        "golden": set(session.exec(select(GoldenExample.trace_id).where(col(GoldenExample.trace_id).in_(old))).scalars()),
+        "golden": set(
+            session.exec(select(GoldenExample.trace_id).where(col(GoldenExample.trace_id).in_(old))).scalars()
+        ),
     }
 
 
@@ -101,24 +106,36 @@ def test_prune_keeps_protected_traces_and_every_dashboard_number(demo, engine):
         item = ReviewItem(trace_id=audited.id, status="done", queue="sampled")
         session.add(item)
         session.flush()
-        audit.record(session, actor=SYSTEM, action="review_item.skip", entity="review_item", entity_id=item.id)
+        audit.record(
+            session, actor=SYSTEM, action="review_item.skip", entity="review_item", entity_id=item.id
+        )
         # promoted to the golden set (then removed) before an eval run: that run may have scored it
         audit.record(
-            session, actor=SYSTEM, action="golden.promote", entity="golden_example", entity_id=eval_run.external_id
+            session,
+            actor=SYSTEM,
+            action="golden.promote",
+            entity="golden_example",
+            entity_id=eval_run.external_id,
         )
         release = session.exec(select(Release)).scalars().first()
-        session.add(EvalRun(release_id=release.id, golden_set_version="g", created_at=TEST_NOW + timedelta(hours=1)))
+        session.add(
+            EvalRun(release_id=release.id, golden_set_version="g", created_at=TEST_NOW + timedelta(hours=1))
+        )
         # a closed, unlabelled, never-audited item with an expired lease: deleted with its trace
         lead = make_user(session, role="lead", username="prune-lead")
         closed_item = ReviewItem(trace_id=closed.id, status="done", queue="sampled")
         session.add(closed_item)
         session.flush()
-        session.add(Assignment(item_id=closed_item.id, reviewer_id=lead.id, expires_at=TEST_NOW, status="expired"))
+        session.add(
+            Assignment(item_id=closed_item.id, reviewer_id=lead.id, expires_at=TEST_NOW, status="expired")
+        )
         closed_id, closed_item_id = closed.id, closed_item.id
         audited_id, eval_id = audited.id, eval_run.id
     with read_session(engine) as session:
         oracle = protected_ids(session)
-        old_before = session.exec(select(func.count()).select_from(Trace).where(col(Trace.ts) < CUTOFF)).scalar_one()
+        old_before = session.exec(
+            select(func.count()).select_from(Trace).where(col(Trace.ts) < CUTOFF)
+        ).scalar_one()
         events_total = session.exec(select(func.count()).select_from(GuardrailEvent)).scalar_one()
     assert all(oracle.values()), oracle  # the demo world has every kind before the cut-off
     before = dashboards(demo)
@@ -126,7 +143,10 @@ def test_prune_keeps_protected_traces_and_every_dashboard_number(demo, engine):
     dry = demo.rollups.prune(actor=SYSTEM, older_than="10d", dry_run=True)
     assert dry.dry_run and dry.cutoff == CUTOFF and dry.pruned_before is None
     with read_session(engine) as session:
-        assert session.exec(select(func.count()).select_from(Trace).where(col(Trace.ts) < CUTOFF)).scalar_one() == old_before
+        assert (
+            session.exec(select(func.count()).select_from(Trace).where(col(Trace.ts) < CUTOFF)).scalar_one()
+            == old_before
+        )
 
     report = demo.rollups.prune(actor=SYSTEM, older_than="10d")
     assert report.to_json() | {"dry_run": True, "pruned_before": None} == dry.to_json()
@@ -136,7 +156,11 @@ def test_prune_keeps_protected_traces_and_every_dashboard_number(demo, engine):
         assert reasons[reason] == len(ids), reason
     assert reasons["eval_run"] == 1 and reasons["audit"] >= 1
     assert report.deleted_traces == old_before - report.kept > 0
-    assert report.deleted_review_items == 1 and report.deleted_guardrail_events > 0 and report.deleted_verdicts > 0
+    assert (
+        report.deleted_review_items == 1
+        and report.deleted_guardrail_events > 0
+        and report.deleted_verdicts > 0
+    )
 
     with read_session(engine) as session:
         left = set(session.exec(select(Trace.id).where(col(Trace.ts) < CUTOFF)).scalars())
@@ -146,7 +170,9 @@ def test_prune_keeps_protected_traces_and_every_dashboard_number(demo, engine):
         assert session.get(ReviewItem, closed_item_id) is None
         assert not session.exec(select(Assignment).where(Assignment.item_id == closed_item_id)).all()
         orphans = [
-            session.exec(select(func.count()).select_from(m).where(col(m.trace_id).not_in(select(Trace.id)))).scalar_one()
+            session.exec(
+                select(func.count()).select_from(m).where(col(m.trace_id).not_in(select(Trace.id)))
+            ).scalar_one()
             for m in (GuardrailEvent, JudgeVerdict, ReviewItem)
         ]
         assert orphans == [0, 0, 0]
@@ -209,7 +235,11 @@ def test_cli_prune(sqlite_engine):
     dry = runner.invoke(app, ["prune", "--older-than", "30d", "--dry-run", "--json", "--db", url])
     assert dry.exit_code == 0, dry.output
     payload = json.loads(dry.stdout)
-    assert payload["dry_run"] is True and payload["deleted_traces"] == 2 and payload["cutoff"] == "2026-05-02T12:00:00"
+    assert (
+        payload["dry_run"] is True
+        and payload["deleted_traces"] == 2
+        and payload["cutoff"] == "2026-05-02T12:00:00"
+    )
     done = runner.invoke(app, ["prune", "--older-than", "30d", "--as-of", "2026-06-01T12:00", "--db", url])
     assert done.exit_code == 0, done.output
     assert "deleted 2 traces" in done.output and "kept 0" in done.output
