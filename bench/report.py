@@ -17,6 +17,18 @@ def _fmt(value) -> str:
     return "—" if value is None else f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
+def _agreement_line(results: dict) -> str:
+    continuous = results.get("agreement_continuous_s") or {}
+    per_level = ", ".join(f"{level} {_fmt(seconds)} s" for level, seconds in continuous.items())
+    return (
+        f"Agreement (`python -m bench.agreement`): 100,000 items x 3 raters on a 1-5 scale, ordinal, 1,000 "
+        f"bootstrap resamples: {_fmt(results.get('agreement_s'))} s. 1,000,000 continuous ratings (333,334 "
+        f"items x 3 raters, every value distinct), exact alpha + 1,000-resample CI + kappa per level: "
+        f"{per_level or '—'} ({results.get('agreement_continuous_check', 'not run')}; load average "
+        f"{_fmt(results.get('agreement_load'))} on the machine during the run)."
+    )
+
+
 def render(results: dict) -> str:
     lines = [
         BEGIN,
@@ -46,6 +58,8 @@ def render(results: dict) -> str:
         + (f" {results['claim_note']}" if results.get("claim_note") else ""),
         "",
         _otlp_line(results),
+        "",
+        _agreement_line(results),
         "",
         "<details><summary>Every page and dashboard query</summary>",
         "",

@@ -27,6 +27,7 @@ def test_results_json_has_every_measure_the_issue_asks_for():
         "next_item_ms_p95",
         "page_render_s",
         "agreement_s",
+        "agreement_continuous_s",
         "dashboard_query_ms",
         "peak_rss_mb",
     }

@@ -131,19 +131,26 @@ class Statistic:
             y = self.y
             self.observed = groups.pair_sum(lambda a, b: (y[a] - y[b]) ** 2) / (groups.m - 1)
             self.sums = np.column_stack([groups.counts @ y, groups.counts @ y**2])
-        elif level == "nominal":
-            self.observed = groups.pair_sum(lambda a, b: (a != b).astype(float)) / (groups.m - 1)
-            holders = np.diff(groups.counts.tocsc().indptr)
-            shared = holders > 1
+        if level in ("nominal", "ordinal"):
+            csc = groups.counts.tocsc()
+            holders, first = np.diff(csc.indptr), csc.indptr[:-1]
+            shared, single = holders > 1, holders == 1  # values held by several groups / by one group
             self.private_sq = groups.counts[:, ~shared].power(2).sum(axis=1).A1
+            self.private_cube = groups.counts[:, ~shared].power(3).sum(axis=1).A1
             self.shared = groups.counts[:, shared].T.tocsr()
+            self.shared_codes = np.nonzero(shared)[0]
+            self.holder = np.zeros(groups.n_values, dtype=np.int64)  # the group holding a private value
+            self.held = np.zeros(groups.n_values)  # ... and how many times
+            self.holder[single], self.held[single] = csc.indices[first[single]], csc.data[first[single]]
+        if level == "nominal":
+            self.observed = groups.pair_sum(lambda a, b: (a != b).astype(float)) / (groups.m - 1)
         elif level == "ratio":
             self.observed = groups.pair_sum(lambda a, b: _ratio_delta(x[a], x[b])) / (groups.m - 1)
             self.zeros = groups.counts[:, x == 0].sum(axis=1).A1
             dense_max, step = (1024, _RESAMPLE_STEP) if resampling else (RATIO_DENSE_MAX, _STEP)
             self.ratio = _RatioKernel(x, base, dense_max=dense_max, step=step)
             self.features = (
-                self.ratio.features(groups.counts) if resampling and not self.ratio.dense else None
+                self.ratio.features(groups.packed) if resampling and not self.ratio.dense else None
             )
 
     def estimate(self) -> float:
@@ -152,7 +159,7 @@ class Statistic:
         if self.level != "ratio" or self.ratio.dense or self.features is not None:
             return float(self(freq)[0])
         n, z = float(self.base.sum()), float(self.base[self.g.coord == 0].sum())
-        laplace = self.ratio.features(sparse.csr_matrix(self.base[None, :]))
+        laplace = self.ratio.laplace_of_counts(self.base)[None, :]
         expected = n * n - z * z - 4.0 * float(self.ratio.integral(laplace)[0])
         observed = float(freq[0] @ self.observed)
         alpha = 1.0 - (n - 1) * observed / expected if expected > 0 else np.nan
@@ -188,14 +195,22 @@ class Statistic:
         return n * n - z * z - 4.0 * self.ratio.integral(w @ self.features)
 
     def _ordinal(self, w: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        nv = self._value_counts(w)  # values x resamples
-        t = np.cumsum(nv, axis=0) - nv / 2 - n / 2  # mid-ranks, centred on their mean n/2
-        expected = 2.0 * n * (nv * t * t).sum(axis=0)
+        """Mid-ranks of this resample by an integer prefix sum over the values (exact; O(values) per row).
+
+        Expected: sum over ordered pairs of (t_i - t_j)^2 = n (n^3 - sum_v n_v^3) / 6 (mid-ranks have the
+        tie-corrected rank variance), so only the cubes of the value counts are needed.
+        """
+        shared = np.asarray(self.shared @ w.T).T  # resamples x shared values
+        cubes = (w * w * w) @ self.private_cube + (shared**3).sum(axis=1)
+        expected = n * (n**3 - cubes) / 6.0
+        counts = (w[:, self.holder] * self.held).astype(np.int64)  # resamples x values (private values)
+        counts[:, self.shared_codes] = np.rint(shared).astype(np.int64)
+        twice_t = 2 * np.cumsum(counts, axis=1) - counts  # 2 x mid-rank, exact integers
         observed = np.zeros(len(w))
-        inv = 1.0 / (self.g.m - 1)
+        scale = w * (0.5 / (self.g.m - 1))  # ordered pairs (x2) of (2t difference / 2)^2 (/4)
         for rows, a, b in self.g.column_pairs:
-            d = t[a] - t[b]
-            observed += 2.0 * ((w[:, rows] * inv[rows]) * (d * d).T).sum(axis=1)
+            d = (twice_t[:, a] - twice_t[:, b]).astype(float)
+            observed += (scale[:, rows] * d * d).sum(axis=1)
         return observed, expected
 
 
@@ -225,15 +240,25 @@ class _RatioKernel:
         t_max = np.log(45.0 / xs.min())  # right of it every term has decayed below e^{-45}
         self.s = np.exp(np.arange(t_min, t_max + step, step))
 
-    def features(self, counts: sparse.csr_matrix, block: int = 4096) -> np.ndarray:
-        """groups x nodes: sum_v c_gv x_v e^{-s x_v} (x scaled to max 1), blockwise over values."""
-        out = np.zeros((counts.shape[0], len(self.s)))
+    def features(self, packed: np.ndarray, block: int = 16384) -> np.ndarray:
+        """groups x nodes: L_g(s) = sum over the group's values of x e^{-s x} (x scaled to max 1)."""
+        out = np.empty((len(packed), len(self.s)))
+        xs = np.append(np.where(self.x > 0, self.x / self.scale, 0.0), 0.0)  # code -1 (padding) -> 0
+        for start in range(0, len(packed), block):
+            rows = xs[packed[start : start + block]]  # block x max ratings
+            part = np.zeros((len(rows), len(self.s)))
+            for col in rows.T:
+                part += col[:, None] * np.exp(-col[:, None] * self.s[None, :])
+            out[start : start + block] = part
+        return out
+
+    def laplace_of_counts(self, counts: np.ndarray, block: int = 16384) -> np.ndarray:
+        """L(s) at the nodes for values with the given counts: sum_v n_v x_v e^{-s x_v}."""
+        out = np.zeros(len(self.s))
         xs = np.where(self.x > 0, self.x / self.scale, 0.0)
-        csc = counts.tocsc()
         for start in range(0, len(xs), block):
             part = xs[start : start + block]
-            kernel = part[:, None] * np.exp(-np.outer(part, self.s))
-            out += csc[:, start : start + block] @ kernel
+            out += (counts[start : start + block] * part) @ np.exp(-np.outer(part, self.s))
         return out
 
     def integral(self, laplace: np.ndarray) -> np.ndarray:
