@@ -304,3 +304,23 @@ def test_guard_clauses_name_the_first_bad_cell(cell, later, level, message):
     if isinstance(later, float):  # an all-number table takes the fast path: same message
         with pytest.raises(ValueError, match=message):
             ag.krippendorff_alpha(table.astype(float), level=level)
+
+
+def test_consensus_and_rater_quality_on_continuous_scores_equal_pandas():
+    """Mean and majority per item without an items x values matrix (4,000 distinct values here)."""
+    table = continuous(1500, 3, seed=13)
+    table.iloc[2, ::2] = table.iloc[1, ::2]  # raters r1 and r2 agree exactly on every other item
+    assert ag.consensus(table, level="interval").equals(table.mean(axis=0))
+    majority = ag.consensus(table, level="nominal")
+    counted = table.apply(lambda col: col.value_counts(), axis=0).fillna(0)
+    top = counted.max(axis=0)
+    single = ((counted == top).sum(axis=0) == 1) & (top > 0)
+    expected = counted.idxmax(axis=0).where(single & table.notna().any(axis=0))
+    pd.testing.assert_series_equal(majority, expected.astype(float), check_names=False)
+    quality = ag.rater_agreement_with_consensus(table, level="interval").set_index("rater")
+    for rater in table.index:
+        others = table.drop(index=rater)
+        valid = table.loc[rater].notna() & others.notna().any(axis=0)
+        gap = (table.loc[rater] - others.mean(axis=0))[valid].abs()
+        assert quality.loc[rater, "mean_abs_diff"] == pytest.approx(gap.mean(), abs=1e-12)
+        assert quality.loc[rater, "n_items"] == int(valid.sum())

@@ -202,34 +202,51 @@ def rater_agreement_with_consensus(
     """
     frame = pd.DataFrame(table)
     coded = encode(frame, level=level, value_domain=value_domain)
-    counts = coded.counts
-    n_values = len(coded.domain)
     rows = []
     for r, rater in enumerate(frame.index):
         own = coded.codes[r]
         mine = own >= 0
-        others = counts - np.eye(n_values, dtype=counts.dtype)[np.where(mine, own, 0)] * mine[:, None]
-        n_others = others.sum(axis=1)
+        others = np.delete(coded.codes, r, axis=0)
+        winner, n_others, tie = _majority(others)
         valid = mine & (n_others >= 1)
-        top = others.max(axis=1)
-        tie = (others == top[:, None]).sum(axis=1) > 1
         decided = valid & ~tie
         row: dict[str, Any] = {
             "rater": rater,
             "n_items": int(valid.sum()),
             "n_ties": int((valid & tie).sum()),
-            "exact_agreement": float((others.argmax(axis=1) == own)[decided].mean())
-            if decided.any()
-            else None,
+            "exact_agreement": float((winner == own)[decided].mean()) if decided.any() else None,
         }
         if level != "nominal":
             with np.errstate(divide="ignore", invalid="ignore"):
-                mean_others = (others @ coded.numeric) / n_others
+                mean_others = _sums(coded, others) / n_others
             gap = np.abs(coded.numeric[np.where(mine, own, 0)] - mean_others)[valid]
             row["mean_abs_diff"] = float(gap.mean()) if valid.any() else None
             row["adjacent_agreement"] = float((gap <= 1 + 1e-12).mean()) if valid.any() else None
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _majority(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per item of a raters x items code array (-1 = missing): (the majority code, -1 if none; how many
+    ratings; whether several values share the top count). No items x values matrix: any number of values."""
+    top_code = np.iinfo(np.int64).max
+    per_item = np.sort(np.where(codes < 0, top_code, codes).T, axis=1)
+    present = per_item != top_code
+    votes = np.zeros(per_item.shape, dtype=np.int64)
+    for k in range(per_item.shape[1]):
+        votes += per_item == per_item[:, k : k + 1]
+    votes[~present] = 0
+    top = votes.max(axis=1) if votes.size else np.zeros(len(per_item), dtype=np.int64)
+    n = present.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tie = (n > 0) & ((votes == top[:, None]).sum(axis=1) > top)
+    pick = per_item[np.arange(len(per_item)), votes.argmax(axis=1)] if votes.size else np.full(len(n), -1)
+    return np.where(n > 0, pick, -1), n, tie
+
+
+def _sums(coded: Coded, codes: np.ndarray) -> np.ndarray:
+    """Per item: the sum of the numeric positions of the rated values in `codes` (raters x items)."""
+    return np.where(codes >= 0, coded.numeric[np.where(codes >= 0, codes, 0)], 0.0).sum(axis=0)
 
 
 def trust_verdict(
@@ -265,14 +282,15 @@ def consensus(table: pd.DataFrame, *, level: Level, value_domain: Sequence[Any] 
     """
     frame = pd.DataFrame(table)
     coded = encode(frame, level=level, value_domain=value_domain)
-    counts = coded.counts
-    rated = counts.sum(axis=1) > 0
+    winner, n, tie = _majority(coded.codes)
     if level in ("interval", "ratio"):
         with np.errstate(divide="ignore", invalid="ignore"):
-            values = (counts @ coded.numeric) / counts.sum(axis=1)
+            values = _sums(coded, coded.codes) / n
         return pd.Series(values, index=frame.columns, dtype=float)
-    top = counts.max(axis=1)
-    unique_top = (counts == top[:, None]).sum(axis=1) == 1
-    winners = coded.domain[counts.argmax(axis=1)].astype(object)
-    winners[~(rated & unique_top)] = np.nan
+    winners = (
+        coded.domain[np.where(winner >= 0, winner, 0)].astype(object)
+        if len(coded.domain)
+        else winner.astype(object)
+    )
+    winners[(n == 0) | tie] = np.nan
     return pd.Series(winners, index=frame.columns, dtype=float if coded.domain.dtype.kind == "f" else object)
