@@ -132,6 +132,11 @@ def _server(folder: Path, **env: str) -> Server:
     desk.users.add(actor=SYSTEM, username="rita", role="reviewer")
     for name, user in (("lead", "lee"), ("reviewer", "rita")):
         server.keys[name] = desk.apikeys.create(actor=SYSTEM, username=user, label="otlp").secret
+    revoked = desk.apikeys.create(actor=SYSTEM, username="lee", label="old collector")
+    desk.apikeys.revoke(actor=SYSTEM, key_id=revoked.token.id)
+    server.keys["revoked"] = revoked.secret
+    personal = desk.users.issue_token(actor=SYSTEM, username="lee", label="laptop")
+    server.keys["personal"] = personal.secret  # a CLI token is not an API key
     desk.engine.dispose()
     return server
 
@@ -425,6 +430,8 @@ def test_bad_bodies_wrong_keys_and_roles_store_nothing(server):
     cases = [
         (proto_body(spans), {"key": None}, 401, "an API key is required"),
         (proto_body(spans), {"key": "rdt_" + "x" * 43}, 401, "not valid"),
+        (proto_body(spans), {"key": "revoked"}, 401, "not valid"),
+        (proto_body(spans), {"key": "personal"}, 401, "not valid"),
         (proto_body(spans), {"key": "reviewer"}, 403, "may not import data"),
         (b"\xff\xff\xff\xff not protobuf", {}, 400, "not a protobuf ExportTraceServiceRequest"),
         (b'{"resourceSpans": 5}', {"kind": JSON}, 400, "not an ExportTraceServiceRequest"),
