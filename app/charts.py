@@ -35,6 +35,10 @@ KNOWN = [
 ]
 
 
+# Below the x-axis title (which sits about 0.1-0.15 of the plot height under the axis), never over it.
+LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.28, "x": 0, "xanchor": "left"}
+
+
 def frame(rows: Iterable[Any], *, drop: Sequence[str] = ()) -> pd.DataFrame:
     """A table of read-model rows (one column per field), for st.dataframe and CSV downloads."""
     data = pd.DataFrame([row.model_dump() for row in rows])
@@ -152,7 +156,7 @@ def rate_chart(
             )
     release_bands(fig, markers)
     top = 30 + 16 * min(3, len(_release_spans(markers)))
-    fig.update_layout(height=400, margin={"t": top}, legend={"orientation": "h", "y": -0.15})
+    fig.update_layout(height=430, margin={"t": top, "b": 110}, legend=LEGEND_BELOW)
     fig.update_xaxes(title_text="date")
     fig.update_yaxes(title_text="triggers per 1,000 traces", rangemode="tozero")
     return fig
@@ -209,9 +213,9 @@ def cost_over_time(points: Sequence[CostPoint], *, by: str) -> go.Figure:
     daily = data.groupby("bucket")["cost_usd"].sum() if not data.empty else pd.Series(dtype=float)
     fig.update_layout(
         barmode="stack",
-        height=360,
-        margin={"t": 30},
-        legend={"orientation": "h", "y": -0.2, "title": {"text": formatting.label(by)}},
+        height=380,
+        margin={"t": 30, "b": 110},
+        legend={**LEGEND_BELOW, "title": {"text": formatting.label(by)}},
     )
     fig.update_xaxes(title_text="date")
     fig.update_yaxes(title_text="cost per day (USD)", **formatting.money_axis(daily.tolist()))
@@ -255,7 +259,7 @@ def budget_burn(spend: Sequence[SpendPoint], budget: Budget) -> go.Figure:
             hoverinfo="skip",
         )
     )
-    fig.update_layout(height=360, margin={"t": 30}, legend={"orientation": "h", "y": -0.2})
+    fig.update_layout(height=380, margin={"t": 30, "b": 110}, legend=LEGEND_BELOW)
     fig.update_xaxes(title_text=f"this {budget.period}", range=[budget.period_start, budget.period_end])
     fig.update_yaxes(
         title_text="cumulative spend (USD)",

@@ -102,10 +102,14 @@ def confirmation() -> None:
         return
     title, question, label, _done, _action = st.session_state[CONFIRM]
 
-    def body() -> None:
+    def body() -> None:  # a fragment: a click reruns only the dialog, so the whole page is rerun after it
         st.markdown(question)
         left, right = st.columns(2)
-        left.button(label, type="primary", key="rel_confirm_yes", on_click=_confirmed)
-        right.button("Cancel", key="rel_confirm_no", on_click=_dismissed)
+        if left.button(label, type="primary", key="rel_confirm_yes"):
+            _confirmed()
+            st.rerun()
+        if right.button("Cancel", key="rel_confirm_no"):
+            _dismissed()
+            st.rerun()
 
     st.dialog(title, on_dismiss=_dismissed)(body)()

@@ -85,6 +85,9 @@ def test_full_journey(demo_db_url, tmp_path):
         page.get_by_text("r3 approved").wait_for()
         for stage in (5, 25, 50, 100):
             page.get_by_role("button", name="Promote to next stage").click()
+            dialog = page.get_by_role("dialog")  # promote asks first
+            dialog.get_by_text("to the next canary stage").wait_for()
+            dialog.get_by_role("button", name="Promote", exact=True).click()
             page.get_by_text(f"Stage now: {stage} %").wait_for()
         screenshot(page, tmp_path, "releases")
         _go(page, "Audit")
