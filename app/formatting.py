@@ -112,12 +112,13 @@ def when(value: datetime | date | None) -> str:
     return f"{value:%Y-%m-%d}"
 
 
-def sentence(text: str) -> str:
-    """Evidence or advice as a sentence: capitalised, ending with a full stop."""
+def sentence(text: str, *, capitalise: bool = True) -> str:
+    """Evidence or advice as a sentence ending with a full stop (capitalised unless it follows a colon)."""
     text = (text or "").strip()
     if not text:
         return ""
-    text = text[0].upper() + text[1:]
+    if capitalise:
+        text = text[0].upper() + text[1:]
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
@@ -177,11 +178,12 @@ def _datetime_format(series: pd.Series) -> str:
     return "YYYY-MM-DD" if midnight else "YYYY-MM-DD HH:mm"
 
 
-def column_config(frame: pd.DataFrame) -> dict[str, Any]:
-    """st.dataframe column configs: human headers, dates without midnight times, money and shares."""
+def column_config(frame: pd.DataFrame, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """st.dataframe column configs: human headers (`labels` overrides), dates without midnight times,
+    money and shares."""
     config: dict[str, Any] = {}
     for column in frame.columns:
-        name, series = label(column), frame[column]
+        name, series = (labels or {}).get(column) or label(column), frame[column]
         if pd.api.types.is_datetime64_any_dtype(series):
             config[column] = st.column_config.DatetimeColumn(name, format=_datetime_format(series))
         elif is_money(column) and pd.api.types.is_numeric_dtype(series):
@@ -194,6 +196,6 @@ def column_config(frame: pd.DataFrame) -> dict[str, Any]:
     return config
 
 
-def table(frame: pd.DataFrame, *, key: str | None = None) -> None:
+def table(frame: pd.DataFrame, *, key: str | None = None, labels: dict[str, str] | None = None) -> None:
     """st.dataframe with human headers and formats (the frame keeps its field names for CSV and tests)."""
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=column_config(frame), key=key)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=column_config(frame, labels), key=key)

@@ -42,20 +42,38 @@ st.caption(
 rows = pd.DataFrame(
     [
         {
-            **i.model_dump(exclude={"guardrails", "input", "output", "overlap_k", "labels_done", "trace_id"}),
+            "id": i.id,
+            "status": i.status,
+            "reason": i.reason,
+            "segment": i.segment,
+            "release": i.release,
             "labels": f"{i.labels_done} of {i.overlap_k}",
+            "assignee": i.assignee or "",
+            "judge_score": i.judge_score,
             "guardrails": ", ".join(i.guardrails),
             "input": i.input,
+            "trace_external_id": i.trace_external_id,
+            "ts": i.ts,
+            "model": i.model,
+            "queue": i.queue,
+            "priority": i.priority,
+            "created_at": i.created_at,
         }
         for i in page.items
     ]
 )
+HEADERS = {
+    "trace_external_id": "Trace",
+    "ts": "Trace time",
+    "created_at": "Sampled at",
+    "assignee": "Assigned to",
+}
 if rows.empty and page.total:
     st.info(f"Page {int(page_no)} is past the last page ({page.pages}) for these filters.")
 elif rows.empty:
     st.info("No items match these filters.")
 else:
-    formatting.table(rows, key="items_grid")
+    formatting.table(rows, key="items_grid", labels=HEADERS)
 
 kind, message = st.session_state.pop(FLASH, (None, None))
 if message:

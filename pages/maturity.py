@@ -24,7 +24,7 @@ for level in sorted({c.level for c in report.criteria}):
         icon = ":material/check_circle:" if c.met else ":material/radio_button_unchecked:"
         todo = "" if c.met else f" To do: {formatting.inert(formatting.sentence(c.missing))}"
         st.markdown(
-            f"{icon} {formatting.inert(c.label)}: {formatting.inert(formatting.sentence(c.evidence))}{todo}"
+            f"{icon} {formatting.inert(c.label)}: {formatting.inert(formatting.sentence(c.evidence, capitalise=False))}{todo}"
         )
 table = charts.frame(report.criteria).drop(columns=["key"])
 table["met"] = table["met"].map({True: "yes", False: "no"})

@@ -34,7 +34,8 @@ def test_grid_pages_with_totals_and_human_headers(monkeypatch, demo_db_url):
     assert _totals(at) == f"Showing 1–50 of {total:,} items (page 1 of {-(-total // 50)}), newest first."
     assert len(_grid(at).value) == 50
     headers = {k: v["label"] for k, v in json.loads(_grid(at).proto.columns).items() if "label" in v}
-    assert headers["trace_external_id"] == "Trace external ID" and headers["created_at"] == "Created at"
+    assert headers["trace_external_id"] == "Trace" and headers["created_at"] == "Sampled at"
+    assert headers["ts"] == "Trace time" and headers["judge_score"] == "Judge score"
     at.number_input(key="items_page").set_value(2).run()
     assert _totals(at).startswith(f"Showing 51–100 of {total:,} items (page 2 of")
     at.number_input(key="items_page").set_value(999).run()
