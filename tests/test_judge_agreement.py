@@ -12,10 +12,12 @@ from review_store import agreement as ag
 from review_store import judge, rubrics
 from review_store import settings as team_settings
 from review_store.db import read_session, session_scope
+from review_store.desk import Desk
 from review_store.errors import PermissionDenied, ValidationFailed
 from review_store.judge import agreement as ja
 from review_store.judge import agreement_views as views
 from review_store.models import Adjudication, JudgeVerdict, Label, ReviewItem
+from review_store.permissions import SYSTEM
 from tests.factories import make_trace, make_user
 
 QUESTIONS = [
@@ -93,6 +95,7 @@ def world(engine):
                             cost_usd=0.001,
                         )
                     )
+    Desk(engine).rollups.rebuild(actor=SYSTEM)  # verdicts written directly: roll them up as writers do
     return engine, lead
 
 

@@ -14,18 +14,20 @@ from typer.testing import CliRunner
 
 from review_store import audit
 from review_store.cli import app
-from review_store.db import read_session, session_scope
+from review_store.db import make_engine, read_session, session_scope
 from review_store.demo import build_demo
 from review_store.desk import Desk
 from review_store.desk.dashboard_views import Range
 from review_store.desk.dashboards import COST_GROUPINGS, GUARDRAIL_GROUPINGS
 from review_store.errors import PermissionDenied, ValidationFailed
+from review_store.judge import agreement as judge_agreement
 from review_store.models import (
     Adjudication,
     Assignment,
     EvalRun,
     GoldenExample,
     GuardrailEvent,
+    JudgeConfig,
     JudgeVerdict,
     Label,
     Release,
@@ -139,6 +141,7 @@ def test_prune_keeps_protected_traces_and_every_dashboard_number(demo, engine):
         events_total = session.exec(select(func.count()).select_from(GuardrailEvent)).scalar_one()
     assert all(oracle.values()), oracle  # the demo world has every kind before the cut-off
     before = dashboards(demo)
+    costs_before = agreement_costs(engine)
 
     dry = demo.rollups.prune(actor=SYSTEM, older_than="10d", dry_run=True)
     assert dry.dry_run and dry.cutoff == CUTOFF and dry.pruned_before is None
@@ -181,6 +184,7 @@ def test_prune_keeps_protected_traces_and_every_dashboard_number(demo, engine):
         )
 
     after = dashboards(demo)
+    assert agreement_costs(engine) == costs_before  # Agreement's cost figures: from the verdict rollup
     for name in before:
         assert after[name] == before[name], name
 
@@ -245,3 +249,28 @@ def test_cli_prune(sqlite_engine):
     assert "deleted 2 traces" in done.output and "kept 0" in done.output
     with read_session(sqlite_engine) as session:
         assert session.exec(select(Trace.external_id)).scalars().all() == ["t2"]
+
+
+def agreement_costs(engine) -> dict[int, dict]:
+    with read_session(engine) as session:
+        configs = session.exec(select(JudgeConfig)).scalars().all()
+        return {c.id: judge_agreement.cost_per_1k(session, config=c) for c in configs}
+
+
+def test_agreement_cost_per_1k_reads_the_rollup_and_equals_the_raw_verdicts(demo_any_url):
+    engine = make_engine(demo_any_url)
+    try:
+        costs = agreement_costs(engine)
+        with read_session(engine) as session:
+            for config_id, got in costs.items():
+                n, mean, unknown = session.exec(
+                    select(
+                        func.count(),
+                        func.avg(JudgeVerdict.cost_usd),
+                        func.count().filter(col(JudgeVerdict.cost_usd).is_(None)),
+                    ).where(JudgeVerdict.judge_config_id == config_id, col(JudgeVerdict.error).is_(None))
+                ).one()
+                assert got["n_verdicts"] == n > 0 and got["n_cost_unknown"] == unknown
+                assert got["cost_per_1k_usd"] == pytest.approx(float(mean) * 1000, rel=1e-9, abs=1e-6)
+    finally:
+        engine.dispose()
