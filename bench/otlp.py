@@ -7,6 +7,9 @@
   (committed) per second of wall time, from the first request to the last answer. The clients' protobuf
   encoding runs on the same cores as the server.
 - otlp_http_batch_ms_p50/p99: one export call (encode, send, store, commit, answer) per batch.
+- otlp_http_server_cpu_us_per_span / otlp_http_client_cpu_us_per_span: CPU time per span of the
+  receiver process (decode, map, check, cost, store, commit, HTTP) and of the exporters (encoding, HTTP),
+  which, unlike the rate, does not depend on what else the machine runs.
 - otlp_http_vs_ingest: that rate over `review-desk ingest`'s rate on a JSONL file of the same number of
   records into a fresh database, measured in the same run (the target is >= 0.5).
 Afterwards every span is checked to be stored exactly once. Results are merged into bench/results.json.
@@ -90,12 +93,19 @@ def _client(endpoint: str, key: str, seed: int, n: int, size: int, start_ns: int
     batches = list(_batches(seed, n, size, start_ns))  # made before the clock starts
     go.wait()
     latencies, failed = [], 0
+    cpu = time.process_time()
     for batch in batches:
         started = time.perf_counter()
         if exporter.export(batch) != SpanExportResult.SUCCESS:
             failed += len(batch)
         latencies.append((time.perf_counter() - started) * 1000)
-    out.put((latencies, failed, time.perf_counter()))
+    out.put((latencies, failed, time.perf_counter(), time.process_time() - cpu))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc), to tell work from waiting for a core."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _file_ingest(work: Path, n: int) -> float:
@@ -166,18 +176,21 @@ def run(
         for p in procs:
             p.start()
         time.sleep(2 + spans / 50_000)  # the clients build their spans before the clock starts
+        server_cpu = _cpu_seconds(server.pid)
         started = time.perf_counter()
         go.set()
         answers = [out.get() for _ in procs]
+        server_cpu = _cpu_seconds(server.pid) - server_cpu
         for p in procs:
             p.join()
     finally:
         server.terminate()
         server.wait(timeout=30)
         log.close()
-    elapsed = max(end for _, _, end in answers) - started
-    latencies = [ms for lat, _, _ in answers for ms in lat]
-    failed = sum(f for _, f, _ in answers)
+    elapsed = max(end for _, _, end, _ in answers) - started
+    latencies = [ms for lat, _, _, _ in answers for ms in lat]
+    failed = sum(f for _, f, _, _ in answers)
+    client_cpu = sum(c for _, _, _, c in answers)
     conn = sqlite3.connect(db)
     stored, distinct = conn.execute("SELECT count(*), count(DISTINCT external_id) FROM trace").fetchone()
     computed = conn.execute("SELECT count(*) FROM trace WHERE cost_source = 'computed'").fetchone()[0]
@@ -193,6 +206,8 @@ def run(
         "otlp_http_spans_per_s": round(rate),
         "otlp_http_batch_ms_p50": round(float(q[0]), 1),
         "otlp_http_batch_ms_p99": round(float(q[1]), 1),
+        "otlp_http_server_cpu_us_per_span": round(server_cpu / spans * 1e6, 1),
+        "otlp_http_client_cpu_us_per_span": round(client_cpu / spans * 1e6, 1),
         "otlp_ingest_rows_per_s": round(ingest_rows_per_s),
         "otlp_http_vs_ingest": round(rate / ingest_rows_per_s, 3),
         "otlp_machine": f"{platform.machine()} {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} after the run",

@@ -91,7 +91,9 @@ def _otlp_line(results: dict) -> str:
         f"computed): {results['otlp_http_spans_per_s']:,} spans/s acknowledged, one export call p50 "
         f"{_fmt(results['otlp_http_batch_ms_p50'])} ms, p99 {_fmt(results['otlp_http_batch_ms_p99'])} ms; "
         f"`review-desk ingest` of as many JSONL records in the same run: {results['otlp_ingest_rows_per_s']:,} "
-        f"rows/s ({results['otlp_machine']})."
+        f"rows/s ({results['otlp_machine']}). CPU per span: the receiver "
+        f"{_fmt(results.get('otlp_http_server_cpu_us_per_span'))} µs, the SDK exporters "
+        f"{_fmt(results.get('otlp_http_client_cpu_us_per_span'))} µs."
     )
 
 

@@ -33,6 +33,7 @@ from review_store.desk import Desk
 from review_store.desk.ingest import SpanImportView
 from review_store.errors import DatabaseBusy, DatabaseUnavailable, PermissionDenied, ValidationFailed
 from review_store.ingest import otlp_proto
+from review_store.ingest.otlp_batch import collector_paused
 from review_store.ingest.otlp_proto import JSON, PROTOBUF, BadRequest
 from review_store.permissions import Actor
 
@@ -167,9 +168,10 @@ def build_router(limits: OtlpLimits | None = None, *, warm_costs: bool = True) -
     router = APIRouter(tags=["otlp"], lifespan=lifespan)
 
     def store(desk: Desk, who: Actor, body: bytes, kind: str, encoding: str | None) -> SpanImportView:
-        raw = otlp_proto.inflate(body, encoding, limits.max_decoded_bytes)
-        spans = otlp_proto.spans_of_request(otlp_proto.decode(raw, kind))
-        return desk.ingest.import_spans(actor=who, spans=spans, source="otlp-http")
+        with collector_paused():
+            raw = otlp_proto.inflate(body, encoding, limits.max_decoded_bytes)
+            spans = otlp_proto.spans_of_request(otlp_proto.decode(raw, kind))
+            return desk.ingest.import_spans(actor=who, spans=spans, source="otlp-http")
 
     @router.post(
         "/v1/traces",

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from review_store import clock, ingest
 from review_store.desk.base import Part, ReadModel
 from review_store.ingest.files import Horizon, parse_tolerance
-from review_store.ingest.otlp_batch import SpanBatchReport, items_of, store_items
+from review_store.ingest.otlp_batch import SpanBatchReport, collector_paused, items_of, store_items
 from review_store.ingest.otlp_spans import Span
 from review_store.ingest.values import json_text_of
 from review_store.permissions import Actor, refresh_actor, require
@@ -302,9 +302,10 @@ class IngestPart(Part):
             horizon = Horizon(clock.now(), tolerance)
         for attempt in (1, 2):
             report = SpanBatchReport()
-            items = items_of(list(spans), horizon, report)
             try:
-                with self._write(actor) as (session, who):
+                with collector_paused():
+                    items = items_of(list(spans), horizon, report)
+                with collector_paused(), self._write(actor) as (session, who):
                     assert who is not None
                     require(who, "import_data")
                     store_items(session, items=items, report=report, actor=who, source=source)

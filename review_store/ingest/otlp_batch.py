@@ -14,7 +14,10 @@ LLM span in the same request (its documents or verdict would have nowhere to go)
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
@@ -56,6 +59,22 @@ class SpanBatchReport:
     guardrail_events: int = 0
     other_spans: int = 0  # not LLM, retriever or guardrail spans: nothing of them is kept
     rejected: list[SpanRejection] = field(default_factory=list)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while one request's spans are mapped and stored: they are ~30
+    acyclic objects a span, freed by reference counting, yet their allocation kept triggering full
+    collections that rescanned every live object (measured: three quarters of the mapping's CPU time).
+    Process-wide, so with requests on several threads the last one to finish may find it already back
+    on: it only ever errs towards collecting."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _bad_id(span: Span) -> SpanRejection | None:
