@@ -81,8 +81,9 @@ def apply_item_query(query: ItemQuery) -> None:
             st.session_state[_key(field)] = ANY if value is None else value
 
 
-def item_filter_bar(options: ItemOptions) -> ItemQuery:
-    """The item browser's filters as widgets; returns the query they describe."""
+def item_filter_bar(options: ItemOptions, *, judge_scores: bool) -> ItemQuery:
+    """The item browser's filters as widgets; returns the query they describe. The judge score filters
+    only when `judge_scores` (leads: review is blind for reviewers)."""
     choices = {
         "segment": options.segments,
         "release": options.releases,
@@ -93,6 +94,8 @@ def item_filter_bar(options: ItemOptions) -> ItemQuery:
         "guardrail": options.guardrails,
         "judge_question": options.judge_questions,
     }
+    if not judge_scores:
+        del choices["judge_question"]
     labels = {"reason": "Reason (strategy)", "judge_question": "Judge question", "assignee": "Assigned to"}
     picked: dict[str, object] = {}
     cols = st.columns(4)
@@ -106,8 +109,11 @@ def item_filter_bar(options: ItemOptions) -> ItemQuery:
             format_func=lambda v: "unassigned" if v == "-" else str(v),
         )
         picked[field] = None if value == ANY else value
-    c1, c2, c3 = st.columns([1, 1, 2])
-    picked["score_min"] = c1.number_input("Judge score from", value=None, step=1.0, key=_key("score_min"))
-    picked["score_max"] = c2.number_input("Judge score to", value=None, step=1.0, key=_key("score_max"))
+    if judge_scores:
+        c1, c2, c3 = st.columns([1, 1, 2])
+        picked["score_min"] = c1.number_input("Judge score from", value=None, step=1.0, key=_key("score_min"))
+        picked["score_max"] = c2.number_input("Judge score to", value=None, step=1.0, key=_key("score_max"))
+    else:
+        c3 = st.container()
     picked["text"] = c3.text_input("Text in input or output", key=_key("text"), max_chars=200) or None
     return ItemQuery(**picked)

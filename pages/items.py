@@ -25,7 +25,7 @@ def _load_view() -> None:
 
 st.selectbox("Saved view", [None, *views], key="items_view", on_change=_load_view,
              format_func=lambda n: "(none)" if n is None else n)  # fmt: skip
-query = item_filter_bar(desk.items.options())
+query = item_filter_bar(desk.items.options(), judge_scores=actor.can("browse_judge_scores"))
 c1, c2 = st.columns([1, 3])
 size = c1.selectbox("Rows per page", [25, 50, 100], index=1, key="items_size")
 page_no = c2.number_input("Page", min_value=1, step=1, key="items_page")
@@ -49,7 +49,6 @@ rows = pd.DataFrame(
             "release": i.release,
             "labels": f"{i.labels_done} of {i.overlap_k}",
             "assignee": i.assignee or "",
-            "judge_score": i.judge_score,
             "guardrails": ", ".join(i.guardrails),
             "input": i.input,
             "trace_external_id": i.trace_external_id,
@@ -62,6 +61,8 @@ rows = pd.DataFrame(
         for i in page.items
     ]
 )
+if query.judge_question and not rows.empty:  # only a lead's query names one (blind review)
+    rows.insert(7, "judge_score", [i.judge_score for i in page.items])
 HEADERS = {
     "trace_external_id": "Trace",
     "ts": "Trace time",

@@ -18,6 +18,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "resolve_escalation": frozenset({"reviewer", "lead"}),
     "adjudicate": frozenset({"lead"}),
     "browse_items": frozenset({"reviewer", "lead"}),
+    # filtering the item browser by judge score shows judge verdicts before a label: not for blind reviewers
+    "browse_judge_scores": frozenset({"lead"}),
     "assign_items": frozenset({"lead"}),
     "manage_golden_set": frozenset({"reviewer", "lead"}),
     "sample": frozenset({"lead", "admin"}),

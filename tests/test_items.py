@@ -74,17 +74,21 @@ def test_browse_filters_totals_and_pages(engine, db_url):
     text = items.browse(actor=ann, query=ItemQuery(text="refund"))  # case-insensitive, input or output
     assert text.total == 6
     assert items.browse(actor=ann, query=ItemQuery(text="100%_")).total == 0  # wildcards are literal
-    scored = items.browse(actor=ann, query=ItemQuery(judge_question="correctness", score_max=2))
+    scored = items.browse(actor=lead, query=ItemQuery(judge_question="correctness", score_max=2))
     assert scored.total == 6 and all(i.judge_score <= 2 for i in scored.items)
     assert items.browse(actor=ann, query=ItemQuery(status="open", reason="random")).total == 12
     with pytest.raises(ValidationFailed, match="filters.status"):
         items.browse(actor=ann, query=ItemQuery(status="opn"))
     with pytest.raises(ValidationFailed, match="filters.judge_question"):
-        items.browse(actor=ann, query=ItemQuery(score_min=3))
+        items.browse(actor=lead, query=ItemQuery(score_min=3))
     with pytest.raises(ValidationFailed, match="limit"):
         items.browse(actor=ann, query=ItemQuery(), limit=1000)
     with pytest.raises(PermissionDenied):
         items.browse(actor=owner, query=ItemQuery())
+    with pytest.raises(PermissionDenied):  # review is blind: no judge scores for reviewers
+        items.browse(actor=ann, query=ItemQuery(judge_question="correctness", score_max=2))
+    with pytest.raises(PermissionDenied):
+        items.save_view(actor=ann, name="low", query=ItemQuery(judge_question="correctness"))
     options = items.options()
     assert options.segments == ("billing", "refunds") and options.guardrails == ("grounding",)
     assert options.reviewers == ("ann", "bob", "lea") and options.judge_questions == ("correctness",)

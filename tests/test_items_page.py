@@ -35,7 +35,7 @@ def test_grid_pages_with_totals_and_human_headers(monkeypatch, demo_db_url):
     assert len(_grid(at).value) == 50
     headers = {k: v["label"] for k, v in json.loads(_grid(at).proto.columns).items() if "label" in v}
     assert headers["trace_external_id"] == "Trace" and headers["created_at"] == "Sampled at"
-    assert headers["ts"] == "Trace time" and headers["judge_score"] == "Judge score"
+    assert headers["ts"] == "Trace time" and "judge_score" not in headers
     at.number_input(key="items_page").set_value(2).run()
     assert _totals(at).startswith(f"Showing 51–100 of {total:,} items (page 2 of")
     at.number_input(key="items_page").set_value(999).run()
@@ -90,6 +90,8 @@ def test_open_an_item_shows_its_trace_card(monkeypatch, demo_db_url):
     external = grid.set_index("id").loc[second, "trace_external_id"]
     assert any(t.value.startswith(f"Trace {external} · segment") for t in at.text)
     assert not [b for b in at.button if b.key == "items_assign"]  # reviewers do not assign
+    keys = {w.key for w in [*at.selectbox, *at.number_input]}
+    assert "items_f_judge_question" not in keys and "items_f_score_min" not in keys  # review is blind
 
 
 def test_lead_assigns_items_and_the_grid_shows_the_assignee(monkeypatch, demo_db_url):
@@ -110,3 +112,12 @@ def test_lead_assigns_items_and_the_grid_shows_the_assignee(monkeypatch, demo_db
         actor=Desk.open(demo_db_url).users.sign_in(username="raj", password="demo-pass-123")
     )
     assert claim.item.item.id in ids  # the queue serves raj his assigned items first
+
+
+def test_a_lead_filters_by_judge_score_and_sees_it(monkeypatch, demo_db_url):
+    at = _open(monkeypatch, demo_db_url)
+    at.selectbox(key="items_f_judge_question").set_value("groundedness")
+    at.number_input(key="items_f_score_max").set_value(2.0)
+    at.run()
+    grid = _grid(at).value
+    assert len(grid) > 0 and grid["judge_score"].le(2).all()

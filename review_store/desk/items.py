@@ -10,7 +10,7 @@ from typing import Any
 
 from review_store import items as store
 from review_store.desk.base import Part, ReadModel
-from review_store.permissions import Actor, require
+from review_store.permissions import Actor, refresh_actor, require
 
 MAX_LIMIT = store.MAX_LIMIT
 
@@ -95,10 +95,14 @@ def _view(row: Any) -> SavedViewModel:
 
 class ItemsPart(Part):
     def browse(self, *, actor: Actor, query: ItemQuery, offset: int = 0, limit: int = 50) -> ItemPage:
-        """One page of the items matching `query` (newest first) and the total. Reviewers and leads.
+        """One page of the items matching `query` (newest first) and the total. Reviewers and leads; a judge
+        score filter only for leads (review is blind: a reviewer sees no judge verdict before labelling).
         ValidationFailed names a bad filter, offset or limit (1..MAX_LIMIT)."""
-        require(actor, "browse_items")
         with self._read() as session:
+            who = refresh_actor(session, actor)
+            require(who, "browse_items")
+            if query.judge_question or query.score_min is not None or query.score_max is not None:
+                require(who, "browse_judge_scores")
             total, rows = store.browse(
                 session, filters=store.ItemFilters.from_dict(query.active()), offset=offset, limit=limit
             )
@@ -137,8 +141,10 @@ class ItemsPart(Part):
             return tuple(_view(row) for row in store.list_views(session, actor=actor))
 
     def save_view(self, *, actor: Actor, name: str, query: ItemQuery) -> SavedViewModel:
-        """Save (or replace) the actor's view `name`."""
+        """Save (or replace) the actor's view `name` (a judge score filter only for leads, as in browse)."""
         with self._write(actor) as (session, who):
+            if query.judge_question or query.score_min is not None or query.score_max is not None:
+                require(who, "browse_judge_scores")
             return _view(store.save_view(session, actor=who, name=name, filters=query.active()))
 
     def delete_view(self, *, actor: Actor, name: str) -> None:

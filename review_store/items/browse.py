@@ -79,6 +79,16 @@ class ItemFilters:
         return {k: v for k, v in asdict(self).items() if v not in (None, "")}
 
 
+def _score_range(f: ItemFilters) -> list[Any]:
+    """The judge score range on a verdict (any judge config's verdict on the question may match)."""
+    out = []
+    if f.score_min is not None:
+        out.append(col(JudgeVerdict.score) >= f.score_min)
+    if f.score_max is not None:
+        out.append(col(JudgeVerdict.score) <= f.score_max)
+    return out
+
+
 def _conditions(session: Session, f: ItemFilters) -> list[Any]:
     out: list[Any] = []
     for column, value in (
@@ -107,11 +117,7 @@ def _conditions(session: Session, f: ItemFilters) -> list[Any]:
             JudgeVerdict.question_key == f.judge_question,
             col(JudgeVerdict.error).is_(None),
         ]
-        if f.score_min is not None:
-            scored.append(col(JudgeVerdict.score) >= f.score_min)
-        if f.score_max is not None:
-            scored.append(col(JudgeVerdict.score) <= f.score_max)
-        out.append(exists().where(and_(*scored)))
+        out.append(exists().where(and_(*scored, *_score_range(f))))
     if f.text:
         pattern = "%" + f.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         out.append(
@@ -128,7 +134,8 @@ def browse(
 ) -> tuple[int, list[dict[str, Any]]]:
     """(total matching, one page of rows), newest item first. Each row: the item (id, queue, reason,
     status, priority, labels done / k, created_at, assignee) and its trace (id, external id, ts, segment,
-    release, model, the first 160 characters of input and output), guardrails triggered, judge score."""
+    release, model, the first 160 characters of input and output), guardrails triggered, and with a judge
+    question the highest score among the verdicts that match the filter's range."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"limit: {limit} is not between 1 and {MAX_LIMIT}")
     if offset < 0:
@@ -182,6 +189,7 @@ def browse(
                 col(JudgeVerdict.trace_id).in_(trace_ids),
                 JudgeVerdict.question_key == filters.judge_question,
                 col(JudgeVerdict.error).is_(None),
+                *_score_range(filters),
             )
             .group_by(JudgeVerdict.trace_id)
         ).all():
