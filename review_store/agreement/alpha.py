@@ -200,14 +200,18 @@ def bootstrap_alpha_ci(
     if len(freq) <= _MULTINOMIAL_MAX_PATTERNS:
         alphas = evaluate(rng.multinomial(n, freq / n, size=resamples).astype(float))
     else:
+        # 32-bit draws (n < 2^32 items). When every group is one item (continuous
+        # scores) a uniform item is a uniform group, so the item -> group lookup is skipped.
         chunk = max(1, 20_000_000 // n)
+        lookup = None if (freq == 1).all() else inverse.astype(np.uint32)
         parts = []
         for start in range(0, resamples, chunk):
             size = min(chunk, resamples - start)
-            drawn = inverse[rng.integers(0, n, size=(size, n))]
-            offsets = (np.arange(size)[:, None] * len(freq) + drawn).reshape(-1)
-            weights = np.bincount(offsets, minlength=size * len(freq)).reshape(size, -1)
-            parts.append(evaluate(weights.astype(float)))
+            drawn = rng.integers(0, n, size=(size, n), dtype=np.uint32)
+            weights = np.empty((size, len(freq)))
+            for row, items in enumerate(drawn):  # one count vector at a time stays in cache
+                weights[row] = np.bincount(items if lookup is None else lookup[items], minlength=len(freq))
+            parts.append(evaluate(weights))
         alphas = np.concatenate(parts)
     alphas = alphas[~np.isnan(alphas)]
     if len(alphas) == 0:
