@@ -11,16 +11,18 @@ values x values matrix is built except for ratio with at most `RATIO_DENSE_MAX` 
 - interval: E = 2 (n sum y^2 - (sum y)^2), per-group sums and sums of squares (y centred once).
 - ordinal: Krippendorff's ordinal distance between values c < k is (sum_{g=c..k} n_g - (n_c + n_k)/2)^2,
   which is (t_k - t_c)^2 for the mid-ranks t_v = (n_1 + ... + n_{v-1}) + n_v/2 of the pairable values:
-  ordinal alpha is interval alpha on mid-ranks. The mid-ranks depend on the counts, so a resample
-  recomputes them (prefix sums over the sorted values): O(n) per resample.
+  ordinal alpha is interval alpha on mid-ranks, and E = n (n^3 - sum_v n_v^3) / 6 (the tie-corrected
+  rank variance). The mid-ranks depend on the counts, so a resample recomputes them by an integer
+  prefix sum over the sorted values: O(V) per resample.
 - ratio: ((a-b)/(a+b))^2 = 1 - 4ab/(a+b)^2, so E = n^2 - z^2 - 4 I with z the zeros and
   I = sum_{i,j} x_i x_j / (x_i + x_j)^2 over the non-zero values. Up to `RATIO_DENSE_MAX` distinct values
   I is summed over all value pairs in blocks (O(V^2)); above it, through the exact identity
   1/(a+b)^2 = int_0^inf s e^{-s(a+b)} ds, I = int_0^inf s L(s)^2 ds with L(s) = sum_i x_i e^{-s x_i},
   integrated by the trapezoidal rule in log s (the integrand is smooth and decays at both ends, so
   the rule converges geometrically; step 0.25 gives a relative error below 1e-13, checked against the
-  pair sum in the tests): O(V Q) for Q ~ 150-250 nodes (more for values spread over many decades).
-  L is linear in the group weights, so a resample costs O(G Q).
+  package and a closed-form pair sum in the tests): O(V Q) for Q ~ 150-250 nodes (more for values spread
+  over many decades). L is linear in the group weights, so a resample costs O(G Q), with step 0.4
+  (relative error below 1e-10, Q ~ 80-130) and G x Q features held in memory.
 """
 
 from __future__ import annotations
