@@ -174,6 +174,7 @@ def test_database_at_0001_with_data_upgrades_in_place(url_at_0001):
         refunds_kpis = {k.key: k for k in dashboards.overview_kpis(session, refunds)}
     assert kpis["hallucination_rate"].value == pytest.approx(2 / 3)  # scores 1 and 2 of 1, 5, 2
     assert refunds_kpis["hallucination_rate"].value == pytest.approx(1.0)  # both refunds verdicts <= 2
-    assert kpis["p95_latency_ms"].value == 1200.0
+    # the upgraded database reads p95 from the rollup's log buckets: within their documented 1 % of 1200
+    assert kpis["p95_latency_ms"].value == pytest.approx(1200.0, rel=0.01)
     assert kpis["safety_triggers_per_1k"].value == pytest.approx(1000 / 3)
     engine.dispose()
