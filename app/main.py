@@ -34,7 +34,7 @@ else:
         )
     if not sections:
         sections = {"": [st.Page(lambda: st.info("Your role has no pages yet."), title="Welcome")]}
-    page = st.navigation(sections)
+    page = st.navigation(sections, expanded=True)  # a lead sees all 13 pages, never "View 3 more"
     with st.sidebar:
         st.caption(f"Signed in as **{actor.username}** ({actor.role})")
         st.button("Sign out", on_click=session.sign_out, icon=":material/logout:")
