@@ -63,3 +63,10 @@ def database_url(explicit: str | None = None) -> str:
     if explicit:
         return Settings(url=explicit).url
     return Settings().url
+
+
+def display_url(url: str) -> str:
+    """The URL with its password masked, for messages and `--json` output."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -277,3 +277,34 @@ def test_read_models_are_frozen() -> None:
             assert origin not in (list, dict, set), (
                 f"{model.__name__}.{field}: use tuples (or a nested ReadModel), not {origin.__name__}"
             )
+
+
+# Pure modules (no database) the CLI and the HTTP API may use besides the facade.
+EDGE_MAY_IMPORT = (
+    "review_store.desk",
+    "review_store.cli",
+    "review_store.api",
+    "review_store.errors",
+    "review_store.clock",
+    "review_store.config",
+    "review_store.permissions",
+    "review_store.schema",  # `review-desk db upgrade`: migrations are the one thing below the facade
+    "review_store.ingest.otlp_proto",  # decoding request bodies (no database)
+    "review_store.ingest.otlp_batch",
+    "review_store.ingest.costs",  # warming litellm's price map before the API accepts connections
+)
+
+
+@pytest.mark.parametrize("path", _py_files("review_store/cli", "review_store/api"), ids=_rel)
+def test_cli_and_api_reach_the_database_only_through_the_facade(path: Path) -> None:
+    bad = []
+    for module, names, line in _imports(ast.parse(path.read_text())):
+        targets = (
+            [f"{module}.{n}" for n in names] if module.startswith("review_store") and names else [module]
+        )
+        for target in targets:
+            if target.split(".")[0] in {"sqlalchemy", "sqlmodel"} or (
+                target.startswith("review_store") and not target.startswith(EDGE_MAY_IMPORT)
+            ):
+                bad.append(f"{_rel(path)}:{line}: imports {target}")
+    assert not bad, "the CLI and the HTTP API call the facade (review_store.desk):\n" + "\n".join(bad)

@@ -17,16 +17,10 @@ def register(app: typer.Typer) -> None:
         Example: review-desk db upgrade --db postgresql+psycopg://user@host/reviews
         """
         from review_store import schema
-        from review_store.config import database_url
+        from review_store.config import database_url, display_url
 
         db, as_json = resolve(db, as_json)
         schema.upgrade(db)
-        emit({"ok": True, "url": _safe(database_url(db))}, "database is at the newest schema", as_json)
+        emit({"ok": True, "url": display_url(database_url(db))}, "database is at the newest schema", as_json)
 
     app.add_typer(db_app, name="db")
-
-
-def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
