@@ -15,7 +15,6 @@ renders the README table from it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -95,17 +94,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     measured = run()
-    results = json.loads(args.out.read_text()) if args.out.exists() else {}
-    results.update(measured)
-    if "checks" in results:  # a full `make bench` file: re-judge every target with the new numbers
-        from bench.run import TARGETS, check
+    from bench.run import merge_into
 
-        results["targets"] = {k: f"{op} {t}" for k, (op, t) in TARGETS.items()}
-        results["checks"] = {
-            key: {"worst": worst, "target": target, "met": ok} for key, worst, target, ok in check(results)
-        }
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(measured, indent=2))
+    merge_into(args.out, measured)
 
 
 if __name__ == "__main__":

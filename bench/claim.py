@@ -16,7 +16,6 @@ README table from it.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import secrets
@@ -231,17 +230,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     measured = run(args.work, seconds=args.seconds)
-    results = json.loads(args.out.read_text()) if args.out.exists() else {}
-    results.update(measured)
-    if "checks" in results:  # a full `make bench` file: re-judge every target with the new numbers
-        from bench.run import TARGETS, check
+    from bench.run import merge_into
 
-        results["targets"] = {k: f"{op} {t}" for k, (op, t) in TARGETS.items()}
-        results["checks"] = {
-            key: {"worst": worst, "target": target, "met": ok} for key, worst, target, ok in check(results)
-        }
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(measured, indent=2))
+    merge_into(args.out, measured)
 
 
 if __name__ == "__main__":

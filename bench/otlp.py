@@ -18,7 +18,6 @@ Afterwards every span is checked to be stored exactly once. Results are merged i
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import platform
@@ -215,7 +214,6 @@ def run(
 
 
 def main() -> None:
-    from bench.run import TARGETS, check
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--spans", type=int, default=1_000_000)
@@ -227,15 +225,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     measured = run(args.work, spans=args.spans, batch=args.batch, clients=args.clients)
-    results = json.loads(args.out.read_text()) if args.out.exists() else {}
-    results.update(measured)
-    if "checks" in results:  # a full `make bench` file: re-judge every target with the new numbers
-        results["targets"] = {k: f"{op} {t}" for k, (op, t) in TARGETS.items()}
-        results["checks"] = {
-            key: {"worst": worst, "target": target, "met": ok} for key, worst, target, ok in check(results)
-        }
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(measured, indent=2))
+    from bench.run import merge_into
+
+    merge_into(args.out, measured)
 
 
 if __name__ == "__main__":

@@ -139,6 +139,20 @@ def postgres_world(n: int) -> str | None:
     return url
 
 
+def merge_into(out: Path, measured: dict) -> None:
+    """One bench module's numbers merged into results.json (other keys kept); in a full `make bench` file
+    every target is re-judged with the new numbers. Prints what was measured."""
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results.update(measured)
+    if "checks" in results:
+        results["targets"] = {k: f"{op} {t}" for k, (op, t) in TARGETS.items()}
+        results["checks"] = {
+            key: {"worst": worst, "target": target, "met": ok} for key, worst, target, ok in check(results)
+        }
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(measured, indent=2))
+
+
 def check(results: dict) -> list[tuple[str, object, str, bool]]:
     rows = []
     for key, (op, target) in TARGETS.items():
