@@ -123,6 +123,11 @@ def present(*, token: str | None, origin: str) -> None:
     _presented.set(Presented(token=token or None, origin=origin))
 
 
+def forget_presented() -> None:
+    """End of a command: what it presented must not outlive it (a CLI run in-process, e.g. a test)."""
+    _presented.set(None)
+
+
 def presented() -> Presented | None:
     """What the current command presented, or None outside the CLI (in-process callers, the app)."""
     return _presented.get()

@@ -81,4 +81,8 @@ def test_overview_tiles_equal_pandas(monkeypatch, demo_db_url, release, segment,
     tiles = _tile_values(at)
     for key, label, unit, _, _ in dashboards.KPI_DEFINITIONS:
         value = expected[key]
+        if key == "p95_latency_ms":  # read from the rollup's log buckets: within their documented 1 %
+            shown = float(tiles[label].split()[0].replace(",", ""))
+            assert shown == pytest.approx(value, rel=0.01, abs=0.5), label
+            continue
         assert tiles[label] == format_value(None if value != value else value, unit), label

@@ -28,10 +28,14 @@ class _DomainErrorsGroup(typer.core.TyperGroup):
     """Domain errors become a clear message and an exit code (errors.exit_code_for), never a traceback."""
 
     def invoke(self, ctx):
+        from review_store.permissions import forget_presented
+
         try:
             return super().invoke(ctx)
         except ReviewStoreError as exc:
             _report(exc, exit_code_for(exc))
+        finally:
+            forget_presented()  # a token given to this command never speaks for a later caller
 
 
 def _report(exc: Exception, code: int) -> None:
