@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     otlp_queue: int = Field(default=8, ge=1, le=1024)
     otlp_workers: int = Field(default=1, ge=1, le=64)
     otlp_retry_after_s: int = Field(default=1, ge=1, le=3600)
+    # REVIEW_STORE_SESSION_HOURS: how long a browser sign-in lasts (reloads included) before signing in again.
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     # REVIEW_DESK_NOW (not REVIEW_STORE_*): run as if started at this instant (see clock.OffsetClock).
     now: str | None = Field(default=None, validation_alias="REVIEW_DESK_NOW")
 

@@ -100,6 +100,22 @@ class Credential(SQLModel, table=True):
     last_used_at: NaiveDatetime | None = None
 
 
+class BrowserSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random secret, the table only its sha256 (review_store.sessions).
+
+    It ends at `expires_at`, at sign-out (`revoked_at`), or when its user is deactivated.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    secret_hash: str = Field(max_length=64, unique=True)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
+    expires_at: NaiveDatetime
+    revoked_at: NaiveDatetime | None = None
+    last_seen_at: NaiveDatetime | None = None
+    address: str | None = Field(default=None, max_length=64)  # the browser's address at sign-in
+
+
 class SignInThrottle(SQLModel, table=True):
     """Failed sign-ins per username and per client address; `locked_until` refuses attempts until then."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from review_store import signin, tokens, users
+from review_store import sessions, signin, tokens, users
 from review_store.desk.base import Part, ReadModel
 from review_store.errors import PermissionDenied, SignInLocked
 from review_store.models import Credential, User, utcnow
@@ -42,6 +42,14 @@ class IssuedToken(ReadModel):
 
     token: TokenView
     secret: str
+
+
+class StartedSession(ReadModel):
+    """A new browser session: its secret (for the cookie; stored only hashed) and when it ends."""
+
+    secret: str
+    expires_at: datetime
+    seconds: float  # its lifetime, for the cookie's Max-Age (immune to the browser's clock)
 
 
 class LockView(ReadModel):
@@ -98,6 +106,30 @@ class UsersPart(Part):
         if outcome.actor is None and outcome.locked_until is not None:
             raise _locked(outcome.locked_until)  # raised after the commit: the failure stays counted
         return outcome.actor
+
+    def start_session(self, *, actor: Actor, address: str | None = None) -> StartedSession:
+        """A browser session for a signed-in, active user, lasting REVIEW_STORE_SESSION_HOURS.
+
+        The secret goes into the browser's cookie; the database keeps only its hash.
+        """
+        with self._write(actor) as (session, who):
+            assert who is not None
+            row, secret = sessions.start(session, actor=who, address=address)
+            seconds = (row.expires_at - row.created_at).total_seconds()
+            return StartedSession(secret=secret, expires_at=row.expires_at, seconds=seconds)
+
+    def resume_session(self, *, secret: str) -> Actor | None:
+        """Who a browser session's secret signs in (role read now), or None when it no longer counts.
+
+        None for an unknown, revoked (signed out) or expired secret, or a deactivated user.
+        """
+        with self._write(None) as (session, _):
+            return sessions.resume(session, secret=secret)
+
+    def end_session(self, *, secret: str) -> bool:
+        """Sign-out: revoke the browser session at once (a copied cookie stops working). False if none."""
+        with self._write(None) as (session, _):
+            return sessions.end(session, secret=secret)
 
     def actor_for_email(self, *, email: str) -> Actor | None:
         """The active local user an SSO identity maps to (by email), or None."""
