@@ -1,4 +1,8 @@
-"""Entry point: page config, sign-in, and a navigation holding only the signed-in role's pages.
+"""Entry point: page config, sign-in, and a navigation showing only the signed-in role's pages.
+
+Every page is registered on every run (the ones a visitor may not open are hidden), so a deep link such as
+`/releases` never meets Streamlit's "Page not found": signed out, it shows the sign-in form and lands on
+the page after sign-in; signed in with a role that may not open it, it says so and links the role's pages.
 
 Run from the repository root (`streamlit run app/main.py`) so `.streamlit/config.toml` applies. The
 entry lives in app/, away from pages/, so Streamlit never auto-discovers pages/ on a deep link.
@@ -15,7 +19,7 @@ import streamlit as st  # noqa: E402
 
 from app import navigation, session  # noqa: E402
 
-st.set_page_config(page_title="LLMOps Review Desk", page_icon=":material/fact_check:", layout="wide")
+st.set_page_config(page_title="LLMOps Review Desk", page_icon=str(navigation.PAGE_ICON), layout="wide")
 
 # Team mode without the audit key: every change would be refused, so say why and how to fix it up front.
 key_problem = session.desk().audit.key_status().problem
@@ -24,18 +28,39 @@ if key_problem:
     st.stop()
 
 actor = session.current_actor()
+session.sync_cookie()
 if actor is None:
-    page = st.navigation([st.Page(session.sign_in_form, title="Sign in", icon=":material/login:")])
+    sign_in = st.Page(session.sign_in_form, title="Sign in", icon=":material/login:", default=True)
+    hidden = [
+        st.Page(navigation.PAGES_DIR / spec.file, title=spec.title, icon=spec.icon, visibility="hidden")
+        for spec in navigation.PAGES
+    ]
+    page = st.navigation([sign_in, *hidden], position="hidden")
+    session.sign_in_form()  # on a deep link too: the URL keeps the page, shown once signed in
+    st.stop()
+
+allowed = navigation.pages_for(actor.role)
+sections: dict[str, list] = {}
+specs = {}
+for spec in allowed + [s for s in navigation.PAGES if s not in allowed]:
+    may = spec in allowed
+    entry = st.Page(
+        navigation.PAGES_DIR / spec.file,
+        title=spec.title,
+        icon=spec.icon,
+        default=bool(allowed) and spec == allowed[0],
+        visibility="visible" if may else "hidden",
+    )
+    specs[entry.url_path] = spec
+    sections.setdefault(spec.section if may else "", []).append(entry)
+if not allowed:
+    sections[""].insert(0, st.Page(navigation.no_pages, title="Welcome", default=True))
+page = st.navigation(sections)
+with st.sidebar:
+    st.caption(f"Signed in as **{actor.username}** ({actor.role})")
+    st.button("Sign out", on_click=session.sign_out, icon=":material/logout:")
+spec = specs.get(page.url_path)
+if spec is not None and spec not in allowed:
+    navigation.not_for_role(spec, actor.role)
 else:
-    sections: dict[str, list] = {}
-    for spec in navigation.pages_for(actor.role):
-        sections.setdefault(spec.section, []).append(
-            st.Page(navigation.PAGES_DIR / spec.file, title=spec.title, icon=spec.icon)
-        )
-    if not sections:
-        sections = {"": [st.Page(lambda: st.info("Your role has no pages yet."), title="Welcome")]}
-    page = st.navigation(sections, expanded=True)  # a lead sees all 13 pages, never "View 3 more"
-    with st.sidebar:
-        st.caption(f"Signed in as **{actor.username}** ({actor.role})")
-        st.button("Sign out", on_click=session.sign_out, icon=":material/logout:")
-page.run()
+    page.run()

@@ -43,3 +43,22 @@ PAGES: list[PageSpec] = [
 
 def pages_for(role: str) -> list[PageSpec]:
     return [page for page in PAGES if role in page.roles]
+
+
+PAGE_ICON = Path(__file__).resolve().parent / "page_icon.png"  # local: the app fetches nothing at run time
+
+
+def no_pages() -> None:
+    import streamlit as st
+
+    st.info("Your role has no pages yet.")
+
+
+def not_for_role(spec: PageSpec, role: str) -> None:
+    """A page the signed-in role may not open (a deep link or an old bookmark): say so, link the role's pages."""
+    import streamlit as st
+
+    st.title(spec.title)
+    st.warning(f"The {spec.title} page is not open to the {role} role.", icon=":material/block:")
+    for page in pages_for(role):
+        st.page_link(str(PAGES_DIR / page.file), label=page.title, icon=page.icon)

@@ -1,4 +1,11 @@
-"""Engine, migrations at start, sign-in (local accounts or Streamlit's OIDC) and the current actor."""
+"""The desk, sign-in (local accounts or Streamlit's OIDC), the browser session cookie, and the current actor.
+
+A local sign-in starts a server-side browser session (desk.users.start_session): its random secret goes into
+the `review_desk_session` cookie (written by extra-streamlit-components' CookieManager, read back from the
+request through `st.context.cookies`), so a reload or a new tab resumes it until sign-out (which revokes
+it) or expiry. The cookie carries no name and no role: the actor is re-read from the database every run.
+An SSO sign-in rides on Streamlit's own identity cookie instead.
+"""
 
 from __future__ import annotations
 
@@ -20,19 +27,21 @@ def desk() -> Desk:
     return _desk_for(os.environ.get("REVIEW_STORE_URL") or None)
 
 
-def engine():
-    """Transitional: the engine, for pages not yet moved to the facade (to be removed)."""
-    return desk().engine
+COOKIE = "review_desk_session"
 
 
 def current_actor() -> Actor | None:
-    """The signed-in actor as the database knows it now (a role change or deactivation applies at once)."""
+    """The signed-in actor as the database knows it now (a role change or deactivation applies at once).
+
+    With nobody signed in in this browser session, a live session cookie (a reload, a new tab) signs in.
+    """
     data = st.session_state.get(state.ACTOR)
     if not data:
-        return None
+        return _resume_from_cookie()
     actor = desk().users.current(Actor(**data))
     if actor is None:
         st.session_state.pop(state.ACTOR, None)
+        _forget_session()
         return None
     if actor.role != data.get("role"):
         sign_in_as(actor)
@@ -53,9 +62,93 @@ def sign_in_as(actor: Actor) -> None:
 
 
 def sign_out() -> None:
+    """Revoke the browser session (a copied cookie stops working), clear the cookie, leave the provider."""
     st.session_state.pop(state.ACTOR, None)
+    _forget_session()
     if _oidc_configured() and getattr(st.user, "is_logged_in", False):
         st.logout()
+
+
+def _start_session(actor: Actor) -> None:
+    started = desk().users.start_session(actor=actor, address=_client_address())
+    st.session_state[state.SESSION_SECRET] = started.secret
+    _queue_cookie(
+        method="set",
+        value=started.secret,
+        options={
+            "path": "/",
+            "maxAge": int(started.seconds),  # relative: the browser's clock does not matter
+            "expires": started.expires_at.replace(microsecond=0).isoformat()
+            + "Z",  # the store's times are naive UTC
+            "sameSite": "lax",  # sent on a link followed from elsewhere (a deep link in a chat)
+            "secure": _served_over_https(),
+        },
+    )
+
+
+def _forget_session() -> None:
+    secret = st.session_state.pop(state.SESSION_SECRET, None)
+    if secret:
+        desk().users.end_session(secret=secret)
+    if secret or _cookie():
+        _queue_cookie(method="delete")
+
+
+def _resume_from_cookie() -> Actor | None:
+    """The user of a live session cookie, tried once per cookie value and browser session."""
+    secret = _cookie()
+    if not secret or st.session_state.get(state.COOKIE_TRIED) == secret:
+        return None
+    st.session_state[state.COOKIE_TRIED] = secret
+    actor = desk().users.resume_session(secret=secret)
+    if actor is None:
+        _queue_cookie(method="delete")  # revoked or expired: do not send it again
+        return None
+    st.session_state[state.SESSION_SECRET] = secret
+    sign_in_as(actor)
+    return actor
+
+
+def _cookie() -> str | None:
+    """The session cookie the browser sent when this browser session connected (None in bare/AppTest runs)."""
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # no request context
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _served_over_https() -> bool:
+    try:
+        return str(st.context.url or "").startswith("https://")
+    except Exception:
+        return False
+
+
+def _queue_cookie(**write) -> None:
+    """A cookie write for the browser; sync_cookie() renders it until the browser confirms it."""
+    st.session_state[state.COOKIE_WRITES] = st.session_state.get(state.COOKIE_WRITES, 0) + 1
+    st.session_state[state.COOKIE_WRITE] = write
+
+
+def sync_cookie() -> None:
+    """Hand a pending cookie write to the browser (extra-streamlit-components' CookieManager).
+
+    The component answers True once the cookie is written; until then the write is rendered again on
+    every run, so a rerun right after sign-in cannot lose it. It draws nothing (a zero-height frame).
+    """
+    write = st.session_state.get(state.COOKIE_WRITE)
+    if not write:
+        return
+    import extra_streamlit_components as stx
+
+    st.html("<style>.stElementContainer:has(iframe[height='0']) {display: none;}</style>")
+    manager = stx.CookieManager(key="cookie_manager")
+    done = manager.cookie_manager(
+        cookie=COOKIE, key=f"cookie_write_{st.session_state[state.COOKIE_WRITES]}", default=False, **write
+    )
+    if done:
+        st.session_state.pop(state.COOKIE_WRITE, None)
 
 
 def _oidc_configured() -> bool:
@@ -130,4 +223,5 @@ def sign_in_form() -> None:
             st.error("Unknown user or wrong password.")
         else:
             sign_in_as(actor)
+            _start_session(actor)
             st.rerun()

@@ -2,6 +2,10 @@
 
 ACTOR = "actor"  # dict(username, role, id) of the signed-in user; never an ORM object
 SIGN_IN_ERROR = "sign_in_error"
+SESSION_SECRET = "browser_session_secret"  # this browser session's server-side session (sign-out revokes it)
+COOKIE_TRIED = "session_cookie_tried"  # the cookie value already tried, so a dead one is looked up once
+COOKIE_WRITE = "session_cookie_write"  # a cookie write the browser has not confirmed yet
+COOKIE_WRITES = "session_cookie_writes"  # counts writes: each gets a fresh component key
 OVERVIEW_FILTERS = "overview_filters"
 REVIEW_ITEM = "review_item_id"
 REVIEW_STARTED = "review_started_at"
