@@ -7,22 +7,35 @@ STAMP_DEV := $(VENV)/.installed-dev
 PORT ?= 8501
 API_PORT ?= 8600
 
-.PHONY: run test lint format bench install install-dev clean
+AXE := tests/a11y/node_modules/axe-core/axe.min.js
 
+.PHONY: run test lint format bench install install-dev clean a11y
+
+# uv (from PyPI) downloads and unpacks the dependencies in parallel, several times faster than pip; when it
+# cannot be installed or fails, pip does the same install.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet uv || echo "uv is unavailable: installing with pip (slower)"
+
+PIP_INSTALL = sh -c 'if [ -x $(BIN)/uv ] && $(BIN)/uv pip install --quiet --python $(BIN)/python "$$@"; \
+	then :; else $(BIN)/python -m pip install --quiet "$$@"; fi' pip-install
 
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(PIP_INSTALL) -e .
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(PIP_INSTALL) -e ".[dev]"
 	touch $@ $(STAMP_RUN)
 
 install: $(STAMP_RUN)
 install-dev: $(STAMP_DEV)
+
+# axe-core for the browser journey's accessibility check, pinned by tests/a11y/package-lock.json
+$(AXE): tests/a11y/package.json tests/a11y/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/a11y --no-audit --no-fund --silent && touch $@; \
+	else echo "npm is missing: the browser journey cannot run its accessibility check"; fi
+a11y: $(AXE)
 
 ## make run: migrate, build the demo world if the database is empty, then the app on http://localhost:$(PORT)
 ## and the HTTP API on http://127.0.0.1:$(API_PORT) (docs at /docs) together; Ctrl+C stops both
@@ -32,7 +45,7 @@ run: install
 	$(BIN)/review-desk run --port $(PORT) --api-port $(API_PORT)
 
 ## make test: lint, then every test (PostgreSQL variants when REVIEW_STORE_TEST_PG_URL is set)
-test: install-dev lint
+test: install-dev lint a11y
 	$(BIN)/pytest
 
 lint: install-dev
@@ -48,4 +61,4 @@ bench: install-dev
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/a11y/node_modules

@@ -26,7 +26,7 @@ with left:
     trace_card.render(desk.review.item(item_id))
 with right:
     side = pd.DataFrame({lab.reviewer: {a.key: str(a.value) for a in lab.answers} for lab in case.labels})
-    side.insert(0, "disagree", ["⚠️" if k in case.disagree else "" for k in side.index])
+    side.insert(0, "disagree", ["differs" if k in case.disagree else "" for k in side.index])
     st.dataframe(side, width="stretch")
     for lab in case.labels:
         if lab.correction:

@@ -25,8 +25,8 @@ c1, c2, c3 = st.columns(3)
 c1.metric("Open", len(open_rows), border=True)
 c2.metric("Amber", int((open_rows["sla"] == "amber").sum()), border=True)
 c3.metric("Red (SLA breached)", int((open_rows["sla"] == "red").sum()), border=True)
-SLA_ICON = {"green": "🟢", "amber": "🟠", "red": "🔴", "resolved": "✔️"}
-frame.insert(0, "SLA", frame["sla"].map(SLA_ICON))
+SLA_LABEL = {"green": "On time", "amber": "Amber: due soon", "red": "Red: breached", "resolved": "Resolved"}
+frame.insert(0, "SLA", frame["sla"].map(SLA_LABEL))  # words, not emoji: no emoji font is needed
 widgets.table_with_download(
     frame.drop(columns=["trace_id"]), key="escalations_table", file_name="escalations.csv"
 )

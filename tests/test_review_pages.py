@@ -87,7 +87,7 @@ def test_skip_and_escalate_move_items(monkeypatch, demo_engine, demo_db_url):
     assert not esc.exception
     table = esc.dataframe[0].value
     assert escalated in set(table["item_id"])
-    assert set(table["SLA"]) <= {"🟢", "🟠", "🔴"}
+    assert set(table["SLA"]) <= {"On time", "Amber: due soon", "Red: breached"}
 
 
 def test_untrusted_output_renders_as_text(monkeypatch, demo_engine, demo_db_url):

@@ -61,6 +61,7 @@ def installed(tmp_path_factory) -> Path:
     assert {
         "app/main.py",
         "app/streamlit_config.toml",
+        "app/page_icon.png",
         "pages/review.py",
         "review_store/cli/serve.py",
     } <= names
