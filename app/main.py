@@ -28,7 +28,6 @@ if key_problem:
     st.stop()
 
 actor = session.current_actor()
-session.sync_cookie()
 if actor is None:
     sign_in = st.Page(session.sign_in_form, title="Sign in", icon=":material/login:", default=True)
     hidden = [
@@ -37,6 +36,7 @@ if actor is None:
     ]
     page = st.navigation([sign_in, *hidden], position="hidden")
     session.sign_in_form()  # on a deep link too: the URL keeps the page, shown once signed in
+    session.sync_cookie()  # after the form: the cookie's invisible frame never moves the form's fields
     st.stop()
 
 allowed = navigation.pages_for(actor.role)
@@ -59,6 +59,7 @@ page = st.navigation(sections)
 with st.sidebar:
     st.caption(f"Signed in as **{actor.username}** ({actor.role})")
     st.button("Sign out", on_click=session.sign_out, icon=":material/logout:")
+    session.sync_cookie()
 spec = specs.get(page.url_path)
 if spec is not None and spec not in allowed:
     navigation.not_for_role(spec, actor.role)
