@@ -40,22 +40,24 @@ if actor is None:
     st.stop()
 
 allowed = navigation.pages_for(actor.role)
-sections: dict[str, list] = {}
+ordered = sorted(allowed, key=lambda spec: navigation.SECTIONS.index(spec.section))  # related pages together
+pages = []
 specs = {}
-for spec in allowed + [s for s in navigation.PAGES if s not in allowed]:
+for spec in ordered + [s for s in navigation.PAGES if s not in allowed]:
     may = spec in allowed
     entry = st.Page(
         navigation.PAGES_DIR / spec.file,
         title=spec.title,
         icon=spec.icon,
-        default=bool(allowed) and spec == allowed[0],
+        default=bool(ordered) and spec == ordered[0],
         visibility="visible" if may else "hidden",
     )
     specs[entry.url_path] = spec
-    sections.setdefault(spec.section if may else "", []).append(entry)
+    pages.append(entry)
 if not allowed:
-    sections[""].insert(0, st.Page(navigation.no_pages, title="Welcome", default=True))
-page = st.navigation(sections)
+    pages.insert(0, st.Page(navigation.no_pages, title="Welcome", default=True))
+# One flat list: Streamlit's sectioned menu puts <div>s inside its <ul> (axe-core: list, listitem).
+page = st.navigation(pages)
 with st.sidebar:
     st.caption(f"Signed in as **{actor.username}** ({actor.role})")
     st.button("Sign out", on_click=session.sign_out, icon=":material/logout:")

@@ -41,6 +41,9 @@ PAGES: list[PageSpec] = [
 ]
 
 
+SECTIONS = ("Watch", "Review", "Ship", "Configure")
+
+
 def pages_for(role: str) -> list[PageSpec]:
     return [page for page in PAGES if role in page.roles]
 
