@@ -57,7 +57,7 @@ for spec in ordered + [s for s in navigation.PAGES if s not in allowed]:
 if not allowed:
     pages.insert(0, st.Page(navigation.no_pages, title="Welcome", default=True))
 # One flat list: Streamlit's sectioned menu puts <div>s inside its <ul> (axe-core: list, listitem).
-page = st.navigation(pages)
+page = st.navigation(pages, expanded=True)  # every page listed, no "View more"
 with st.sidebar:
     st.caption(f"Signed in as **{actor.username}** ({actor.role})")
     st.button("Sign out", on_click=session.sign_out, icon=":material/logout:")

@@ -51,7 +51,8 @@ def component_diff(diff) -> None:
             f"{part.component}: {part.summary}", expanded=part.changed and part.component == "prompts"
         ):
             if part.text_diff:
-                st.code(part.text_diff, language="diff")
+                # plain: the diff highlighter greys unchanged lines below 4.5:1 contrast (axe-core)
+                st.code(part.text_diff, language=None)
             elif part.changes:
                 frame = pd.DataFrame([c.to_json() for c in part.changes]).astype(str)
                 formatting.table(frame)

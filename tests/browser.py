@@ -24,7 +24,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"  # git-ignored; the README shows copies in docs/
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"  # git-ignored
+README_SCREENSHOTS = ROOT / "docs" / "screenshots"  # the README's pictures: refreshed by the journey
+AXE = ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"  # `make a11y` (npm ci)
+LOOPBACK = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:", "about:")
 
 
 def require_chromium() -> None:
@@ -105,10 +108,100 @@ def sign_in(page, base: str, username: str, password: str) -> None:
     page.get_by_text(f"Signed in as {username}").wait_for()
 
 
-def screenshot(page, tmp_path: Path, name: str) -> Path:
-    """Saved under the test's tmp dir, and copied to test-artifacts/screenshots."""
+def screenshot(page, tmp_path: Path, name: str, *, readme: bool = False) -> Path:
+    """Saved under the test's tmp dir and test-artifacts/screenshots; with `readme`, also docs/screenshots."""
     target = tmp_path / f"{name}.png"
     page.screenshot(path=str(target), full_page=True)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    (SCREENSHOTS / f"{name}.png").write_bytes(target.read_bytes())
+    assert target.stat().st_size > 10_000, f"{name}: the screenshot is nearly empty"
+    targets = [SCREENSHOTS] + ([README_SCREENSHOTS] if readme else [])
+    for folder in targets:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.png").write_bytes(target.read_bytes())
     return target
+
+
+def watch_requests(page) -> list[str]:
+    """Every request the page (or a frame in it) makes to anywhere but 127.0.0.1: should stay empty."""
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(LOOPBACK) else outside.append(r.url))
+    page.on("websocket", lambda ws: None if ws.url.startswith(LOOPBACK) else outside.append(ws.url))
+    return outside
+
+
+def require_axe() -> None:
+    if AXE.exists():
+        return
+    message = f"{AXE} is missing: run `make a11y` (npm ci in tests/a11y) for the accessibility check"
+    if os.environ.get("REVIEW_DESK_REQUIRE_BROWSER"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def axe_violations(page, *, impacts=("serious", "critical")) -> list[str]:
+    """axe-core's violations of the page as it is now, at the given impacts, one line each."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + "; ".join(" ".join(node["target"]) if isinstance(node["target"], list) else str(node["target"])
+                    for node in v["nodes"][:3])
+        for v in results["violations"]
+        if v["impact"] in impacts
+    ]  # fmt: skip
+
+
+# What a keyboard user must be able to reach with Tab: enabled, visible actions outside frames, each named by
+# a signature that survives a re-render (Streamlit redraws nodes). A radio group counts once (arrow keys move
+# inside it); an element toolbar that exists only while its table is hovered or focused is not counted, and
+# neither is a chart's hover toolbar.
+_SIGNATURE = """e => {
+  if (e.type === 'radio') {
+    const g = e.closest('[role=radiogroup]');
+    return 'radiogroup|' + (g && (g.getAttribute('aria-label') || (g.closest('[data-testid=stRadio]') || g).innerText.split('\\n')[0]) || '');
+  }
+  return [e.tagName, e.getAttribute('aria-label') || e.getAttribute('placeholder') || '',
+          (e.innerText || '').trim().slice(0, 40), e.getAttribute('data-testid') || ''].join('|');
+}"""
+_FOCUSABLE = (
+    """() => {
+  const sig = """
+    + _SIGNATURE
+    + """;
+  const sel = 'button, a[href], input, textarea, select, summary, [role=slider], [tabindex]';
+  const out = new Set();
+  for (const el of document.querySelectorAll(sel)) {
+    if (el.disabled || el.type === 'hidden' || el.getAttribute('tabindex') === '-1') continue;
+    if (el.closest('[aria-hidden=true], .modebar, [data-testid=stElementToolbar], iframe')) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+    out.add(sig(el));
+  }
+  return [...out];
+}"""
+)
+_FOCUSED = (
+    "() => { const e = document.activeElement; return e && e !== document.body ? ("
+    + _SIGNATURE
+    + ")(e) : '' }"
+)
+
+
+def unreachable_by_keyboard(page, *, max_tabs: int = 300) -> list[str]:
+    """The actions on the page that pressing Tab never focuses, going once round the page from the top."""
+    page.mouse.move(0, 0)  # no hover-only toolbar in the way
+    wanted = set(page.evaluate(_FOCUSABLE))
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    reached: set[str] = set()
+    order: list[str] = []
+    for _ in range(max_tabs):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(_FOCUSED)
+        if order and focused and focused == order[0] and len(order) > 1:
+            break  # round the page once
+        if focused:
+            order.append(focused)
+            reached.add(focused)
+        if wanted <= reached:
+            break
+    return sorted(wanted - reached)
