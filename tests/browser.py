@@ -153,10 +153,10 @@ def axe_violations(page, *, impacts=("serious", "critical")) -> list[str]:
 
 # What a keyboard user must be able to reach with Tab: enabled, visible actions outside frames, each named by
 # a signature that survives a re-render (Streamlit redraws nodes). A radio group counts once (arrow keys move
-# inside it); an element toolbar that exists only while its table is hovered or focused is not counted, and
-# neither is a chart's hover toolbar.
+# inside it, segmented controls too); an element toolbar that exists only while its table is hovered or
+# focused is not counted, nor a chart's hover toolbar, nor what a closed expander holds (its summary is).
 _SIGNATURE = """e => {
-  if (e.type === 'radio') {
+  if (e.type === 'radio' || e.getAttribute('role') === 'radio') {
     const g = e.closest('[role=radiogroup]');
     return 'radiogroup|' + (g && (g.getAttribute('aria-label') || (g.closest('[data-testid=stRadio]') || g).innerText.split('\\n')[0]) || '');
   }
@@ -173,6 +173,8 @@ _FOCUSABLE = (
   for (const el of document.querySelectorAll(sel)) {
     if (el.disabled || el.type === 'hidden' || el.getAttribute('tabindex') === '-1') continue;
     if (el.closest('[aria-hidden=true], .modebar, [data-testid=stElementToolbar], iframe')) continue;
+    const fold = el.closest('details');
+    if (fold && !fold.open && el.tagName !== 'SUMMARY') continue;  // inside a closed expander: open it first
     const box = el.getBoundingClientRect();
     if (box.width === 0 || box.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
     out.add(sig(el));
