@@ -90,7 +90,7 @@ def _forget_session() -> None:
     secret = st.session_state.pop(state.SESSION_SECRET, None)
     if secret:
         desk().users.end_session(secret=secret)
-    if secret or _cookie():
+    if secret:
         _queue_cookie(method="delete")
 
 
@@ -102,8 +102,7 @@ def _resume_from_cookie() -> Actor | None:
     st.session_state[state.COOKIE_TRIED] = secret
     actor = desk().users.resume_session(secret=secret)
     if actor is None:
-        _queue_cookie(method="delete")  # revoked or expired: do not send it again
-        return None
+        return None  # revoked or expired: worthless, and tried once per browser session only
     st.session_state[state.SESSION_SECRET] = secret
     sign_in_as(actor)
     return actor

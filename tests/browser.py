@@ -100,8 +100,18 @@ def browser_page():
             browser.close()
 
 
+def settled(page) -> None:
+    """Wait until the script run is over (Streamlit's running indicator is gone)."""
+    from playwright.sync_api import expect
+
+    page.wait_for_timeout(500)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
+
+
 def sign_in(page, base: str, username: str, password: str) -> None:
     page.goto(base)
+    page.get_by_label("Username", exact=True).wait_for()
+    settled(page)
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
