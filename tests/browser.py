@@ -116,11 +116,18 @@ def sign_in(page, base: str, username: str, password: str) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text(f"Signed in as {username}").wait_for()
+    settled(page)
 
 
 def screenshot(page, tmp_path: Path, name: str, *, readme: bool = False) -> Path:
     """Saved under the test's tmp dir and test-artifacts/screenshots; with `readme`, also docs/screenshots."""
     target = tmp_path / f"{name}.png"
+    page.evaluate(  # the top of the page, no keyboard focus ring from the keyboard walk
+        """() => { document.activeElement && document.activeElement.blur();
+        for (const e of [document.scrollingElement, ...document.querySelectorAll('[data-testid=stMain]')])
+            e && e.scrollTo(0, 0); }"""
+    )
+    page.wait_for_timeout(300)
     page.screenshot(path=str(target), full_page=True)
     assert target.stat().st_size > 10_000, f"{name}: the screenshot is nearly empty"
     targets = [SCREENSHOTS] + ([README_SCREENSHOTS] if readme else [])
