@@ -192,9 +192,15 @@ def test_demoted_lead_loses_lead_pages_and_deactivated_user_is_signed_out(monkey
     assert not at.exception
     assert at.session_state["actor"]["role"] == "reviewer"
     assert any("(reviewer)" in c.value for c in at.sidebar.caption)
-    assert [t.value for t in at.title][:1] == [navigation.pages_for("reviewer")[0].title]
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page(page("agreement"))
+    # the open Agreement page now refuses the reviewer (every page is registered, so a bookmark or deep link
+    # gets an explanation and the role's own pages, never the lead's content)
+    refusal = "The Agreement page is not open to the reviewer role."
+    assert [w.value for w in at.warning] == [refusal]
+    assert not at.metric and not at.dataframe
+    at.switch_page(page(navigation.pages_for("reviewer")[0].file[:-3])).run()
+    assert not at.warning and [t.value for t in at.title][:1] == [navigation.pages_for("reviewer")[0].title]
+    at.switch_page(page("agreement")).run()
+    assert [w.value for w in at.warning] == [refusal] and not at.metric
     desk.users.set_active(actor=adam, username="lena", active=False)
     at.run()
     assert not at.exception
