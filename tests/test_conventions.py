@@ -26,10 +26,7 @@ MAX_LINES = 400
 
 # Files not yet on the facade (each noun's owner removes its entries as it moves them).
 TRANSITIONAL_UI: set[str] = set()
-TRANSITIONAL_LONG = {
-    "review_store/models.py",
-    "review_store/migrations/versions/0001_initial_schema.py",
-}
+TRANSITIONAL_LONG: set[str] = set()
 TRANSITIONAL_PRIVATE_IMPORTS: set[tuple[str, str]] = {}
 
 
@@ -83,8 +80,11 @@ def test_ui_opens_no_session_or_transaction(path: Path) -> None:
         )
 
 
-@pytest.mark.parametrize("path", _py_files("review_store"), ids=_rel)
+@pytest.mark.parametrize(
+    "path", [p for p in _py_files("review_store") if "versions" not in p.parts], ids=_rel
+)
 def test_store_modules_stay_small(path: Path) -> None:
+    """Migration scripts (migrations/versions) are frozen history, never edited to split them: not counted."""
     lines = len(path.read_text().splitlines())
     if _rel(path) in TRANSITIONAL_LONG:
         pytest.skip(f"transitional: {lines} lines, to be split")
