@@ -3,8 +3,10 @@
 Alpha is 1 - (n - 1) * O / E, where O sums each pairable unit's within-unit disagreement over its ordered
 pairs divided by (m_u - 1), and E sums the disagreement of every ordered pair of the n pairable values.
 Units with the same multiset of values are one *group* (the estimate weights each group by how many units
-it has; a bootstrap resample by how many times its units were drawn), so one function serves both. No
-values x values matrix is built except for ratio with at most `RATIO_DENSE_MAX` distinct values:
+it has; a bootstrap resample by how many times its units were drawn), so one function serves both (up
+to 2,000 distinct units; above that the bootstrap uses the first-order expansion of this statistic in
+`agreement.linear`, O(groups) per resample at every level). No values x values matrix is built except
+for ratio with at most `RATIO_DENSE_MAX` distinct values:
 
 - nominal: E = n^2 - sum_v n_v^2 (value counts); values held by one group only enter through that
   group's own sum of squared counts, shared values through a sparse product.
@@ -161,11 +163,16 @@ class Statistic:
         if self.level != "ratio" or self.ratio.dense or self.features is not None:
             return float(self(freq)[0])
         n, z = float(self.base.sum()), float(self.base[self.g.coord == 0].sum())
-        laplace = self.ratio.laplace_of_counts(self.base)[None, :]
+        laplace = self.laplace[None, :]
         expected = n * n - z * z - 4.0 * float(self.ratio.integral(laplace)[0])
         observed = float(freq[0] @ self.observed)
         alpha = 1.0 - (n - 1) * observed / expected if expected > 0 else np.nan
         return float(alpha) if np.isfinite(alpha) else np.nan
+
+    @cached_property
+    def laplace(self) -> np.ndarray:
+        """Ratio above the dense limit: L(s) of the data's value counts at the nodes (computed once)."""
+        return self.ratio.laplace_of_counts(self.base)
 
     def __call__(self, weights: np.ndarray) -> np.ndarray:
         """Alpha for each row of `weights` (NaN where undefined)."""
@@ -266,6 +273,17 @@ class _RatioKernel:
     def integral(self, laplace: np.ndarray) -> np.ndarray:
         """I for each row of L(s) at the nodes (trapezoid in log s: ds = s dt, integrand s L^2)."""
         return self.step * (laplace * laplace) @ (self.s * self.s)
+
+    def row_sums(self, counts: np.ndarray, block: int = 1024) -> np.ndarray:
+        """sum_w n_w delta(v, w) for every value v (the pair sum's rows; values x values in blocks)."""
+        if self.matrix is not None:
+            return self.matrix @ counts
+        return np.concatenate(
+            [
+                _ratio_delta(self.x[i : i + block, None], self.x[None, :]) @ counts
+                for i in range(0, len(self.x), block)
+            ]
+        )
 
     def dense_pairs(self, nv: np.ndarray, block: int = 1024) -> np.ndarray:
         if self.matrix is not None:
