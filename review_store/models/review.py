@@ -27,8 +27,6 @@ class SamplingPolicy(SQLModel, table=True):
 class ReviewItem(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("trace_id", "queue"),
-        # the queue's serving order, ties by id: a claim walks it and stops at the first eligible item
-        Index("ix_reviewitem_lane", "status", "queue", "priority", "created_at", "id"),
         # the item browser's order (newest first) and a reviewer's assigned items, both index seeks
         Index("ix_reviewitem_created", "created_at", "id"),
         Index("ix_reviewitem_assigned", "assigned_to_id", "status"),
@@ -53,6 +51,18 @@ class ReviewItem(SQLModel, table=True):
     # A lead's assignment: this reviewer is served the item first and the other reviewers leave one of
     # its k slots for them (review_store/items/assign.py).
     assigned_to_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+# The queue's serving order (escalations before sampled items, highest priority first, oldest first, ties
+# by id): a claim walks it from the first open entry and stops at the first eligible item (queue/claim.py).
+Index(
+    "ix_reviewitem_serve",
+    ReviewItem.__table__.c.status,
+    ReviewItem.__table__.c.queue,
+    ReviewItem.__table__.c.priority.desc(),
+    ReviewItem.__table__.c.created_at,
+    ReviewItem.__table__.c.id,
+)
 
 
 class Assignment(SQLModel, table=True):

@@ -4,7 +4,7 @@ claim.py serves the next item (a lease); labels.py stores what a reviewer decide
 and the trace card. Callers import from here.
 """
 
-from review_store.queue.claim import eligible, next_item
+from review_store.queue.claim import eligible, next_item, serving_query
 from review_store.queue.labels import (
     ESCALATION_PRIORITY,
     escalate,
@@ -25,6 +25,7 @@ __all__ = [
     "next_item",
     "progress",
     "queue_counts",
+    "serving_query",
     "skip",
     "submit_label",
 ]

@@ -6,22 +6,24 @@ expires (`REVIEW_STORE_LEASE_MINUTES`); expired leases stop counting, so a close
 The unique (item, reviewer) assignment row means a reviewer is never offered an item twice. A lease is
 bookkeeping, not a decision: it is not audited (a label, a skip, a flag or an escalation is).
 
-Serving order: items a lead assigned to this reviewer first (items/assign.py), then escalations, then by priority, then oldest first (ties by id). The open items are
-walked lane by lane ((queue, priority), found by loose index scans) along the
-(status, queue, priority, created_at, id) index, stopping at the first eligible item, on both databases:
-neither sorts the open items nor counts leases for more than the rows it visits.
+Serving order: items a lead assigned to this reviewer first (items/assign.py), then escalations, then by
+priority (highest first), then oldest first (ties by id). That is exactly the order of the index
+ix_reviewitem_serve (status, queue, priority DESC, created_at, id), so one query walks the open items along
+it and stops at the first eligible item, on both databases: neither sorts the open items nor counts leases
+for more than the rows it visits.
 
-Concurrency: on PostgreSQL the candidate row is taken with `SELECT ... FOR UPDATE SKIP LOCKED` and its
-capacity re-counted once the lock is held; on SQLite every write transaction starts with BEGIN IMMEDIATE
-(db.py), so the select-then-insert of one claim is already serialised.
+Concurrency: on PostgreSQL the candidate row is taken with `SELECT ... FOR UPDATE SKIP LOCKED` and the
+lease is written by an INSERT ... SELECT that re-counts the capacity once the lock is held; on SQLite every
+write transaction starts with BEGIN IMMEDIATE (db.py), so the select-then-insert of one claim is already
+serialised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func
+from sqlalchemy import and_, exists, func, insert, literal
 from sqlmodel import Session, col, select
 
 from review_store.config import get_settings
@@ -64,10 +66,10 @@ def eligible(reviewer_id: int, now: datetime):
     )
 
 
-def _first_assigned(session: Session, reviewer_id: int, now: datetime, tried: list[int]) -> int | None:
+def _first_assigned(session: Session, reviewer_id: int, now: datetime, tried: list[int]) -> ReviewItem | None:
     """The reviewer's oldest, highest-priority open item a lead assigned to them (ix_reviewitem_assigned)."""
     query = (
-        select(ReviewItem.id)
+        select(ReviewItem)
         .where(ReviewItem.assigned_to_id == reviewer_id, eligible(reviewer_id, now))
         .order_by(col(ReviewItem.priority).desc(), col(ReviewItem.created_at), col(ReviewItem.id))
         .limit(1)
@@ -80,47 +82,61 @@ def _first_assigned(session: Session, reviewer_id: int, now: datetime, tried: li
 
 
 QUEUES = ("escalation", "sampled")  # serving order; sampling refuses any other queue name
+# The serving order is the index order of ix_reviewitem_serve (status, queue, priority DESC, created_at, id):
+# escalations sort before sampled items by name, so one ordered walk serves both queues.
+assert QUEUES == tuple(sorted(QUEUES)), "the serving order of the queues must be their sort order"
 
 
-def _lanes(session: Session) -> Iterator[tuple[str, int]]:
-    """(queue, priority) pairs holding open items, lazily, in serving order: escalations first, then by
-    priority. Each step is one seek on the lane index (a loose index scan), and serving lane by lane lets
-    the item lookup walk that index in order and stop at the first eligible item, instead of sorting every
-    open item on each claim."""
-    for queue_name in QUEUES:
-        in_queue = and_(ReviewItem.status == "open", ReviewItem.queue == queue_name)
-        priority = session.exec(select(func.max(ReviewItem.priority)).where(in_queue)).one()
-        while priority is not None:
-            yield queue_name, priority
-            priority = session.exec(
-                select(func.max(ReviewItem.priority)).where(in_queue, ReviewItem.priority < priority)
-            ).one()
+def serving_query(reviewer_id: int, now: datetime, tried: Sequence[int] = ()):
+    """The first open item in serving order that this reviewer may take (SELECT ... LIMIT 1).
 
-
-def _first_eligible(session: Session, reviewer_id: int, now: datetime, tried: list[int]) -> int | None:
-    for queue_name, priority in _lanes(session):
-        query = (
-            select(ReviewItem.id)
-            .where(
-                ReviewItem.queue == queue_name, ReviewItem.priority == priority, eligible(reviewer_id, now)
-            )
-            .order_by(col(ReviewItem.created_at), col(ReviewItem.id))
-            .limit(1)
+    ORDER BY matches ix_reviewitem_serve exactly, so both databases walk that index from its first open
+    entry and stop at the first eligible item: no sort, no lease counting beyond the rows visited, and no
+    planner choice to get wrong (an index on created_at alone cannot produce this order, so PostgreSQL
+    cannot prefer it with statistics from before the items closed and walk every closed item first)."""
+    query = (
+        select(ReviewItem)
+        .where(eligible(reviewer_id, now))
+        .order_by(
+            col(ReviewItem.queue),
+            col(ReviewItem.priority).desc(),
+            col(ReviewItem.created_at),
+            col(ReviewItem.id),
         )
-        if tried:
-            query = query.where(col(ReviewItem.id).not_in(tried))
-        if is_pg(session):
-            query = query.with_for_update(skip_locked=True, of=ReviewItem)
-        item_id = session.exec(query).first()
-        if item_id is not None:
-            return item_id
-    return None
+        .limit(1)
+    )
+    if tried:
+        query = query.where(col(ReviewItem.id).not_in(tried))
+    return query
 
 
-def _active_assignment(session: Session, reviewer_id: int, now: datetime) -> Assignment | None:
+def _first_eligible(session: Session, reviewer_id: int, now: datetime, tried: list[int]) -> ReviewItem | None:
+    query = serving_query(reviewer_id, now, tried)
+    if is_pg(session):
+        query = query.with_for_update(skip_locked=True, of=ReviewItem)
+    return session.exec(query).first()
+
+
+def _lease(session: Session, item_id: int, reviewer_id: int, now: datetime) -> bool:
+    """Write the lease if the item still has a free slot for this reviewer; False when it has none.
+
+    One INSERT ... SELECT: the capacity is re-counted by the insert itself. On PostgreSQL that statement
+    sees every lease committed since the lookup's snapshot, and the item's row lock is held, so no two
+    claims overfill it; on SQLite BEGIN IMMEDIATE already serialised the whole claim."""
+    expires = now + timedelta(minutes=get_settings().lease_minutes)
+    source = select(
+        literal(item_id), literal(reviewer_id), literal(now), literal(expires), literal("active")
+    ).where(ReviewItem.id == item_id, eligible(reviewer_id, now))
+    columns = ["item_id", "reviewer_id", "leased_at", "expires_at", "status"]
+    written = insert(Assignment).from_select(columns, source).returning(Assignment.id)
+    return session.exec(written).first() is not None
+
+
+def _held_item(session: Session, reviewer_id: int, now: datetime) -> ReviewItem | None:
+    """The open item this reviewer holds an unexpired lease on (the oldest lease), if any."""
     return session.exec(
-        select(Assignment)
-        .join(ReviewItem, col(ReviewItem.id) == Assignment.item_id)
+        select(ReviewItem)
+        .join(Assignment, col(ReviewItem.id) == Assignment.item_id)
         .where(
             Assignment.reviewer_id == reviewer_id,
             Assignment.status == "active",
@@ -141,32 +157,19 @@ def next_item(session: Session, *, actor: Actor, now: datetime | None = None) ->
     if actor.id is None:
         raise ValidationFailed("next_item: the actor has no user id")
     now = now_or_clock(now)
-    held = _active_assignment(session, actor.id, now)
+    held = _held_item(session, actor.id, now)
     if held is not None:
-        return session.get(ReviewItem, held.item_id)
+        return held
     tried: list[int] = []
     for _ in range(50):
-        item_id = _first_assigned(session, actor.id, now, tried)
-        if item_id is None:
-            item_id = _first_eligible(session, actor.id, now, tried)
-        if item_id is None:
+        item = _first_assigned(session, actor.id, now, tried)
+        if item is None:
+            item = _first_eligible(session, actor.id, now, tried)
+        if item is None:
             return None
-        if is_pg(session):
-            # Re-count under the row lock: a claim committed since the lookup's snapshot is visible to this
-            # statement. (SQLite needs none: BEGIN IMMEDIATE already serialised this whole claim.)
-            still_free = session.exec(
-                select(ReviewItem.id).where(ReviewItem.id == item_id, eligible(actor.id, now))
-            ).first()
-            if still_free is None:
-                tried.append(item_id)
-                continue
-        lease = Assignment(
-            item_id=item_id,
-            reviewer_id=actor.id,
-            leased_at=now,
-            expires_at=now + timedelta(minutes=get_settings().lease_minutes),
-        )
-        session.add(lease)  # a lease is bookkeeping, not a decision: it is not audited (a label is)
-        session.flush()
-        return session.get(ReviewItem, item_id)
+        assert item.id is not None
+        # a lease is bookkeeping, not a decision: it is not audited (a label is)
+        if _lease(session, item.id, actor.id, now):
+            return item
+        tried.append(item.id)  # a claim committed since our snapshot took the last free slot
     return None

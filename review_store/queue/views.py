@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
-from review_store import rubrics
 from review_store.errors import NotFound
 from review_store.models import Assignment, GuardrailEvent, Label, ReviewItem, Rubric, Trace
 from review_store.permissions import Actor
@@ -38,10 +37,13 @@ def progress(session: Session, *, actor: Actor, now: datetime | None = None) -> 
 
 def active_rubric(session: Session) -> Rubric:
     """The rubric reviewers answer now: the newest version of the most recently created rubric."""
-    rubric = session.exec(select(Rubric).order_by(col(Rubric.id).desc()).limit(1)).first()
+    newest_name = select(Rubric.name).order_by(col(Rubric.id).desc()).limit(1).scalar_subquery()
+    rubric = session.exec(
+        select(Rubric).where(Rubric.name == newest_name).order_by(col(Rubric.version).desc()).limit(1)
+    ).first()  # one round trip: it runs on every claim
     if rubric is None:
         raise NotFound("no rubric yet: a lead creates one in Settings > Rubrics")
-    return rubrics.latest(session, rubric.name)
+    return rubric
 
 
 def expired_leases(session: Session, *, now: datetime | None = None) -> int:
