@@ -70,10 +70,23 @@ def url_of(session: Session) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+def _lock_head(session: Session) -> Setting | None:
+    """Serialise appends so the chain never forks; returns the head row (None before the first event).
+
+    The head row is locked until commit (PostgreSQL: SELECT ... FOR UPDATE; SQLite: every write
+    transaction starts with BEGIN IMMEDIATE, db.py), one round trip that also reads the row the append
+    rewrites. Only before the head exists is there no row to lock: then a transaction-level advisory lock
+    serialises the appenders, and the head is read again once it is held (the one we waited for may have
+    written it)."""
+    query = select(Setting).where(Setting.key == HEAD_KEY).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name != "postgresql":
+        return session.exec(query).first()
+    query = query.with_for_update()
+    head = session.exec(query).first()
+    if head is None:
         session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY))
-    # SQLite: every write transaction starts with BEGIN IMMEDIATE (db.py), so appends are serialised.
+        head = session.exec(query).first()
+    return head
 
 
 def _append(
@@ -117,7 +130,7 @@ def record(
     caller's whole change rolls back). An unkeyed tail left by an older version is anchored first.
     """
     key = key or keys.require(url_of(session))
-    _lock_chain(session)
+    head = _lock_head(session)
     actor_name = actor if isinstance(actor, str) else actor.username
     payload = _with_origin(actor, actor_name, payload)
     last = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
@@ -131,7 +144,6 @@ def record(
     )  # fmt: skip
     value = {"seq": event.seq, "hash": event.hash, "key_id": key.key_id}
     value["mac"] = head_mac(key, event.seq or 0, event.hash)
-    head = session.get(Setting, HEAD_KEY)
     if head is None:
         session.add(Setting(key=HEAD_KEY, value=value, updated_by="audit"))
     else:
