@@ -194,12 +194,12 @@ def next_item_latency(url: str, *, items: int = OPEN_ITEMS, samples: int = 400) 
     return {"p50": round(float(p50), 2), "p95": round(float(p95), 2)}
 
 
-def run(work: Path, *, seconds: float) -> dict:
+def run(work: Path, *, seconds: float, prefix: str = "review_desk_bench") -> dict:
     work.mkdir(parents=True, exist_ok=True)
     out: dict = {}
     backends = {"sqlite": lambda name: _sqlite(work / f"{name}.db"), "pg": _pg_database}
     for backend, make in backends.items():
-        url = make("review_desk_bench_claim")
+        url = make(f"{prefix}_claim")
         if url is None:
             print(f"[claim] {backend}: REVIEW_STORE_TEST_PG_URL not set, skipped", flush=True)
             continue
@@ -207,7 +207,7 @@ def run(work: Path, *, seconds: float) -> dict:
         claim = claim_throughput(url, seconds=seconds)
         out[f"claim_labels_per_s_{backend}"] = claim["labels_per_s"]
         print(f"[claim] {backend}: {claim} ({time.perf_counter() - started:.0f} s)", flush=True)
-        latency = next_item_latency(make("review_desk_bench_next"))
+        latency = next_item_latency(make(f"{prefix}_next"))
         suffix = "" if backend == "sqlite" else "_pg"
         out[f"next_item_ms_p50{suffix}"], out[f"next_item_ms_p95{suffix}"] = latency["p50"], latency["p95"]
         print(f"[claim] {backend}: next_item at {OPEN_ITEMS:,} open items {latency}", flush=True)
@@ -226,10 +226,16 @@ def main() -> None:
     )
     parser.add_argument("--work", type=Path, default=HERE / "work")
     parser.add_argument(
+        "--prefix",
+        default="review_desk_bench",
+        help="Names of the scratch databases (PREFIX_claim, PREFIX_next; dropped and recreated on "
+        "PostgreSQL, files under --work on SQLite), so runs on a shared server do not collide.",
+    )
+    parser.add_argument(
         "--out", type=Path, default=HERE / "results.json", help="Merged into; other keys kept."
     )
     args = parser.parse_args()
-    measured = run(args.work, seconds=args.seconds)
+    measured = run(args.work, seconds=args.seconds, prefix=args.prefix)
     from bench.run import merge_into
 
     merge_into(args.out, measured)
