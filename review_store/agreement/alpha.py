@@ -27,7 +27,7 @@ LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval", "ratio")
 _MULTINOMIAL_MAX_PATTERNS = 2000  # beyond this many distinct units, resample unit indices
 _DENSE_GROUPING = 100  # up to this many values, group units in the order of their dense count rows
 _CHUNK_CELLS = 8_000_000  # resamples x values (or x units) evaluated at once, to bound memory
-_DRAW_CELLS = 4_000_000  # resamples x items drawn at once (index path; 16 MB of draws, 32 MB of counts)
+_DRAW_CELLS = 4_000_000  # resamples x items drawn at once (index path: 16 MB of draws, 32 MB of counts)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from scipy import sparse
 RATIO_DENSE_MAX = 4096  # distinct values up to which ratio's expected disagreement is a plain pair sum
 _STEP = 0.25  # trapezoid step in log s for the ratio integral of the estimate (relative error < 1e-13)
 _RESAMPLE_STEP = 0.4  # ... and of each bootstrap resample (relative error < 1e-10, fewer nodes)
+_SERIES_TERMS = 26  # terms of the power series giving L(s) at the nodes with s <= 1
 
 
 @dataclass(frozen=True)
@@ -262,12 +263,28 @@ class _RatioKernel:
         return out
 
     def laplace_of_counts(self, counts: np.ndarray, block: int = 16384) -> np.ndarray:
-        """L(s) at the nodes for values with the given counts: sum_v n_v x_v e^{-s x_v}."""
-        out = np.zeros(len(self.s))
+        """L(s) at the nodes for values with the given counts: sum_v n_v x_v e^{-s x_v}.
+
+        Nodes with s <= 1 (over half of them: the left tail reaches far) come from the power series
+        sum_k (-s)^k / k! M_(k+1) over the moments M_j = sum_v n_v x_v^j, with no exponentials: x <= 1, so
+        the truncation after `_SERIES_TERMS` terms is below 1/26! of M_1 and the rounding below e^{2s} ulp
+        of L(s) (L(s) >= e^{-s} M_1, the terms' absolute sum <= e^{s} M_1). The others by exponentials.
+        """
         xs = np.where(self.x > 0, self.x / self.scale, 0.0)
+        series = self.s <= 1.0
+        moments, power = np.empty(_SERIES_TERMS), counts * xs
+        for k in range(_SERIES_TERMS):
+            moments[k] = power.sum()
+            power = power * xs
+        steps = np.concatenate(
+            [np.ones((series.sum(), 1)), -self.s[series, None] / np.arange(1, _SERIES_TERMS)], axis=1
+        )
+        out = np.zeros(len(self.s))
+        out[series] = np.cumprod(steps, axis=1) @ moments
+        nodes = self.s[~series]
         for start in range(0, len(xs), block):
             part = xs[start : start + block]
-            out += (counts[start : start + block] * part) @ np.exp(-np.outer(part, self.s))
+            out[~series] += (counts[start : start + block] * part) @ np.exp(-np.outer(part, nodes))
         return out
 
     def integral(self, laplace: np.ndarray) -> np.ndarray:
