@@ -19,7 +19,11 @@ def _fmt(value) -> str:
 
 def _agreement_line(results: dict) -> str:
     continuous = results.get("agreement_continuous_s") or {}
-    per_level = ", ".join(f"{level} {_fmt(seconds)} s" for level, seconds in continuous.items())
+    cpu = results.get("agreement_continuous_cpu_s") or {}
+    per_level = ", ".join(
+        f"{level} {_fmt(seconds)} s" + (f" ({_fmt(cpu[level])} s CPU)" if level in cpu else "")
+        for level, seconds in continuous.items()
+    )
     return (
         f"Agreement (`python -m bench.agreement`): 100,000 items x 3 raters on a 1-5 scale, ordinal, 1,000 "
         f"bootstrap resamples: {_fmt(results.get('agreement_s'))} s. 1,000,000 continuous ratings (333,334 "
