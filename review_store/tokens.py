@@ -3,14 +3,17 @@
 A secret is `rdt_` + 43 random URL-safe characters (256 bits). Only its sha256 is stored: the secret
 is random and long, so a slow password hash would add nothing, and a lookup by hash stays one index
 seek. A secret is shown once, when it is issued. Revoked or expired credentials and credentials of
-deactivated users never work; every use stamps `last_used_at`.
+deactivated users never work. A use stamps `last_used_at` when the stored value is None or at least
+STAMP_EVERY (a minute) old: "last used" is shown to the minute, and stamping every request would make
+every API call (each OTLP export of an exporter sending many a second) a database write that queues for
+SQLite's one write lock. So the time shown is at most a minute behind the last use.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -23,6 +26,7 @@ from review_store.permissions import Actor, require
 SECRET_PREFIX = "rdt_"
 KINDS = ("personal", "api")
 _SHOWN = 12  # characters of the secret kept as its visible prefix ("rdt_" + 8)
+STAMP_EVERY = timedelta(minutes=1)  # last_used_at is rewritten when at least this old
 
 
 def secret_hash(secret: str) -> str:
@@ -87,7 +91,8 @@ def issue(
 
 
 def authenticate(session: Session, *, secret: str, origin: str, kind: str | None = None) -> Actor:
-    """The user a secret stands for, as an Actor whose origin names the credential; stamps last use.
+    """The user a secret stands for, as an Actor whose origin names the credential; stamps last use
+    (at most once per STAMP_EVERY).
 
     Raises PermissionDenied for an unknown, revoked or expired secret, a deactivated user, or (with
     `kind`) a credential of another kind (one message for all, so a probe learns nothing).
@@ -120,7 +125,9 @@ def authenticate_credential(
         raise refused
     if credential.expires_at is not None and credential.expires_at <= now:
         raise refused
-    _stamp(session, credential.id, now)
+    last = credential.last_used_at
+    if last is None or not last <= now < last + STAMP_EVERY:  # a clock set back restamps too
+        _stamp(session, credential.id, now)
     actor = Actor(
         username=user.username, role=user.role, id=user.id, origin=f"token {credential.prefix} from {origin}"
     )

@@ -30,7 +30,7 @@ def running_api(desk: Desk, *, rate_limit: RateLimit | None = None) -> Iterator[
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 180  # the first start imports litellm: ~14 s of CPU, a minute at load 14
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the API server did not start")

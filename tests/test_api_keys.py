@@ -67,6 +67,27 @@ def test_health_needs_no_key_and_me_names_the_keys_user(desk, pinned_clock) -> N
         assert listed[0].last_used_at == pinned_clock.now()
 
 
+def test_last_use_is_stamped_at_most_once_a_minute(desk, pinned_clock) -> None:
+    """A fresh stamp costs no write: the time shown is at most tokens.STAMP_EVERY behind the last use."""
+    secret = desk.apikeys.create(actor=SYSTEM, username="olivia", label="otel").secret
+
+    def last_used():
+        return desk.apikeys.list(actor=_admin(desk))[0].last_used_at
+
+    first = pinned_clock.now()
+    desk.apikeys.authenticate(secret=secret, origin="test")
+    assert last_used() == first
+    pinned_clock.advance(timedelta(seconds=59))
+    desk.apikeys.authenticate(secret=secret, origin="test")
+    assert last_used() == first  # under a minute old: left as it is
+    pinned_clock.advance(timedelta(seconds=1))
+    desk.apikeys.authenticate(secret=secret, origin="test")
+    assert last_used() == first + timedelta(minutes=1)
+    pinned_clock.set(first)  # a clock set back: stamped again, never left in the future
+    desk.apikeys.authenticate(secret=secret, origin="test")
+    assert last_used() == first
+
+
 def test_401_for_missing_unknown_personal_revoked_and_deactivated(desk) -> None:
     key = api_key(desk, "rita")
     personal = desk.users.issue_token(actor=SYSTEM, username="rita").secret

@@ -26,6 +26,15 @@ from tests.conftest import create_schema
 
 # --- the record fast path ---------------------------------------------------------------------------
 
+
+def _nested(levels: int) -> dict:
+    """{"k": [[...]]}: `levels` levels of lists and objects in all."""
+    value: list = []
+    for _ in range(levels - 2):
+        value = [value]
+    return {"k": value}
+
+
 odd_numbers = st.sampled_from(
     [None, "", 0, 1, -1, 0.5, -0.5, 2**53, 2**53 + 1, 2**70, 1e308, float("inf"), float("nan"), "12", "fast"]
 )
@@ -99,7 +108,13 @@ fields = {
     "user_feedback": st.sampled_from(["up", "down", "none", "UP", " up", None, "", "meh", 1]),
     "context": st.lists(chunk_values, max_size=3) | any_value,
     "guardrails": st.lists(guard_values, max_size=2) | any_value,
-    "meta": st.sampled_from([None, {}, {"k": 1}, '{"k": 2}', "[1]", "{bad"]),
+    "meta": st.sampled_from(
+        [None, {}, {"k": 1}, '{"k": 2}', "[1]", "{bad", "", [1], 3]
+        + [{"otel": {"span_id": "ab", "attributes": {"a": [1, 2.5, True, None], "b": {"c": "d"}}}}]
+        + [{"k": "a\x00b"}, {"k\x00": 1}, {1: "x"}, {"k": (1, 2)}, {"k": float("inf")}, {"k": 2**64}]
+        + [{"k": -(2**63)}, {"k": b"x"}, {"k": datetime(2026, 1, 5)}, {"k": "x" * 1_000_001}]
+        + [{"k": {"n": [[[[]]]]}}, _nested(63), _nested(64), _nested(65)]
+    ),
     "metadata": st.sampled_from([None, {"team": "a"}]),
     "extra": any_value,
 }
@@ -194,6 +209,13 @@ ODD_CASES = [
     {"meta": {"a": 1}, "extra": 2},
     {"metadata": '{"a": 1}'},
     {"extra": ""},
+    {
+        "guardrails": [
+            {"name": "pii", "stage": "input", "action": "flagged", "timestamp": datetime(2026, 1, 5)}
+        ]
+    },
+    {"guardrails": [{"name": "pii", "stage": "input", "action": "flagged", "timestamp": None, "ts": "x"}]},
+    {"meta": {"otel": {"attributes": {"gen_ai.system": "openai", "n": 3}}}, "metadata": {"team": "a"}},
 ]
 
 

@@ -70,12 +70,15 @@ class ApiKeysPart(Part):
             return token_view(credential, owner.username)
 
     def authenticate(self, *, secret: str, origin: str) -> ApiCaller:
-        """The caller an API key stands for; stamps its last use.
+        """The caller an API key stands for; stamps its last use (at most once a minute: tokens.STAMP_EVERY).
+
+        Read in a read-only session: a key whose stamp is fresh costs no write (and so never waits for
+        SQLite's write lock behind an import); a stale stamp is written in its own short transaction.
 
         Raises PermissionDenied (the HTTP layer answers 401) for an unknown, revoked or expired key, a
         personal token, or a key whose user is deactivated -- one message for all.
         """
-        with self._write(None) as (session, _):
+        with self._read() as session:
             actor, credential = tokens.authenticate_credential(
                 session, secret=secret, origin=origin, kind=KIND
             )

@@ -24,6 +24,7 @@ _DOC_ATTR = re.compile(r"retrieval\.documents\.(\d+)\.document\.(\w+)$")
 _MSG_ATTR = re.compile(
     r"(gen_ai\.prompt|gen_ai\.completion|llm\.input_messages|llm\.output_messages)\.(\d+)\.(.+)$"
 )
+_MSG_PREFIXES = ("gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages.")
 _MAPPED = {
     "gen_ai.response.model", "llm.model_name", "gen_ai.usage.input_tokens",
     "gen_ai.usage.output_tokens", "gen_ai.usage.prompt_tokens", "gen_ai.usage.completion_tokens",
@@ -164,7 +165,10 @@ def _owner(span: Span, llms: list[Span], by_id: dict[str, Span]) -> Span | None:
 
 
 def _first(*values: Any) -> Any:
-    return next((v for v in values if v is not None), None)
+    for value in values:
+        if value is not None:
+            return value
+    return None
 
 
 def records_of(spans: list[Span]) -> Iterator[tuple[dict[str, Any], list[tuple[str, str]]]]:
@@ -228,7 +232,9 @@ def _record(
     rest = {
         k: v
         for k, v in a.items()
-        if k not in _MAPPED and not k.startswith("review_desk.") and not _MSG_ATTR.match(k)
+        if k not in _MAPPED
+        and not k.startswith("review_desk.")
+        and not (k.startswith(_MSG_PREFIXES) and _MSG_ATTR.match(k))
     }
     model = _first(a.get("gen_ai.response.model"), a.get("gen_ai.request.model"), a.get("llm.model_name"))
     if rest.get("gen_ai.request.model") == model:  # kept in meta only when it differs (alias vs pinned id)
@@ -240,9 +246,7 @@ def _record(
         "output": text_out,
         "app": _first(span.resource.get("service.name"), rd.pop("app", None)),
         "release": _first(rd.pop("release", None), span.resource.get("service.version")),
-        "model": _first(
-            a.get("gen_ai.response.model"), a.get("gen_ai.request.model"), a.get("llm.model_name")
-        ),
+        "model": model,
         "tokens_in": _first(
             a.get("gen_ai.usage.input_tokens"),
             a.get("gen_ai.usage.prompt_tokens"),

@@ -21,6 +21,7 @@ from review_store.ingest.checks import (
     INTS,
     KNOWN,
     MAX_ID_CHARS,
+    MAX_JSON_DEPTH,
     MAX_TEXT_CHARS,
     REQUIRED,
     SHORT_TEXT,
@@ -33,6 +34,7 @@ from review_store.ingest.checks import (
     parse_timestamp,
 )
 from review_store.ingest.costs import fill_cost
+from review_store.ingest.values import json_text_of
 
 __all__ = [
     "ACTIONS",
@@ -166,8 +168,13 @@ def _fast_guardrails(value: Any, ts: datetime) -> Any:
         return _SKIP
     events = []
     for g in value:
-        if type(g) is not dict or "timestamp" in g or "ts" in g:
+        if type(g) is not dict:
             return _SKIP
+        when = g.get("timestamp", g.get("ts"))  # as the detailed checker reads it
+        if when is None:
+            when = ts
+        elif type(when) is not datetime or when.tzinfo is not None:
+            return _SKIP  # text, epoch numbers, zones: the detailed path
         name, stage, action = g.get("name"), g.get("stage"), g.get("action")
         if type(name) is not str or stage not in STAGES or action not in ACTIONS:
             return _SKIP
@@ -177,7 +184,7 @@ def _fast_guardrails(value: Any, ts: datetime) -> Any:
             return _SKIP
         if _NUL in name:
             return _SKIP
-        events.append({"name": name, "stage": stage, "action": action, "score": score, "ts": ts})
+        events.append({"name": name, "stage": stage, "action": action, "score": score, "ts": when})
     return events
 
 
@@ -247,6 +254,8 @@ def _fast_record(
         return None
     if get("metadata") is None and get("meta") is None and _KNOWN.issuperset(data):
         meta: dict[str, Any] = {}
+    elif (meta := _fast_meta(data)) is not None:
+        pass
     else:
         problems: list[tuple[str, str]] = []
         meta = meta_of(data, problems)
@@ -278,3 +287,54 @@ def _fast_float(value: Any) -> Any:
     if type(value) is int and 0 <= value <= _EXACT:
         return float(value)
     return _SKIP
+
+
+_INT64 = 2**63
+
+
+def _fast_meta(data: dict[str, Any]) -> dict[str, Any] | None:
+    """meta_of's result for the usual case (no extra fields; `metadata`/`meta` objects of plain JSON
+    values: str keys, text without NUL, 64-bit integers, finite floats, nested at most MAX_JSON_DEPTH),
+    which jsonable leaves as it is and json_problem passes; None for anything else (the detailed path).
+    One walk instead of meta_of's four (depth, jsonable, NUL, size): an OTLP span's meta holds all its
+    unmapped attributes."""
+    if not _KNOWN.issuperset(data):
+        return None
+    meta: dict[str, Any] = {}
+    for key in ("metadata", "meta"):
+        part = data.get(key)
+        if part is None or part == "":
+            continue
+        if type(part) is not dict:
+            return None
+        meta.update(part)
+    if not meta:
+        return None
+    stack: list[tuple[Any, int]] = [(meta, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return None
+        children = node.values() if type(node) is dict else node
+        if type(node) is dict:
+            for key in node:
+                if type(key) is not str or _NUL in key:
+                    return None
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                if _NUL in child:
+                    return None
+            elif kind is dict or kind is list:
+                stack.append((child, depth + 1))
+            elif kind is int:
+                if not -_INT64 <= child < _INT64:
+                    return None
+            elif kind is float:
+                if not -_INF < child < _INF:
+                    return None
+            elif child is not None and kind is not bool:
+                return None
+    if len(json_text_of(meta)) > MAX_TEXT_CHARS:
+        return None  # too big: the detailed path says so
+    return meta
