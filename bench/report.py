@@ -85,13 +85,20 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _pool(results: dict) -> str:
+    pool = results.get("otlp_http_pool_batches")
+    if not pool:
+        return ""
+    return f" (each process builds {pool} batches of SDK spans once and re-exports them with fresh ids)"
+
+
 def _otlp_line(results: dict) -> str:
     if results.get("otlp_http_spans_per_s") is None:
         return "OTLP over HTTP (`python -m bench.otlp`): not measured yet."
     return (
         f"OTLP over HTTP (`python -m bench.otlp`): {results['otlp_http_spans']:,} GenAI spans sent by the "
         f"OpenTelemetry SDK's OTLP/HTTP exporter from {results['otlp_http_clients']} processes in batches of "
-        f"{results['otlp_http_batch']:,} to `review-desk api` on the same machine (SQLite, every span's cost "
+        f"{results['otlp_http_batch']:,}{_pool(results)} to `review-desk api` on the same machine (SQLite, every span's cost "
         f"computed): {results['otlp_http_spans_per_s']:,} spans/s acknowledged, one export call p50 "
         f"{_fmt(results['otlp_http_batch_ms_p50'])} ms, p99 {_fmt(results['otlp_http_batch_ms_p99'])} ms; "
         f"`review-desk ingest` of as many JSONL records in the same run: {results['otlp_ingest_rows_per_s']:,} "

@@ -82,7 +82,7 @@ class Server:
             [sys.executable, "-m", "review_store.cli", "api", "--port", str(self.port)],
             cwd=ROOT, env=env, stdout=log, stderr=log,
         )  # fmt: skip
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 300  # its start imports litellm: ~14 s of CPU, over a minute at load 20
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/health", timeout=2):

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import methodcaller
 from typing import IO, Any
 
 import orjson
@@ -26,6 +27,7 @@ NOT_OTLP = "it has no resourceSpans (a JSONL trace record? use --format jsonl)"
 _EPOCH = datetime(1970, 1, 1)
 _HEX = re.compile(r"[0-9a-fA-F]{16}|[0-9a-fA-F]{32}")
 _LLM_OPS = {"chat", "text_completion", "generate_content"}
+_IS_DOCUMENT_KEY = methodcaller("startswith", "retrieval.documents.")
 
 
 @dataclass
@@ -193,7 +195,7 @@ def classify(span: Span) -> str:
         return "guardrail"
     if op in ("retrieval", "retrieve") or "gen_ai.retrieval.documents" in a:
         return "retriever"
-    if any(k.startswith("retrieval.documents.") for k in a):
+    if any(map(_IS_DOCUMENT_KEY, a)):  # map: the loop over the keys runs in C
         return "retriever"
     if op == "embeddings" or oi == "EMBEDDING":
         return "other"
