@@ -17,6 +17,27 @@ from review_store.models import Rubric
 from review_store.permissions import Actor, require
 
 KINDS = ("rating", "label", "multi_label", "text")
+ANCHOR_MAX_CHARS = 120  # an anchor is a label on a scale point, not a guideline
+
+
+def _parse_anchors(raw: Any, *, where: str) -> tuple[tuple[int, str], ...]:
+    """`{point: meaning}` as sorted (int, str) pairs; JSON keys arrive as strings ("1"), so digits are
+    accepted as text. Range and text are checked by Question.validate (it knows min and max)."""
+    if raw is None or raw == {}:
+        return ()
+    if not isinstance(raw, dict):
+        raise ValidationFailed(f"{where}: anchors must be an object {{scale point: meaning}}")
+    pairs: dict[int, Any] = {}
+    for key, text in raw.items():
+        point = key.strip() if isinstance(key, str) else key
+        if isinstance(point, bool) or not (
+            isinstance(point, int) or (isinstance(point, str) and point.lstrip("-").isdigit())
+        ):
+            raise ValidationFailed(f"{where}: anchors.{key}: {key!r} is not a whole scale point")
+        if int(point) in pairs:
+            raise ValidationFailed(f"{where}: anchors.{key}: scale point {int(point)} repeats")
+        pairs[int(point)] = text.strip() if isinstance(text, str) else text
+    return tuple(sorted(pairs.items()))
 
 
 @dataclass(frozen=True)
@@ -29,6 +50,7 @@ class Question:
     max: int = 5
     options: tuple[str, ...] = ()
     required: bool = True
+    anchors: tuple[tuple[int, str], ...] = ()  # rating only: what a scale point means, sorted by point
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: str = "question") -> Question:
@@ -46,6 +68,7 @@ class Question:
             max=int(data.get("max", 5)),
             options=tuple(str(o) for o in data.get("options") or ()),
             required=bool(data.get("required", kind != "text")),
+            anchors=_parse_anchors(data.get("anchors"), where=f"{where} {key!r}"),
         )
         question.validate(where=f"{where} {key!r}")
         return question
@@ -60,6 +83,8 @@ class Question:
         }
         if self.kind == "rating":
             data.update(min=self.min, max=self.max)
+            if self.anchors:  # only when set: rubrics without anchors keep their content hash
+                data["anchors"] = {str(point): text for point, text in self.anchors}
         if self.kind in ("label", "multi_label"):
             data["options"] = list(self.options)
         return data
@@ -76,6 +101,25 @@ class Question:
                 raise ValidationFailed(f"{where}: a {self.kind} question needs at least two options")
             if len(set(self.options)) != len(self.options):
                 raise ValidationFailed(f"{where}: options repeat")
+        self._validate_anchors(where)
+
+    def _validate_anchors(self, where: str) -> None:
+        if self.anchors and self.kind != "rating":
+            raise ValidationFailed(f"{where}: anchors: only rating questions have scale anchors")
+        for point, text in self.anchors:
+            field_ = f"{where}: anchors.{point}"
+            if not self.min <= point <= self.max:
+                raise ValidationFailed(f"{field_}: outside {self.min}..{self.max}")
+            if not isinstance(text, str) or not text.strip():
+                raise ValidationFailed(f"{field_}: the meaning must be non-empty text")
+            if len(text) > ANCHOR_MAX_CHARS:
+                raise ValidationFailed(
+                    f"{field_}: {len(text)} characters; keep an anchor to {ANCHOR_MAX_CHARS} or fewer"
+                )
+
+    def anchor(self, point: int) -> str | None:
+        """What scale point `point` means, when the rubric says."""
+        return dict(self.anchors).get(point)
 
     @property
     def is_ordinal(self) -> bool:

@@ -202,6 +202,21 @@ def test_questions_map_to_argilla_classes_with_guidelines(client):
     settings.validate()  # the SDK's own checks (names unique, not empty)
 
 
+def test_rating_anchors_travel_in_the_argilla_description(client):
+    anchored = RubricSpec.from_dicts(
+        "acme-support",
+        [
+            {"key": "tone", "kind": "rating", "min": 1, "max": 5, "guidelines": "Friendly, direct.",
+             "anchors": {"5": "Exemplary", "1": "Rude or robotic"}},
+            {"key": "groundedness", "kind": "rating", "anchors": {"3": "Partly supported"}},
+        ],
+    )  # fmt: skip
+    questions = {q.name: q for q in am.build_settings(anchored, overlap_k=1, client=client).questions}
+    assert questions["tone"].description == "Friendly, direct.\n1 = Rude or robotic\n5 = Exemplary"
+    assert questions["groundedness"].description == "3 = Partly supported"
+    assert questions["tone"].values == [1, 2, 3, 4, 5]
+
+
 def test_rating_outside_argilla_range_is_refused(client):
     spec = RubricSpec.from_dicts("wide", [{"key": "score", "kind": "rating", "min": 1, "max": 20}])
     with pytest.raises(ValidationFailed, match="0 to 10"):

@@ -1,9 +1,10 @@
 """Pure mapping between the store and Argilla 2.x objects (no database, no HTTP of its own).
 
-rubric question -> rg.RatingQuestion / LabelQuestion / MultiLabelQuestion / TextQuestion (guidelines as
-description); trace -> rg.TextField values (input, output, context as text) and metadata (segment,
-release, model); judge verdict -> rg.Suggestion (agent = judge config name@version, score = confidence);
-overlap k -> rg.TaskDistribution(min_submitted=k); submitted rg.Response values -> label answers.
+rubric question -> rg.RatingQuestion / LabelQuestion / MultiLabelQuestion / TextQuestion (guidelines and
+the rating scale's anchors as description); trace -> rg.TextField values (input, output, context as text)
+and metadata (segment, release, model); judge verdict -> rg.Suggestion (agent = judge config name@version,
+score = confidence); overlap k -> rg.TaskDistribution(min_submitted=k); submitted rg.Response values ->
+label answers.
 
 The SDK looks up a client even to build a field or a question, so the builders take one explicitly.
 """
@@ -39,12 +40,20 @@ def external_id_of(record_id_: str) -> str | None:
     return text[len(RECORD_PREFIX) :] if text.startswith(RECORD_PREFIX) else None
 
 
+def description_of(question: Question) -> str | None:
+    """The guidelines, then the rating scale's anchors one per line ("1 = Wrong or harmful"): Argilla's
+    rating question has no anchors of its own, so reviewers there read them in the description."""
+    lines = [question.guidelines] if question.guidelines else []
+    lines += [f"{point} = {text}" for point, text in question.anchors]
+    return "\n".join(lines) or None
+
+
 def question_for(question: Question, *, client: rg.Argilla) -> Any:
     """One rubric question as the matching Argilla question class."""
     common = {
         "name": question.key,
         "title": question.prompt or question.key,
-        "description": question.guidelines or None,
+        "description": description_of(question),
         "required": question.required,
         "client": client,
     }

@@ -37,6 +37,13 @@ RUBRIC_QUESTIONS: list[dict[str, Any]] = [
         "prompt": "Is the answer factually correct?",
         "guidelines": "5 = fully correct and complete; 3 = partly correct; 1 = wrong or harmful. Check the facts "
         "against the retrieved policy, not against what sounds plausible.",
+        "anchors": {
+            "1": "Wrong or harmful",
+            "2": "Mostly wrong",
+            "3": "Partly correct",
+            "4": "Correct, minor gaps",
+            "5": "Fully correct and complete",
+        },
     },
     {
         "key": "groundedness",
@@ -46,6 +53,11 @@ RUBRIC_QUESTIONS: list[dict[str, Any]] = [
         "prompt": "Is every claim supported by the retrieved context?",
         "guidelines": "5 = every claim is in the cited chunks; 1 = key claims contradict or are absent from them "
         "(for example a 60-day window where the policy says 30).",
+        "anchors": {
+            "1": "Unsupported: contradicts or ignores the context",
+            "3": "Partly supported",
+            "5": "Fully supported by the cited context",
+        },
     },
     {
         "key": "tone",
@@ -54,6 +66,7 @@ RUBRIC_QUESTIONS: list[dict[str, Any]] = [
         "max": 5,
         "prompt": "Is the tone right for support?",
         "guidelines": "Friendly, direct, no blame, no filler. 5 = exemplary; 1 = rude or robotic.",
+        "anchors": {"1": "Rude or robotic", "3": "Acceptable, some filler", "5": "Exemplary"},
     },
     {
         "key": "issue_type",

@@ -13,6 +13,11 @@ from review_store.permissions import Actor, require
 KINDS = rubrics.KINDS
 
 
+class Anchor(ReadModel):
+    point: int
+    text: str  # what this point of the rating scale means
+
+
 class QuestionView(ReadModel):
     key: str
     kind: str  # rating | label | multi_label | text
@@ -22,11 +27,21 @@ class QuestionView(ReadModel):
     max: int
     options: tuple[str, ...]
     required: bool
+    anchors: tuple[Anchor, ...] = ()  # rating questions: the meaning of some scale points, by point
 
     @property
     def choices(self) -> tuple[Any, ...]:
         """What a reviewer may pick: the rating points, or the options of a label question."""
         return tuple(range(self.min, self.max + 1)) if self.kind == "rating" else self.options
+
+    def anchor(self, point: Any) -> str | None:
+        """The meaning of rating point `point`, when the rubric gives one."""
+        return next((a.text for a in self.anchors if a.point == point), None)
+
+    def choice_label(self, choice: Any) -> str:
+        """A choice as a reviewer reads it: "1 · Wrong or harmful" for an anchored point, else the choice."""
+        meaning = self.anchor(choice) if self.kind == "rating" else None
+        return f"{choice} · {meaning}" if meaning else str(choice)
 
 
 class RubricView(ReadModel):
@@ -55,6 +70,7 @@ class RubricView(ReadModel):
                 max=q.max,
                 options=q.options,
                 required=q.required,
+                anchors=tuple((a.point, a.text) for a in q.anchors),
             ).to_dict()
             for q in self.questions
         ]
@@ -77,6 +93,7 @@ def rubric_view(session, rubric: Rubric) -> RubricView:
                 max=q.max,
                 options=q.options,
                 required=q.required,
+                anchors=tuple(Anchor(point=p, text=t) for p, t in q.anchors),
             )
             for q in spec.questions
         ),
