@@ -2,7 +2,10 @@
 
 Keyboard: digits answer the focused question (a rating takes the digit as its value, a label question
 takes its n-th option) and move focus to the next one; Ctrl+Enter submits; S skips, F flags, E escalates.
-These use Streamlit's native `shortcut=` on buttons, no hand-written JavaScript.
+These use Streamlit's native `shortcut=` on buttons, no hand-written JavaScript. Streamlit draws a button's
+shortcut as a key badge beside its label, so a label never repeats its key: a digit button is labelled with
+what it picks for the focused question (the scale anchor or the option), the others with their action.
+A rating's options read "1 · Wrong or harmful" where the rubric anchors that point.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from review_store.desk.rubrics import QuestionView
 
 FOCUS = "review_focus"  # index of the question digits answer
 SUBMIT_SHORTCUT = "Ctrl+Enter"
+KEY_LABEL_CHARS = 24  # a digit button's label is cut to this (the radio shows the whole anchor)
 
 
 def widget_key(item_id: int, question_key: str) -> str:
@@ -29,6 +33,37 @@ def _keyed(questions: tuple[QuestionView, ...]) -> list[QuestionView]:
 
 def _options(q: QuestionView) -> list:
     return list(q.choices)
+
+
+def short(text: str, limit: int = KEY_LABEL_CHARS) -> str:
+    """An anchor or option cut for a key button: up to a colon ("Unsupported: contradicts..." reads
+    "Unsupported"), then to the last whole word within `limit` characters, with an ellipsis."""
+    head = text.split(":", 1)[0].strip() or text.strip()
+    if len(head) <= limit:
+        return head
+    cut = head[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;") + "…"
+
+
+def key_label(q: QuestionView, digit: int) -> str | None:
+    """What pressing `digit` picks for question `q`, in words (the key itself is the button's badge);
+    None when the digit picks nothing there. An unanchored rating point reads by its place on the scale."""
+    options = _options(q)
+    if q.kind == "label":
+        return short(str(options[digit - 1])) if 1 <= digit <= len(options) else None
+    if digit not in options:
+        return None
+    if meaning := q.anchor(digit):
+        return short(meaning)
+    if digit == q.min:
+        return "Lowest"
+    return "Highest" if digit == q.max else "In between"
+
+
+def _full_meaning(q: QuestionView, digit: int, label: str) -> str | None:
+    """The whole anchor or option as the button's tooltip, when its label had to be cut."""
+    full = str(_options(q)[digit - 1]) if q.kind == "label" else q.anchor(digit)
+    return full if full and full != label else None
 
 
 def _press(item_id: int, questions: tuple[QuestionView, ...], digit: int) -> None:
@@ -48,23 +83,28 @@ def _press(item_id: int, questions: tuple[QuestionView, ...], digit: int) -> Non
 
 
 def digit_keys(item_id: int, questions: tuple[QuestionView, ...]) -> None:
-    """A row of digit buttons (keys 1-9) that answer the focused question."""
+    """A row of digit buttons (keys 1-9) that answer the focused question, each labelled with what it
+    picks there; a digit that picks nothing has no button."""
     keyed = _keyed(questions)
     if not keyed:
         return
     focus = st.session_state.get(FOCUS, 0) % len(keyed)
-    top = max(len(_options(q)) if q.kind == "label" else q.max for q in keyed)
-    st.caption(f"Keys 1-{min(top, 9)} answer: {keyed[focus].prompt}")
-    cols = st.columns(min(top, 9) + 2)
-    for digit in range(1, min(top, 9) + 1):
-        cols[digit - 1].button(
-            str(digit),
-            key=f"review_digit_{digit}",
-            shortcut=str(digit),
-            on_click=_press,
-            args=(item_id, questions, digit),
-            type="tertiary",
-        )
+    question = keyed[focus]
+    st.caption(f"Number keys answer: {question.prompt}")
+    with st.container(horizontal=True, gap="small", key="review_digit_row"):
+        for digit in range(1, 10):
+            label = key_label(question, digit)
+            if label is None:
+                continue
+            st.button(
+                label,
+                key=f"review_digit_{digit}",
+                shortcut=str(digit),
+                on_click=_press,
+                args=(item_id, questions, digit),
+                type="tertiary",
+                help=_full_meaning(question, digit, label),
+            )
 
 
 def rubric_form(item_id: int, questions: tuple[QuestionView, ...]) -> tuple[bool, dict[str, Any], str, bool]:
@@ -75,7 +115,13 @@ def rubric_form(item_id: int, questions: tuple[QuestionView, ...]) -> tuple[bool
             key = widget_key(item_id, q.key)
             if q.kind in ("rating", "label"):
                 answers[q.key] = st.radio(
-                    q.prompt, _options(q), index=None, horizontal=True, key=key, help=q.guidelines or None
+                    q.prompt,
+                    _options(q),
+                    index=None,
+                    horizontal=True,
+                    key=key,
+                    help=q.guidelines or None,
+                    format_func=q.choice_label,
                 )
             elif q.kind == "multi_label":
                 answers[q.key] = st.multiselect(q.prompt, list(q.options), key=key, help=q.guidelines or None)
@@ -86,7 +132,7 @@ def rubric_form(item_id: int, questions: tuple[QuestionView, ...]) -> tuple[bool
         )
         golden = st.checkbox("Add to golden set", key=f"review_golden_{item_id}")
         submitted = st.form_submit_button(
-            "Submit label (Ctrl+Enter)", type="primary", shortcut=SUBMIT_SHORTCUT, key="review_submit"
+            "Submit label", type="primary", shortcut=SUBMIT_SHORTCUT, key="review_submit"
         )
     return submitted, answers, correction, golden
 

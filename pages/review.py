@@ -39,7 +39,7 @@ if submitted is not None:
     shown = desk.review.after_submit(actor=actor, item_id=submitted)
     st.success(f"Label saved for {shown.trace} (rubric version {shown.rubric_version}).")
     review_form.judge_comparison(shown)
-    if st.button("Next item (N)", type="primary", shortcut="N", key="review_next"):
+    if st.button("Next item", type="primary", shortcut="N", key="review_next"):
         st.session_state.pop(state.REVIEW_SUBMITTED, None)
         st.rerun()
     st.stop()
@@ -69,11 +69,11 @@ else:
         sent, answers, correction, add_golden = review_form.rubric_form(item_id, rubric.questions)
         reason = st.text_input("Reason (for flag or escalate)", key="review_reason")
         c1, c2, c3 = st.columns(3)
-        if c1.button("Skip (S)", shortcut="S", key="review_skip"):
+        if c1.button("Skip", shortcut="S", key="review_skip"):
             _act(desk.review.skip, "Skipped.", item_id=item_id)
-        if c2.button("Flag (F)", shortcut="F", key="review_flag"):
+        if c2.button("Flag", shortcut="F", key="review_flag"):
             _act(desk.review.flag, "Flagged for the escalation list.", item_id=item_id, note=reason)
-        if c3.button("Escalate (E)", shortcut="E", key="review_escalate"):
+        if c3.button("Escalate", shortcut="E", key="review_escalate"):
             _act(
                 desk.review.escalate,
                 "Escalated.",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from sqlmodel import Session, func, select
 
-from app.review_form import widget_key
+from app.review_form import short, widget_key
 from review_store import queue
+from review_store.demo import RUBRIC_QUESTIONS
 from review_store.models import Assignment, Label, ReviewItem, Rubric, User
 from tests.apptest import open_app, page
 from tests.factories import make_trace
@@ -138,3 +142,102 @@ def test_lead_settings_tabs_for_rubrics_and_sampling(monkeypatch, demo_engine, d
     at.button(key="sp_save").click().run()
     assert not at.exception
     assert any("version 2 is current" in s.value for s in at.success)
+
+
+RATINGS = [q for q in RUBRIC_QUESTIONS if q["kind"] == "rating"]
+
+
+def _digit_labels(at) -> dict[str, str]:
+    return {b.proto.shortcut: b.label for b in at.button if b.key and b.key.startswith("review_digit_")}
+
+
+def _own_key_in_label(at) -> list[str]:
+    """Buttons whose label repeats their shortcut (Streamlit already shows the key as a badge)."""
+    bad = []
+    for b in at.button:
+        key = b.proto.shortcut
+        if not key:
+            continue
+        words = {key, *key.split("+")} - {""}
+        if any(re.search(rf"(?<![A-Za-z0-9]){re.escape(w)}(?![A-Za-z0-9])", b.label) for w in words):
+            bad.append(f"{b.label!r} (shortcut {key})")
+    return bad
+
+
+def test_rating_anchors_are_shown_and_keys_are_shown_once(monkeypatch, demo_db_url):
+    at = _review(monkeypatch, demo_db_url)
+    item_id = _current_item(at)
+    assert all(q.get("anchors") for q in RATINGS) and len(RATINGS) == 3  # the demo anchors every rating
+    for q in RATINGS:
+        options = at.radio(key=widget_key(item_id, q["key"])).options
+        for point, text in q["anchors"].items():
+            assert f"{point} · {text}" in options, (q["key"], options)
+        assert set(options) >= {str(p) for p in range(1, 6) if str(p) not in q["anchors"]}
+    assert at.radio(key=widget_key(item_id, "groundedness")).options[0] == (
+        "1 · Unsupported: contradicts or ignores the context"
+    )
+    # the digit row speaks the focused question's scale, one button per point, no digit in its text
+    correctness = RATINGS[0]["anchors"]
+    assert _digit_labels(at) == {p: short(t) for p, t in correctness.items()}
+    at.button(key="review_digit_4").click().run()  # answers correctness, moves on to groundedness
+    assert at.radio(key=widget_key(item_id, "correctness")).value == 4
+    assert _digit_labels(at) == {
+        "1": "Unsupported", "2": "In between", "3": "Partly supported", "4": "In between",
+        "5": "Fully supported by the…",
+    }  # fmt: skip
+    assert at.button(key="review_digit_5").help == "Fully supported by the cited context"
+    for digit in ("5", "3"):
+        at.button(key=f"review_digit_{digit}").click().run()
+    assert _digit_labels(at) == {  # issue_type: its options, in order
+        "1": "none",
+        "2": "wrong_policy",
+        "3": "missing_information",
+        "4": "unsafe",
+        "5": "other",
+    }
+    labels = {b.key: b.label for b in at.button}
+    assert (labels["review_skip"], labels["review_flag"], labels["review_escalate"]) == (
+        "Skip",
+        "Flag",
+        "Escalate",
+    )
+    assert labels["review_submit"] == "Submit label"
+    assert _own_key_in_label(at) == []
+    at.button(key="review_digit_1").click().run()
+    at.button(key="review_submit").click().run()
+    assert not at.exception, at.exception
+    assert at.button(key="review_next").label == "Next item" and _own_key_in_label(at) == []
+    for name in ("escalations", "adjudication", "golden_set", "items"):
+        lead = open_app(monkeypatch, demo_db_url, "lena")
+        lead.run()
+        lead.switch_page(page(name)).run()
+        assert not lead.exception, (name, lead.exception)
+        assert _own_key_in_label(lead) == [], name
+
+
+def test_rubric_editor_takes_anchors_and_names_a_bad_one(monkeypatch, demo_engine, demo_db_url):
+    at = open_app(monkeypatch, demo_db_url, "lena")
+    at.run()
+    at.switch_page(page("settings")).run()
+    editor = at.text_area(key="rubric_json_acme-support")
+    questions = json.loads(editor.value)
+    assert questions[1]["anchors"]["1"] == "Unsupported: contradicts or ignores the context"
+    questions[1]["anchors"]["7"] = "Beyond the scale"
+    editor.input(json.dumps(questions))
+    at.button(key="rubric_save").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["question 2 'groundedness': anchors.7: outside 1..5"]
+    del questions[1]["anchors"]["7"]
+    questions[1]["anchors"]["3"] = "Some claims supported, some not"
+    at.text_area(key="rubric_json_acme-support").input(json.dumps(questions))
+    at.button(key="rubric_save").click().run()
+    assert not at.exception and at.error == []
+    assert [s.value for s in at.success] == ["Saved acme-support v2."]  # v1 has labels: a new version
+    with Session(demo_engine) as session:
+        versions = session.exec(
+            select(Rubric).where(Rubric.name == "acme-support").order_by(Rubric.version)
+        ).all()
+    assert [r.questions[1]["anchors"]["3"] for r in versions] == [
+        "Partly supported",
+        "Some claims supported, some not",
+    ]

@@ -41,7 +41,9 @@ def render(actor: Actor) -> None:
     elif current.used:
         st.info(f"Version {current.version} has answers: saving creates version {current.version + 1}.")
     st.caption(
-        "Question kinds: rating (min, max), label and multi_label (options), text; each with guidelines."
+        "Question kinds: rating (min, max, optional anchors: what a point means, e.g. "
+        '`"anchors": {"1": "Unsupported", "5": "Fully supported"}`, up to 120 characters each), '
+        "label and multi_label (options), text; each with guidelines."
     )
     body = json.dumps(current.questions_json() if current else [], indent=2)
     text = st.text_area("Questions (JSON list)", body, height=320, key=f"rubric_json_{name}")
