@@ -20,7 +20,7 @@ from review_store.desk.rubrics import QuestionView
 
 FOCUS = "review_focus"  # index of the question digits answer
 SUBMIT_SHORTCUT = "Ctrl+Enter"
-KEY_LABEL_CHARS = 24  # a digit button's label is cut to this (the radio shows the whole anchor)
+KEY_LABEL_CHARS = 28  # a digit button's label is cut to this (the radio shows the whole anchor)
 
 
 def widget_key(item_id: int, question_key: str) -> str:

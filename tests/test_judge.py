@@ -316,6 +316,17 @@ def test_render_prompt_leaves_braces_in_trace_text_alone():
     assert text == 'Q: Is the answer factually correct?\nIn: {output}\nOut: {"value": 1}'
 
 
+def test_the_judge_reads_the_rating_anchors():
+    from review_store.rubrics import Question
+
+    anchored = Question.from_dict({**RATING, "anchors": {"5": "Fully correct", "1": "Wrong or harmful"}})
+    assert (
+        judge.allowed_values(anchored)
+        == "a whole number from 1 to 5 (1 = Wrong or harmful; 5 = Fully correct)"
+    )
+    assert judge.allowed_values(Question.from_dict(RATING)) == "a whole number from 1 to 5"
+
+
 def test_cli_create_list_run(db_url, server, tmp_path, monkeypatch):
     from review_store.cli import app
     from review_store.db import make_engine

@@ -79,7 +79,10 @@ def check_template(template: str) -> None:
 
 def allowed_values(question: Question) -> str:
     if question.kind == "rating":
-        return f"a whole number from {question.min} to {question.max}"
+        scale = f"a whole number from {question.min} to {question.max}"
+        if question.anchors:  # the judge reads the same scale points reviewers see
+            scale += " (" + "; ".join(f"{point} = {text}" for point, text in question.anchors) + ")"
+        return scale
     if question.kind == "label":
         return "one of " + ", ".join(json.dumps(o) for o in question.options)
     if question.kind == "multi_label":
