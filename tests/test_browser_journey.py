@@ -5,13 +5,15 @@ a page of another role says so, and sign-out ends the session for good. A review
 from the keyboard and sees the judge only after submitting; r3's author sees approval refused; another
 owner approves r3 and promotes it to 100 %; a lead sees the guardrail chart with its anomaly marker and
 the maturity level. On every page axe-core finds no serious or critical violation and Tab reaches every
-action; no request leaves 127.0.0.1. The demo queue holds a trace whose output carries `<script>` and
-`onerror` payloads: no dialog may fire anywhere. The README's screenshots (docs/screenshots) are refreshed.
+action; no request leaves 127.0.0.1. Review shows the rubric's scale anchors and each shortcut key once.
+The demo queue holds a trace whose output carries `<script>` and `onerror` payloads: no dialog may fire
+anywhere. The README's screenshots (docs/screenshots) are refreshed.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -85,6 +87,21 @@ def _settled(page) -> None:
     page.wait_for_timeout(1000)
 
 
+def _button_text(page, key: str) -> str:
+    return " ".join(page.locator(f".st-key-{key} button").inner_text().split())
+
+
+def _anchors_shown_and_keys_once(page) -> None:
+    """The rubric's scale anchors are on the page; a button shows its key once (Streamlit's key badge),
+    never again in its label ("Skip (S) S", "1 1")."""
+    page.get_by_text("1 · Unsupported: contradicts or ignores the context").first.wait_for()
+    page.get_by_text("5 · Fully correct and complete").first.wait_for()
+    skip = _button_text(page, "review_skip")
+    assert skip == "Skip S" and re.findall(r"\bS\b", skip) == ["S"], skip
+    assert _button_text(page, "review_digit_1") == "Wrong or harmful 1"  # the focused question's anchor
+    assert _button_text(page, "review_submit") == "Submit label Ctrl + Enter"
+
+
 def _label_three_items_by_keyboard(page, tmp_path) -> None:
     for n in range(3):
         page.get_by_text("the judge's verdict is shown after you submit").wait_for()
@@ -95,8 +112,8 @@ def _label_three_items_by_keyboard(page, tmp_path) -> None:
         for key in ("4", "5", "3", "1"):  # correctness, groundedness, tone, issue_type (first option)
             page.keyboard.press(key)
             page.wait_for_timeout(900)
-        checked = page.locator("input[type=radio]:checked").evaluate_all("els => els.map(e => e.value)")
-        assert len(checked) == 4, f"the keys did not answer every question: {checked}"
+        # the keys answered every question (the last answer may still be drawing on a loaded machine)
+        expect(page.locator("input[type=radio]:checked")).to_have_count(4, timeout=10_000)
         if n == 0:
             screenshot(page, tmp_path, "review", readme=True)
         page.keyboard.press("Control+Enter")
@@ -137,6 +154,7 @@ def test_full_journey(demo_db_url, tmp_path):
         audit.check(page, "escalations")
         _go(page, "Review")
         audit.check(page, "review")
+        _anchors_shown_and_keys_once(page)
         _label_three_items_by_keyboard(page, tmp_path)
         _go(page, "Golden set")
         audit.check(page, "golden set")
