@@ -9,6 +9,8 @@ not counts, still needs enough traffic behind each rate, so two guards keep nois
 - a rate check flags only when the ratio reaches the configured maximum AND the live excess is unlikely
   by chance: one-sided exact test that, given the events on both sides, at least this many fell on the
   live side if both rates were equal (p < MAX_P_VALUE).
+The counts come from the hourly rollups plus the raw rows of the window's partial edge hours
+(rule_counts.py: guardrail events by their own time, p95 from the latency histogram within 1 %).
 This module only reads; `watch.apply_rollback_rule` acts on it in "auto" mode.
 """
 
@@ -19,17 +21,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from review_store import settings
-from review_store.models import GuardrailEvent, JudgeVerdict, Trace
 from review_store.releases.catalog import get_release
+from review_store.releases.rule_counts import rates, release_span, traces_in
 from review_store.releases.serving import known_good_release, live_release
 
 MIN_WINDOW_TRACES = 2000
 MAX_P_VALUE = 0.01
-JUDGE_FAIL_SCORE = 2.0
 
 
 @dataclass
@@ -130,59 +130,18 @@ def _rate_check(
     )
 
 
-def _window(session: Session, name: str, hours: float) -> tuple[datetime, datetime, int] | None:
-    first, last = session.exec(
-        select(func.min(Trace.ts), func.max(Trace.ts)).where(Trace.release == name)
-    ).one()
-    if last is None:
+def window_of(session: Session, name: str, hours: float) -> tuple[datetime, datetime, int] | None:
+    span = release_span(session, name)
+    if span is None:
         return None
-    span = timedelta(hours=hours)
+    first, last = span
+    width = timedelta(hours=hours)
     while True:
-        start = last - span
-        n = session.exec(
-            select(func.count()).select_from(Trace).where(Trace.release == name, Trace.ts >= start)
-        ).one()
+        start = last - width
+        n = traces_in(session, name, start, last)
         if n >= MIN_WINDOW_TRACES or start <= first:
-            return start, last, int(n)
-        span += timedelta(hours=hours)
-
-
-def _rates(session: Session, name: str, start: datetime, end: datetime) -> dict[str, Any]:
-    """Counts behind every rate of one release in one window, each aggregated in SQL."""
-    in_window = (Trace.release == name, Trace.ts >= start, Trace.ts <= end)
-    n = session.exec(select(func.count()).select_from(Trace).where(*in_window)).one()
-    events = session.exec(
-        select(GuardrailEvent.name, Trace.segment, func.count())
-        .join(Trace, col(Trace.id) == GuardrailEvent.trace_id)
-        .where(*in_window)
-        .group_by(GuardrailEvent.name, Trace.segment)
-    ).all()
-    segments = dict(
-        session.exec(select(Trace.segment, func.count()).where(*in_window).group_by(Trace.segment)).all()
-    )
-    judged = session.exec(
-        select(
-            JudgeVerdict.question_key,
-            func.count(),
-            func.sum(case((col(JudgeVerdict.score) <= JUDGE_FAIL_SCORE, 1), else_=0)),
-        )
-        .join(Trace, col(Trace.id) == JudgeVerdict.trace_id)
-        .where(*in_window, col(JudgeVerdict.score).is_not(None))
-        .group_by(JudgeVerdict.question_key)
-    ).all()
-    latencies = select(Trace.latency_ms).where(*in_window, col(Trace.latency_ms).is_not(None))
-    n_lat = session.exec(select(func.count()).select_from(latencies.subquery())).one()
-    p95 = None
-    if n_lat:  # nearest-rank p95, in SQL on both backends
-        rank = -(-95 * n_lat // 100) - 1
-        p95 = session.exec(latencies.order_by(col(Trace.latency_ms)).offset(rank).limit(1)).first()
-    return {
-        "n": int(n),
-        "events": [(a, b, int(c)) for a, b, c in events],
-        "segments": {k: int(v) for k, v in segments.items()},
-        "judged": {q: (int(c), int(f or 0)) for q, c, f in judged},
-        "p95": p95,
-    }
+            return start, last, n
+        width += timedelta(hours=hours)
 
 
 def _count(events, *, name: str | None = None, segment: str | None = None) -> int:
@@ -200,7 +159,7 @@ def evaluate(session: Session, *, release: str | None = None) -> RuleStatus:
     if live is None or good is None or live.id == good.id:
         return status
     hours = rule.window_hours
-    live_w, base_w = _window(session, live.name, hours), _window(session, good.name, hours)
+    live_w, base_w = window_of(session, live.name, hours), window_of(session, good.name, hours)
     if live_w is None or base_w is None:
         status.checks.append(RuleCheck("traffic", None, None, None, 0.0, False, None, "no traces to compare"))
         return status
@@ -209,7 +168,7 @@ def evaluate(session: Session, *, release: str | None = None) -> RuleStatus:
         "live": {"start": live_w[0], "end": live_w[1], "traces": live_w[2]},
         "baseline": {"start": base_w[0], "end": base_w[1], "traces": base_w[2]},
     }
-    a, b = _rates(session, live.name, live_w[0], live_w[1]), _rates(session, good.name, base_w[0], base_w[1])
+    a, b = rates(session, live.name, live_w[0], live_w[1]), rates(session, good.name, base_w[0], base_w[1])
     g_max = rule.max_guardrail_rate_ratio
     checks = [
         _rate_check(
