@@ -83,6 +83,8 @@ def register(app: typer.Typer) -> None:
             f"{file}: {report.records} records: inserted {report.inserted}, updated {report.updated}, "
             f"unchanged {report.unchanged}, rejected {report.rejected}; guardrail events {report.guardrail_events}"
         )
+        if report.pruned:
+            text += f"\n{report.pruned} record(s) skipped: pruned before, their numbers are already in the rollups"
         if report.existing_changed:
             text += f"\n{report.existing_changed} stored trace(s) differ from the file; rerun with --update to rewrite them"
         if report.rejected or report.file_problem:

@@ -57,6 +57,7 @@ class IngestReportView(ReadModel):
     updated: int
     unchanged: int
     existing_changed: int
+    pruned: int  # deleted by a prune before; skipped, their numbers are in the rollups
     rejected: int
     guardrail_events: int
     n_errors: int
@@ -161,8 +162,8 @@ def _problem(p: ingest.IngestProblem) -> ProblemView:
 def _report(r: ingest.IngestReport) -> IngestReportView:
     return IngestReportView(
         name=r.path, format=r.format, on_error=r.on_error, records=r.records, inserted=r.inserted,
-        updated=r.updated, unchanged=r.unchanged, existing_changed=r.existing_changed, rejected=r.rejected,
-        guardrail_events=r.guardrail_events, n_errors=r.n_errors, aborted=r.aborted,
+        updated=r.updated, unchanged=r.unchanged, existing_changed=r.existing_changed, pruned=r.pruned,
+        rejected=r.rejected, guardrail_events=r.guardrail_events, n_errors=r.n_errors, aborted=r.aborted,
         file_problem=r.file_problem, rejects_path=r.rejects_path,
         problems=tuple(_problem(p) for p in r.errors),
     )  # fmt: skip

@@ -135,7 +135,7 @@ def store_items(
         counts = IngestReport(path=source, format="otlp-http")
         write_batch(Writer(session.connection()), items, update=False, report=counts)
         report.inserted, report.guardrail_events = counts.inserted, counts.guardrail_events
-        report.unchanged += counts.unchanged
+        report.unchanged += counts.unchanged + counts.pruned  # a pruned span's numbers are in the rollups
         report.existing_changed = counts.existing_changed
     if report.inserted:
         payload = {

@@ -46,6 +46,7 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     existing_changed: int = 0  # already stored, differs from the file, left alone (no --update)
+    pruned: int = 0  # deleted by a prune before: already counted in the rollups, skipped
     rejected: int = 0
     guardrail_events: int = 0
     n_errors: int = 0

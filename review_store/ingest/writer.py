@@ -21,11 +21,12 @@ from sqlalchemy import update as sa_update
 from review_store.ingest.readers import Item
 from review_store.ingest.records import GUARDRAIL_COLUMNS, TRACE_COLUMNS
 from review_store.ingest.report import IngestReport
-from review_store.models import GuardrailEvent, Trace
+from review_store.models import GuardrailEvent, PrunedTrace, Trace
 from review_store.rollups.maintain import add_traces
 
 _TRACE = Trace.__table__
 _GUARD = GuardrailEvent.__table__
+_PRUNED = PrunedTrace.__table__
 
 
 def insert_guards(conn: Any, pairs: list[tuple[int, Item]]) -> int:
@@ -52,6 +53,16 @@ class Writer:
         self.conn = conn
         self.sqlite = conn.dialect.name == "sqlite"
         self.cursor = conn.connection.driver_connection.cursor() if self.sqlite else None
+        self.any_pruned: bool | None = None  # looked up once, on the first batch with new ids
+
+    def pruned(self, external_ids: list[str]) -> set[str]:
+        """The ids of this batch that a prune deleted (skipped: their numbers are in the rollups)."""
+        if self.any_pruned is None:
+            self.any_pruned = self.conn.execute(select(_PRUNED.c.external_id).limit(1)).first() is not None
+        if not self.any_pruned or not external_ids:
+            return set()
+        stmt = select(_PRUNED.c.external_id).where(_PRUNED.c.external_id.in_(external_ids))
+        return set(self.conn.execute(stmt).scalars())
 
     def present(self, external_ids: list[str]) -> list[str]:
         """The ids of this batch already stored."""
@@ -157,7 +168,11 @@ def write_batch(writer: Writer, items: list[Item], *, update: bool, report: Inge
             stored_guards.setdefault(g["trace_id"], []).append(_guard_key(dict(g)))
             old_events.setdefault(g["trace_id"], []).append(g)
     new, changed = [], []
+    gone = writer.pruned([ext for ext in by_id if ext not in existing])
+    report.pruned += len(gone)
     for ext, item in by_id.items():
+        if ext in gone:
+            continue
         old = existing.get(ext)
         if old is None:
             new.append(item)

@@ -27,6 +27,7 @@ from review_store.models.review import (
 )
 from review_store.models.traffic import GuardrailEvent, Trace
 from review_store.rollups.tables import (  # the rollup tables share this metadata
+    PrunedTrace,
     RollupGuardrail,
     RollupTraffic,
     RollupValue,
@@ -50,6 +51,7 @@ __all__ = [
     "JudgeVerdict",
     "Label",
     "MaturityAnswer",
+    "PrunedTrace",
     "ROLES",
     "Release",
     "ReviewItem",

@@ -2,7 +2,11 @@
 
 The rollups are not touched: they keep the pruned hours (writers only add to them; a prune deletes raw rows
 without taking them back), and `retention.pruned_before` records the cut-off so a rebuild refuses those
-hours. The cut-off is a whole hour, so a dashboard range over pruned time that starts and ends on whole
+hours. Every deleted trace's external id (and time) goes to the prunedtrace table, in the same transaction:
+an import that meets such an id again skips the record (`pruned` in its report; with or without --update),
+since its numbers are already in the rollups and retention deleted its raw row on purpose. One row per
+pruned trace (~60 bytes with its key) rather than a watermark, because a watermark cannot tell a pruned
+trace from a late one that was never imported. The cut-off is a whole hour, so a dashboard range over pruned time that starts and ends on whole
 hours reads only rollups.
 
 A trace older than the cut-off is KEPT (with its guardrail events and verdicts) when any of these holds
@@ -25,7 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlmodel import Session, col
 
 from review_store.models import (
@@ -37,6 +41,7 @@ from review_store.models import (
     GuardrailEvent,
     JudgeVerdict,
     Label,
+    PrunedTrace,
     ReviewItem,
     Trace,
 )
@@ -191,9 +196,15 @@ def _count(session: Session, model, condition) -> int:
 
 def delete_traces(session: Session, doomed: Sequence[int]) -> Deleted:
     """Delete these traces with their guardrail events, verdicts and review items (with assignments), in
-    the session's transaction. The rollups are left as they are (they keep the pruned hours)."""
+    the session's transaction. The rollups are left as they are (they keep the pruned hours); the traces'
+    external ids are recorded in prunedtrace so a re-import does not count them again."""
     out, conn = Deleted(), session.connection()
     for part in _chunks(doomed):
+        conn.execute(
+            insert(PrunedTrace).from_select(
+                ["external_id", "ts"], select(Trace.external_id, Trace.ts).where(col(Trace.id).in_(part))
+            )
+        )
         items = select(ReviewItem.id).where(col(ReviewItem.trace_id).in_(part))
         conn.execute(delete(Assignment).where(col(Assignment.item_id).in_(items)))
         out.review_items += conn.execute(

@@ -76,3 +76,11 @@ class RollupValue(SQLModel, table=True):
 
 
 TABLES = (RollupTraffic, RollupGuardrail, RollupVerdict, RollupValue)
+
+
+class PrunedTrace(SQLModel, table=True):
+    """The external id (and time) of every trace a prune deleted: its numbers stay in the rollups, so an
+    import that meets the id again skips the record instead of counting it a second time."""
+
+    external_id: str = Field(primary_key=True, max_length=200)
+    ts: NaiveDatetime
