@@ -64,6 +64,7 @@ def render(results: dict) -> str:
         _otlp_line(results),
         "",
         _agreement_line(results),
+        *_scale_lines(results),
         "",
         "<details><summary>Every page and dashboard query</summary>",
         "",
@@ -90,6 +91,71 @@ def _pool(results: dict) -> str:
     if not pool:
         return ""
     return f" (each process builds {pool} batches of SDK spans once and re-exports them with fresh ids)"
+
+
+def _worst(values: dict, op: str):
+    found = [v for v in values.values() if v is not None]
+    return None if not found else (min if op == ">=" else max)(found)
+
+
+def _scale_lines(results: dict) -> list[str]:
+    """The 10M table (`make bench BENCH_ARGS="--traces 10000000"`, bench/scale.py), when it was run."""
+    if "dashboard_query_ms_1m" not in results:
+        return []
+    backends = list(results["dashboard_query_ms_1m"])
+    lines = [
+        "",
+        'Scale (`make bench BENCH_ARGS="--traces 10000000"`, bench/scale.py): the demo world at 1,000,000 '
+        "traces, then multiplied in place to 10,000,000 by the fast path; worst over every dashboard read.",
+        "",
+        "| measure | " + " | ".join(backends) + " | target |",
+        "|---|" + "---|" * len(backends) + "---|",
+    ]
+    rows = [
+        ("dashboard_query_ms at 1M", "dashboard_query_ms_1m", "<=", None),
+        ("dashboard_query_ms at 10M", "dashboard_query_ms_10m", "<=", 100),
+        ("dashboard_growth_10x", "dashboard_growth_10x", "<=", 1.5),
+        ("page_render_s at 10M", "page_render_s_10m", "<=", 1.0),
+    ]
+    for label, key, op, target in rows:
+        cells = []
+        for b in backends:
+            worst = _worst((results.get(key) or {}).get(b) or {}, op)
+            met = (
+                "" if target is None or worst is None else (" (met)" if worst <= target else " (**not met**)")
+            )
+            cells.append(_fmt(worst) + met)
+        lines.append(
+            f"| {label} | " + " | ".join(cells) + f" | {'' if target is None else f'{op} {target}'} |"
+        )
+    per_trace = results.get("bytes_per_trace") or {}
+    lines.append(
+        "| bytes_per_trace at 10M | " + " | ".join(_fmt(per_trace.get(b)) for b in backends) + " | |"
+    )
+    lines.append(
+        f"| ingest_vs_floor (rollups on, 1M, SQLite) | {_fmt(results.get('ingest_vs_floor'))}"
+        + " |" * (len(backends) - 1)
+        + " | >= 0.8 |"
+    )
+    if results.get("scale_note"):
+        lines += ["", results["scale_note"]]
+    lines += ["", "<details><summary>Every dashboard query at 1M and 10M, growth</summary>", ""]
+    lines.append(
+        "| query | " + " | ".join(f"{b} 1M (ms) | {b} 10M (ms) | {b} growth" for b in backends) + " |"
+    )
+    lines.append("|---|" + "---|---|---|" * len(backends))
+    for query in results["dashboard_query_ms_1m"][backends[0]]:
+        cells = []
+        for b in backends:
+            for key in ("dashboard_query_ms_1m", "dashboard_query_ms_10m", "dashboard_growth_10x"):
+                cells.append(_fmt(((results.get(key) or {}).get(b) or {}).get(query)))
+        lines.append(f"| {query} | " + " | ".join(cells) + " |")
+    steps = results.get("scale_steps_s") or {}
+    loads = results.get("scale_load") or {}
+    lines += ["", "| step | seconds | load average after |", "|---|---|---|"]
+    lines += [f"| {step} | {_fmt(sec)} | {loads.get(step, '')} |" for step, sec in steps.items()]
+    lines += ["", "</details>"]
+    return lines
 
 
 def _otlp_line(results: dict) -> str:

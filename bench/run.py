@@ -173,9 +173,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--work", type=Path, default=HERE / "work")
     parser.add_argument("--claim-seconds", type=float, default=60.0, help="How long the 16 reviewers label.")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="Scale mode (over 1M): which.")
+    parser.add_argument("--reuse", action="store_true", help="Scale mode: keep a 1M world of an earlier run.")
+    parser.add_argument("--no-pages", action="store_true", help="Scale mode: skip the page renders.")
+    parser.add_argument("--no-ingest", action="store_true", help="Scale mode: skip ingest_vs_floor.")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     n = args.traces
+    if n > 1_000_000:  # the scale mode: dashboards at 1M and n on both databases (bench/scale.py)
+        from bench import scale
+
+        scale.run(args)
+        return
     results: dict = {
         "traces": n,
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
