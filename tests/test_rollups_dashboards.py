@@ -133,3 +133,25 @@ def test_drift_equals_the_raw_rows(world):
         assert report[metric].psi == pytest.approx(expected), metric
         assert (report[metric].reference_n, report[metric].current_n) == (n_r, n_c)
     assert report["segment_mix"].current_n == len(cur)
+
+
+@pytest.mark.parametrize("which", range(3))
+def test_kpi_drilldown_groups_read_the_rollup_and_equal_the_raw_rows(world, which):
+    filters = _ranges()[which]
+    rows, _, verdicts = raw(world, filters)
+    bad = {v["trace_id"] for v in verdicts if v["score"] is not None and v["score"] <= 2}
+    poor_of = {
+        "task_success_rate": lambda r: r["task_success"] is False,
+        "cache_hit_rate": lambda r: r["cache_hit"] is False,
+        "hallucination_rate": lambda r: r["id"] in bad,
+    }
+    with read_session(world) as session:
+        judge_id = overview.groundedness_judge_id(session)
+        for key, is_poor in poor_of.items():
+            got = trends.kpi_drilldown(session, filters=filters, key=key, judge_id=judge_id)["by_version"]
+            want: dict[tuple, list[int]] = {}
+            for r in rows:
+                group = want.setdefault((r["prompt_version"], r["model"]), [0, 0])
+                group[0] += 1
+                group[1] += int(is_poor(r))
+            assert {(g["prompt_version"], g["model"]): [g["traces"], g["poor"]] for g in got} == want, key

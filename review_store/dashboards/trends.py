@@ -85,6 +85,14 @@ def _poor_condition(session: Session, filters: Filters, key: str, judge_id: Any 
     raise ValueError(f"unknown KPI {key!r}; known: {', '.join(k for k, *_ in KPI_DEFINITIONS)}")
 
 
+_VERSION = ("prompt_version", "model")
+# KPI -> (index of the "known" sum, index of the "good" sum) in the traffic rollup: poor = known - good
+_POOR_FROM_ROLLUP = {
+    "task_success_rate": (read.traffic_sum("success_known"), read.traffic_sum("successes")),
+    "cache_hit_rate": (read.traffic_sum("cache_known"), read.traffic_sum("cache_hits")),
+}
+
+
 def kpi_drilldown(
     session: Session, *, filters: Filters, key: str, limit: int = 100, judge_id: Any = NO_JUDGE
 ) -> dict[str, Any]:
@@ -97,13 +105,17 @@ def kpi_drilldown(
         return _hallucination_drilldown(session, filters, judge_id, limit)
     poor = _poor_condition(session, filters, key, judge_id)
     conditions = trace_conditions(filters)
-    poor_count = func.sum(case((poor, 1), else_=0))
-    groups = session.exec(
-        select(Trace.prompt_version, Trace.model, func.count(), poor_count)
-        .where(*conditions)
-        .group_by(Trace.prompt_version, Trace.model)
-        .order_by(poor_count.desc(), Trace.prompt_version, Trace.model)
-    ).all()
+    if key in _POOR_FROM_ROLLUP:  # traces and poor ones per version/model: from the traffic rollup
+        known, good = _POOR_FROM_ROLLUP[key]
+        sums = read.totals(session, "traffic", filters, by=_VERSION)
+        groups = [(pv, m, v[0], v[known] - v[good]) for (pv, m), v in sums.items()]
+    else:  # a condition no rollup holds (cost without success, latency over p95, any guardrail event)
+        poor_count = func.sum(case((poor, 1), else_=0))
+        groups = session.exec(
+            select(Trace.prompt_version, Trace.model, func.count(), poor_count)
+            .where(*conditions)
+            .group_by(Trace.prompt_version, Trace.model)
+        ).all()
     by_version = _by_version([(pv, m, n, int(p or 0)) for pv, m, n, p in groups])
     rows = session.exec(
         select(*TRACE_COLUMNS, Trace.top_retrieval_score, Trace.context)
@@ -132,11 +144,7 @@ def _hallucination_drilldown(session: Session, filters: Filters, judge_id: Any, 
         *verdict_conditions(filters, judge_id if judge_id is not None else -1),
         JudgeVerdict.score <= HALLUCINATION_MAX_SCORE,
     ]
-    totals = session.exec(
-        select(Trace.prompt_version, Trace.model, func.count())
-        .where(*trace_conditions(filters))
-        .group_by(Trace.prompt_version, Trace.model)
-    ).all()
+    totals = [(pv, m, v[0]) for (pv, m), v in read.totals(session, "traffic", filters, by=_VERSION).items()]
     bad_ids = select(JudgeVerdict.trace_id).where(*bad).distinct().subquery()
     poor = dict(
         ((pv, m), n)

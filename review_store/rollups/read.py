@@ -131,6 +131,11 @@ def _hour(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
+def traffic_sum(name: str) -> int:
+    """The position of a traffic sum (m.TRAFFIC_SUMS) in the lists `totals` returns."""
+    return m.TRAFFIC_SUMS.index(name)
+
+
 def one(sums: dict[tuple, list[int]], kind: str) -> list[int]:
     """The single row of an ungrouped `totals` (zeros when the range is empty)."""
     return sums.get((), [0] * len(_KINDS[kind][2]))
