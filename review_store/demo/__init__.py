@@ -102,6 +102,7 @@ def build(
     with clock.using(story.clock):
         write_people(session, story, ids, password, world.credentials)
         write_releases(session, story, ids, ("r1",))
+        story.flush(session)  # r1 is known-good before the judge and the traffic exist
         write_config(session, story, ids)
         facts = write_traffic(session, rng, world.counts, story.start, traces)
         plans = plan_labels(rng, facts[:-1], end)  # not the HTML trace: it waits open for a reviewer

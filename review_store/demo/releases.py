@@ -1,5 +1,12 @@
-"""Demo world releases: r1 known-good, r2 live with its refunds regression, r3 the candidate; their
-manifests, eval evidence, gate policy, approvals and canary steps."""
+"""Demo world releases: r1 known-good, r2 live with its refunds regression, r3 the candidate.
+
+Every step is the release service's own call (review_store.releases), made at its moment on the story's
+clock, so the rows, statuses, evidence hashes and audit events are what real use writes: create a
+release from its manifest, record its eval runs, sign it off (the approval carries the gate's evidence
+hash; r2 was approved with a written override, recorded as an exception, on a gate that failed), promote
+it through the canary stages (refused if the evidence moved since the approval) and health-check r1 at
+100 %, which makes it the known-good release to roll back to. The story has no rollback: r2 stays live.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +19,10 @@ from review_store.demo.story import Story
 from review_store.demo.traffic import R2_CANARY
 from review_store.demo.words import LARGE_MODEL, PROMPT_VERSIONS, SMALL_MODEL
 from review_store.hashing import content_hash
-from review_store.models import (
-    Approval,
-    Deployment,
-    EvalRun,
-    Release,
-)
+from review_store.models import EvalRun
+from review_store.permissions import SYSTEM, Actor
+from review_store.releases import approve_release, create_release, record_eval_run
+from review_store.releases.deployments import health_check, promote_release
 
 __all__ = ["EVAL_VALUES", "GATE_THRESHOLDS", "MANIFESTS", "R3_CREATED_DAY", "eval_metrics", "write_releases"]
 
@@ -98,7 +103,9 @@ GATE_THRESHOLDS = [
 ]
 
 
-def eval_metrics(values: dict[str, float]) -> dict[str, Any]:
+def eval_metrics(values: dict[str, float], *, judged_by: str | None = "acme-judge@1") -> dict[str, Any]:
+    """The eval run's metrics; the judge-scored ones name `judge_by` (None: scored against the golden
+    set's human labels, as r1's were before acme-judge existed)."""
     judged = {
         "correctness_accuracy": "correctness",
         "groundedness_rate": "groundedness",
@@ -108,8 +115,8 @@ def eval_metrics(values: dict[str, float]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in values.items():
         entry: dict[str, Any] = {"value": value}
-        if name in judged:
-            entry.update(judge="acme-judge@1", question=judged[name])
+        if name in judged and judged_by:
+            entry.update(judge=judged_by, question=judged[name])
         if ":" in name:
             entry["segment"] = name.split(":", 1)[1]
         out[name] = entry
@@ -147,102 +154,83 @@ EVAL_VALUES = {
 }
 
 
-def write_releases(session: Session, story: Story, ids: dict[str, Any], names: tuple[str, ...]) -> None:
-    """Releases `names` with their eval runs, approvals, canary steps and (r1) health check.
+R2_OVERRIDE = (
+    "groundedness just under the bar on the old golden set; shipping for the latency and cost win, "
+    "refunds to be watched after the canary"
+)
 
-    r1 is written before the judge configs exist (day -2); r2 and r3 after the review work, because r3's
-    eval run names the golden set version the reviewers' examples make.
+
+def _record_eval(
+    session: Session, *, actor: Actor, release: str, values: dict, golden_set: str | None, judged: bool
+) -> EvalRun:
+    """The CI eval job's run, on `golden_set` (None: the golden set's version at this moment)."""
+    return record_eval_run(
+        session,
+        actor=actor,
+        release=release,
+        metrics=eval_metrics(values, judged_by="acme-judge@1" if judged else None),
+        golden_set_version=golden_set if golden_set is not None else golden.version_hash(session),
+        source="demo eval job",
+    )
+
+
+def write_releases(session: Session, story: Story, ids: dict[str, Any], names: tuple[str, ...]) -> None:
+    """Queue on the story the service calls that make releases `names`: create, eval runs, sign-off,
+    canary stages and (r1) the health check, each at its moment (run by `story.flush`).
+
+    r1 is made before acme-judge exists (day -2), so its evidence is scored without the judge; r2 and r3
+    are queued after the review work, and their eval runs name the golden set version of their moment.
     """
-    golden_version = golden.version_hash(session) if names != ("r1",) else OLD_GOLDEN
-    for name, author, status, parent, day, approver, approved_day, steps in PLAN:
+    people = {
+        name: Actor(username=name, role=role, id=ids[name]) for name, role in (
+            ("olivia", "owner"), ("oscar", "owner"),
+        )
+    }  # fmt: skip
+    for name, author, _status, parent, day, approver, approved_day, steps in PLAN:
         if name not in names:
             continue
-        manifest = MANIFESTS[name]
-        created = story.day(day)
-        release = Release(
+        story.later(
+            story.day(day),
+            create_release,
+            actor=people[author],
             name=name,
-            manifest=manifest,
-            author_id=ids[author],
-            status=status,
-            manifest_hash=content_hash(manifest),
-            parent_id=ids.get(f"release:{parent}"),
-            created_at=created,
+            manifest=MANIFESTS[name],
+            parent=parent,
         )
-        session.add(release)
-        session.flush()
-        ids[f"release:{name}"] = release.id
-        story.audit(
-            created,
-            actor=author,
-            action="release.create",
-            entity="release",
-            entity_id=name,
-            payload={"manifest_hash": release.manifest_hash},
-        )
-        runs = [(EVAL_VALUES[name], OLD_GOLDEN if name == "r1" else golden_version, 2)]
+        runs: list[tuple[dict[str, float], str | None, int]] = [
+            (EVAL_VALUES[name], OLD_GOLDEN if name == "r1" else None, 2)
+        ]
         if name == "r2":
-            # r2 was signed off on evidence from the older golden set, which had no refunds slice.
+            # r2's first run used the older golden set, which had no refunds slice.
             evidence = {k: v for k, v in EVAL_VALUES["r2"].items() if "refunds" not in k}
             runs.insert(0, ({**evidence, "hallucination_rate": 0.06}, OLD_GOLDEN, 1))
         for values, golden_set, hours in runs:
-            at = story.day(day, hours=hours)
-            session.add(
-                EvalRun(
-                    release_id=release.id,
-                    golden_set_version=golden_set,
-                    source="demo eval job",
-                    metrics=eval_metrics(values),
-                    created_by="ci",
-                    created_at=at,
-                )
+            story.later(
+                story.day(day, hours=hours),
+                _record_eval,
+                actor=people[author],  # the CI job records with its author's token
+                release=name,
+                values=values,
+                golden_set=golden_set,
+                judged=name != "r1",
             )
-            story.audit(at, actor="ci", action="eval.record", entity="release", entity_id=name)
         if approver:
-            at = story.day(approved_day)
-            session.add(
-                Approval(
-                    release_id=release.id,
-                    approver_id=ids[approver],
-                    decision="approved",
-                    comment="Evidence reviewed; gates pass.",
-                    gate_policy_id=ids["gate_policy"],
-                    evidence_hash=content_hash(f"{name}-evidence"),
-                    created_at=at,
-                )
+            story.later(
+                story.day(approved_day),
+                approve_release,
+                actor=people[approver],
+                release=name,
+                comment="Evidence reviewed; gates pass." if name == "r1" else "Evidence reviewed.",
+                override_reason=R2_OVERRIDE if name == "r2" else None,
             )
-            story.audit(at, actor=approver, action="release.approve", entity="release", entity_id=name)
-        for step_day, pct in steps:
-            at = story.day(step_day)
-            session.add(
-                Deployment(release_id=release.id, kind="canary", stage_pct=pct, actor="oscar", created_at=at)
-            )
-            story.audit(
-                at,
-                actor="oscar",
-                action="release.promote",
-                entity="release",
-                entity_id=name,
-                payload={"stage_pct": pct},
-            )
+        for step_day, _pct in steps:
+            story.later(story.day(step_day), promote_release, actor=people["oscar"], release=name)
         if name == "r1":
-            at = story.day(-0.4)
-            session.add(
-                Deployment(
-                    release_id=release.id,
-                    kind="health_check",
-                    stage_pct=100,
-                    healthy=True,
-                    known_good=True,
-                    actor="system",
-                    note="post-deploy health check passed",
-                    created_at=at,
-                )
-            )
-            story.audit(
-                at,
-                actor="system",
-                action="release.health_check",
-                entity="release",
-                entity_id="r1",
-                payload={"healthy": True},
+            story.later(
+                story.day(-0.4),
+                health_check,
+                actor=SYSTEM,
+                release="r1",
+                healthy=True,
+                note="post-deploy health check passed",
             )
