@@ -39,13 +39,13 @@ def _world(seed: int, end: str, traces: int) -> dict:
         url = f"sqlite:///{Path(tmp) / 'demo.db'}"
         started = time.perf_counter()
         built = runner.invoke(
-            app, ["demo", "--seed", str(seed), "--end", end, "--traces", str(traces), "--db", url]
+            app, ["--db", url, "demo", "--seed", str(seed), "--end", end, "--traces", str(traces)]
         )
         build_s = time.perf_counter() - started
         if built.exit_code != 0:
             return {"seed": seed, "end": end, "ok": False, "error": built.output[-500:]}
         gates = {
-            name: runner.invoke(app, ["--json", "release", "gate", name, "--db", url])
+            name: runner.invoke(app, ["--db", url, "--json", "release", "gate", name])
             for name in ("r2", "r3")
         }
     r3 = json.loads(gates["r3"].output)

@@ -137,9 +137,9 @@ def _file_ingest(work: Path, n: int) -> float:
     db.unlink(missing_ok=True)
     url = f"sqlite:///{db}"
     cli = [sys.executable, "-m", "review_store.cli"]
-    subprocess.run([*cli, "db", "upgrade", "--db", url], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run([*cli, "--db", url, "db", "upgrade"], check=True, capture_output=True, cwd=ROOT)
     started = time.perf_counter()
-    subprocess.run([*cli, "ingest", str(jsonl), "--db", url], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run([*cli, "--db", url, "ingest", str(jsonl)], check=True, capture_output=True, cwd=ROOT)
     elapsed = time.perf_counter() - started
     jsonl.unlink()
     return n / elapsed

@@ -61,8 +61,8 @@ def bench_ingest(work: Path, n: int) -> dict:
     db.unlink(missing_ok=True)
     url = f"sqlite:///{db}"
     cli = ["review_store.cli"]
-    _child([*cli, "db", "upgrade", "--db", url])
-    ours, rss, _ = _child([*cli, "--json", "ingest", str(jsonl), "--db", url])
+    _child([*cli, "--db", url, "db", "upgrade"])
+    ours, rss, _ = _child([*cli, "--json", "--db", url, "ingest", str(jsonl)])
     assert world.count_traces(url) == n, "ingest did not import every record"
     floor_s = floor.ingest_floor(jsonl, work / "floor.db")
     return {

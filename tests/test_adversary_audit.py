@@ -49,7 +49,7 @@ def _world(engine, n: int = 5) -> None:
 
 
 def _verify(db_url: str, *extra: str) -> tuple[int, dict]:
-    result = runner.invoke(app, ["audit", "verify", "--db", db_url, "--json", *extra])
+    result = runner.invoke(app, ["--db", db_url, "audit", "verify", "--json", *extra])
     return result.exit_code, json.loads(result.output)
 
 
@@ -59,7 +59,7 @@ def _sql(engine, statement: str, **params) -> None:
 
 
 def _checkpoint(db_url: str, path: Path) -> dict:
-    result = runner.invoke(app, ["audit", "checkpoint", "--out", str(path), "--db", db_url, "--json"])
+    result = runner.invoke(app, ["--db", db_url, "audit", "checkpoint", "--out", str(path), "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(path.read_text())
 
@@ -198,7 +198,7 @@ def test_an_edited_or_foreign_checkpoint_is_refused(engine, db_url, tmp_path):
     assert code == 1 and "another key" not in report["problem"] and FAKE_KEY.key_id in report["problem"]
     (tmp_path / "junk.json").write_text("{not json")
     result = runner.invoke(
-        app, ["audit", "verify", "--db", db_url, "--checkpoint", str(tmp_path / "junk.json")]
+        app, ["--db", db_url, "audit", "verify", "--checkpoint", str(tmp_path / "junk.json")]
     )
     assert result.exit_code == 2 and "junk.json" in result.output
 
@@ -206,7 +206,7 @@ def test_an_edited_or_foreign_checkpoint_is_refused(engine, db_url, tmp_path):
 def test_a_broken_chain_is_not_checkpointed(engine, db_url, tmp_path):
     _world(engine)
     _sql(engine, "UPDATE auditevent SET actor = 'mallory' WHERE seq = 3")
-    result = runner.invoke(app, ["audit", "checkpoint", "--out", str(tmp_path / "cp.json"), "--db", db_url])
+    result = runner.invoke(app, ["--db", db_url, "audit", "checkpoint", "--out", str(tmp_path / "cp.json")])
     assert result.exit_code == 1 and "broken chain" in result.output
     assert not (tmp_path / "cp.json").exists()
 
@@ -224,7 +224,7 @@ def no_key_env(monkeypatch, tmp_path):
 
 
 def test_without_a_key_laptop_mode_creates_one_and_team_mode_refuses(engine, db_url, no_key_env, monkeypatch):
-    add = ["users", "add", "eve", "--role", "admin", "--db", db_url]
+    add = ["--db", db_url, "users", "add", "eve", "--role", "admin"]
     if not keys.is_team_mode(db_url):
         result = runner.invoke(app, add, input="a-good-password\n")
         assert result.exit_code == 0, result.output
@@ -244,7 +244,7 @@ def test_without_a_key_laptop_mode_creates_one_and_team_mode_refuses(engine, db_
     at = apptest.open_app(monkeypatch, db_url).run()
     assert at.error and "audit init-key" in at.error[0].value
     # the operator creates the key; from then on changes work and the chain is keyed
-    result = runner.invoke(app, ["audit", "init-key", "--db", db_url, "--json"])
+    result = runner.invoke(app, ["--db", db_url, "audit", "init-key", "--json"])
     assert result.exit_code == 0, result.output
     status = json.loads(result.output)
     assert status["created"] and status["source"] == str(no_key_env)
@@ -278,7 +278,7 @@ def test_verify_without_the_key_cannot_vouch_for_a_keyed_chain(engine, db_url, n
 
 
 def _backup(db_url: str, out: Path) -> dict:
-    result = runner.invoke(app, ["export", str(out), "--format", "jsonl", "--db", db_url])
+    result = runner.invoke(app, ["--db", db_url, "export", str(out), "--format", "jsonl"])
     assert result.exit_code == 0, result.output
     return json.loads((out / "manifest.json").read_text())
 
@@ -292,7 +292,7 @@ def _fix_checksum(out: Path, table: str) -> dict:
 
 
 def _restore(out: Path, target: str, *extra: str):
-    return runner.invoke(app, ["import-backup", str(out), "--db", target, *extra])
+    return runner.invoke(app, ["--db", target, "import-backup", str(out), *extra])
 
 
 def _rows(url: str, table: str) -> int:
@@ -409,14 +409,14 @@ def _assert_inert(data: str) -> list[list[str]]:
 
 
 def test_a_formula_username_is_refused(db_url):
-    result = runner.invoke(app, ["users", "add", EVIL_USER, "--role", "admin", "--db", db_url],
+    result = runner.invoke(app, ["--db", db_url, "users", "add", EVIL_USER, "--role", "admin"],
                            input="a-good-password\n")  # fmt: skip
     assert result.exit_code == 2 and "username" in result.output
 
 
 def test_cli_audit_export_csv_neutralises_formulas(engine, db_url, tmp_path):
     _evil_release(engine)
-    result = runner.invoke(app, ["audit", "export", "--format", "csv", "--db", db_url])
+    result = runner.invoke(app, ["--db", db_url, "audit", "export", "--format", "csv"])
     assert result.exit_code == 0, result.output
     rows = _assert_inert(result.output)
     records = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]

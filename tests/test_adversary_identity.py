@@ -45,7 +45,7 @@ def _token(desk: Desk, username: str) -> str:
 
 
 def _approve(db_url: str, as_user: str, env: dict | None = None):
-    argv = ["release", "approve", "c1", "--as", as_user, "--comment", "lgtm", "--db", db_url]
+    argv = ["--db", db_url, "release", "approve", "c1", "--as", as_user, "--comment", "lgtm"]
     return runner.invoke(app, argv, env=env or {"REVIEW_DESK_TOKEN": ""})
 
 
@@ -83,12 +83,12 @@ def test_cli_as_without_a_credential_is_refused(db_url, desk):
     assert made_up.exit_code == 2 and "not valid" in made_up.output
     assert _approvals(db_url) == 0 and _events(db_url, "release.approve") == []
     # a token is never a flag value (it would sit in shell history and the process list)
-    flag = runner.invoke(app, ["--token", _token(desk, "owner2"), "release", "gate", "c1", "--db", db_url])
+    flag = runner.invoke(app, ["--db", db_url, "--token", _token(desk, "owner2"), "release", "gate", "c1"])
     assert flag.exit_code == 2 and "No such option" in flag.output
     # with owner2's own token, piped on stdin, the four-eyes sign-off goes through as owner2
     ok = runner.invoke(
         app,
-        ["--token-stdin", "release", "approve", "c1", "--as", "owner2", "--comment", "lgtm", "--db", db_url],
+        ["--db", db_url, "--token-stdin", "release", "approve", "c1", "--as", "owner2", "--comment", "lgtm"],
         input=_token(desk, "owner2") + "\n",
         env={"REVIEW_DESK_TOKEN": ""},
     )
@@ -101,7 +101,7 @@ def test_revoked_expired_and_deactivated_credentials_stop_working(db_url, desk, 
     _world(desk.engine)
     issued = desk.users.issue_token(actor=SYSTEM, username="owner2", label="laptop")
     env = {"REVIEW_DESK_TOKEN": issued.secret}
-    listing = ["users", "tokens", "owner2", "--as", "owner2", "--db", db_url]
+    listing = ["--db", db_url, "users", "tokens", "owner2", "--as", "owner2"]
     assert runner.invoke(app, listing, env=env).exit_code == 0
     [seen] = desk.users.tokens(actor=SYSTEM, username="owner2")
     assert seen.last_used_at == pinned_clock.now() and seen.prefix == issued.secret[:12]
@@ -121,7 +121,7 @@ def test_revoked_expired_and_deactivated_credentials_stop_working(db_url, desk, 
 def test_users_add_from_a_shell_only_bootstraps_the_first_admin(db_url):
     first = runner.invoke(
         app,
-        ["users", "add", "root1", "--role", "admin", "--password-stdin", "--db", db_url],
+        ["--db", db_url, "users", "add", "root1", "--role", "admin", "--password-stdin"],
         input="first-admin-pass\n",
         env={"REVIEW_DESK_TOKEN": ""},
     )
@@ -130,7 +130,7 @@ def test_users_add_from_a_shell_only_bootstraps_the_first_admin(db_url):
     payload = json.loads(added.payload)
     assert added.actor == "system" and payload["bootstrap"] is True and "@" in payload["origin"]
     evil = runner.invoke(
-        app, ["users", "add", "evil", "--role", "admin", "--db", db_url], env={"REVIEW_DESK_TOKEN": ""}
+        app, ["--db", db_url, "users", "add", "evil", "--role", "admin"], env={"REVIEW_DESK_TOKEN": ""}
     )
     assert evil.exit_code == 2 and "needs an admin's credential" in evil.output
     engine = make_engine(db_url)
@@ -221,7 +221,7 @@ def test_spraying_many_usernames_from_one_address_locks_the_address(desk, pinned
 
 def test_guessing_through_the_cli_token_command_is_throttled_too(db_url, desk):
     desk.users.add(actor=SYSTEM, username="oscar", role="owner", password="oscar-pass-123")
-    argv = ["users", "token", "oscar", "--password-stdin", "--db", db_url]
+    argv = ["--db", db_url, "users", "token", "oscar", "--password-stdin"]
     for _ in range(5):
         assert runner.invoke(app, argv, input="guess\n").exit_code == 2
     locked = runner.invoke(app, argv, input="oscar-pass-123\n")

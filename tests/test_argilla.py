@@ -373,8 +373,7 @@ def test_cli_push_and_pull(fake, demo_db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("ARGILLA_API_KEY", "rd.apikey.redacted")
     runner = CliRunner()
     result = runner.invoke(
-        app, ["argilla", "push", "--dataset", "acme-review", "--workspace", "acme-support", "--limit", "3",
-              "--db", demo_db_url, "--json"],
+        app, ["--db", demo_db_url, "argilla", "push", "--dataset", "acme-review", "--workspace", "acme-support", "--limit", "3", "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["records"] == 3
@@ -383,14 +382,13 @@ def test_cli_push_and_pull(fake, demo_db_url, tmp_path, monkeypatch):
     user_map = tmp_path / "users.json"
     user_map.write_text(json.dumps({"rajesh.nair": "raj"}))
     result = runner.invoke(
-        app, ["argilla", "pull", "--dataset", "acme-review", "--workspace", "acme-support",
-              "--user-map", str(user_map), "--db", demo_db_url, "--json"],
+        app, ["--db", demo_db_url, "argilla", "pull", "--dataset", "acme-review", "--workspace", "acme-support",
+              "--user-map", str(user_map), "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["inserted"] == 1
     user_map.write_text("{not json")
-    result = runner.invoke(app, ["argilla", "pull", "--dataset", "acme-review", "--user-map", str(user_map),
-                                 "--db", demo_db_url])  # fmt: skip
+    result = runner.invoke(app, ["--db", demo_db_url, "argilla", "pull", "--dataset", "acme-review", "--user-map", str(user_map)])  # fmt: skip
     assert result.exit_code == 2 and "users.json" in result.output
 
 

@@ -85,16 +85,16 @@ def test_init_key_creates_the_file_and_anchors_an_old_sqlite_chain(sqlite_engine
     monkeypatch.delenv(keys.ENV_KEY_FILE, raising=False)
     url = sqlite_engine.url.render_as_string(hide_password=False)
     _legacy_chain(sqlite_engine)
-    result = runner.invoke(app, ["audit", "init-key", "--db", url, "--json"])
+    result = runner.invoke(app, ["--db", url, "audit", "init-key", "--json"])
     assert result.exit_code == 0, result.output
     status = json.loads(result.output)
     path = keys.default_path(url)
     assert status["created"] and status["source"] == str(path) and status["anchored_seq"] == 5
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    verify = runner.invoke(app, ["audit", "verify", "--db", url, "--json"])
+    verify = runner.invoke(app, ["--db", url, "audit", "verify", "--json"])
     assert verify.exit_code == 0 and json.loads(verify.output)["keyed"] == 2
     secret = path.read_text()
-    again = json.loads(runner.invoke(app, ["audit", "init-key", "--db", url, "--json"]).output)
+    again = json.loads(runner.invoke(app, ["--db", url, "audit", "init-key", "--json"]).output)
     assert again["created"] is False and again["anchored_seq"] is None  # kept, nothing recorded
     assert path.read_text() == secret and again["key_id"] == status["key_id"]
 

@@ -95,7 +95,7 @@ def _chain(engine, n: int = 6) -> None:
 
 
 def _verify(db_url: str):
-    result = CliRunner().invoke(app, ["audit", "verify", "--db", db_url, "--json"])
+    result = CliRunner().invoke(app, ["--db", db_url, "audit", "verify", "--json"])
     return result.exit_code, json.loads(result.stdout)
 
 
@@ -124,18 +124,18 @@ def test_tampering_is_named_by_first_bad_seq(engine, db_url, sql, bad_seq):
         conn.execute(text(sql))
     code, out = _verify(db_url)
     assert code == 1 and not out["ok"] and out["first_bad_seq"] == bad_seq
-    plain = CliRunner().invoke(app, ["audit", "verify", "--db", db_url])
+    plain = CliRunner().invoke(app, ["--db", db_url, "audit", "verify"])
     assert plain.exit_code == 1 and f"seq {bad_seq}" in plain.stdout
 
 
 def test_audit_export_csv_and_jsonl(engine, db_url):
     _chain(engine, n=3)
-    jsonl = CliRunner().invoke(app, ["audit", "export", "--format", "jsonl", "--db", db_url])
+    jsonl = CliRunner().invoke(app, ["--db", db_url, "audit", "export", "--format", "jsonl"])
     rows = [json.loads(line) for line in jsonl.stdout.splitlines()]
     assert jsonl.exit_code == 0 and [r["seq"] for r in rows] == [1, 2, 3]
     assert rows[1]["prev_hash"] == rows[0]["hash"]
-    csv_out = CliRunner().invoke(app, ["audit", "export", "--format", "csv", "--db", db_url])
+    csv_out = CliRunner().invoke(app, ["--db", db_url, "audit", "export", "--format", "csv"])
     assert csv_out.stdout.splitlines()[0] == "seq,ts,actor,action,entity,entity_id,payload,prev_hash,hash"
     assert len(csv_out.stdout.splitlines()) == 4
-    bad = CliRunner().invoke(app, ["audit", "export", "--format", "xml", "--db", db_url])
+    bad = CliRunner().invoke(app, ["--db", db_url, "audit", "export", "--format", "xml"])
     assert bad.exit_code == 2

@@ -47,7 +47,7 @@ def pg_empty_url():
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
 def test_demo_round_trip_sqlite_to_sqlite(demo_db_url, tmp_path, fmt):
     out = tmp_path / "backup"
-    result = runner.invoke(app, ["export", str(out), "--format", fmt, "--db", demo_db_url, "--json"])
+    result = runner.invoke(app, ["--db", demo_db_url, "export", str(out), "--format", fmt, "--json"])
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["format"] == fmt
@@ -57,7 +57,7 @@ def test_demo_round_trip_sqlite_to_sqlite(demo_db_url, tmp_path, fmt):
     assert all(len(t["sha256"]) == 64 for t in manifest["tables"].values())
 
     target = f"sqlite:///{tmp_path / 'restored.db'}"  # file does not exist yet: no tables
-    result = runner.invoke(app, ["import-backup", str(out), "--db", target, "--json"])
+    result = runner.invoke(app, ["--db", target, "import-backup", str(out), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["migrated"] is True
@@ -67,7 +67,7 @@ def test_demo_round_trip_sqlite_to_sqlite(demo_db_url, tmp_path, fmt):
     assert restored.keys() == source.keys()
     for table in source:
         assert restored[table] == source[table], table
-    verify = runner.invoke(app, ["audit", "verify", "--db", target, "--json"])
+    verify = runner.invoke(app, ["--db", target, "audit", "verify", "--json"])
     assert verify.exit_code == 0, verify.output
     assert json.loads(verify.output)["checked"] == len(source["auditevent"]) > 0
 
@@ -104,14 +104,14 @@ def test_demo_sqlite_to_empty_postgresql(demo_db_url, pg_empty_url, tmp_path):
 
 def test_corrupted_file_is_named_and_nothing_imported(demo_db_url, tmp_path):
     out = tmp_path / "backup"
-    assert runner.invoke(app, ["export", str(out), "--db", demo_db_url]).exit_code == 0
+    assert runner.invoke(app, ["--db", demo_db_url, "export", str(out)]).exit_code == 0
     victim = out / "label.parquet"
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0xFF
     victim.write_bytes(bytes(data))
 
     target_path = tmp_path / "restored.db"
-    result = runner.invoke(app, ["import-backup", str(out), "--db", f"sqlite:///{target_path}"])
+    result = runner.invoke(app, ["--db", f"sqlite:///{target_path}", "import-backup", str(out)])
     assert result.exit_code == 2
     assert "label.parquet" in result.output and "checksum" in result.output
     assert not target_path.exists()  # verified before the target was even touched
@@ -121,7 +121,7 @@ def test_corrupted_file_is_named_and_nothing_imported(demo_db_url, tmp_path):
 
 def test_missing_file_and_missing_manifest(demo_db_url, tmp_path):
     out = tmp_path / "backup"
-    assert runner.invoke(app, ["export", str(out), "--format", "jsonl", "--db", demo_db_url]).exit_code == 0
+    assert runner.invoke(app, ["--db", demo_db_url, "export", str(out), "--format", "jsonl"]).exit_code == 0
     (out / "trace.jsonl").unlink()
     with pytest.raises(BackupError, match="trace.jsonl.*missing"):
         verify_backup(out)
@@ -136,7 +136,7 @@ def test_refuses_a_database_with_rows(demo_db_url, demo_engine, tmp_path):
         before = session.exec(select(func.count()).select_from(Trace)).one()
     with pytest.raises(DatabaseNotEmpty, match="not empty"):
         import_backup(demo_engine, directory=out)
-    result = runner.invoke(app, ["import-backup", str(out), "--db", demo_db_url])
+    result = runner.invoke(app, ["--db", demo_db_url, "import-backup", str(out)])
     assert result.exit_code == 2 and "not empty" in result.output
     with read_session(demo_engine) as session:
         assert session.exec(select(func.count()).select_from(Trace)).one() == before

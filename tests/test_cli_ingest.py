@@ -39,7 +39,7 @@ def traces(db_url: str) -> list[str]:
 def test_abort_exits_2_and_lists_problems(db_url, tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_bytes(b"\n".join([record(1), record(2, latency_ms="fast"), b"{", record(1)]) + b"\n")
-    result = runner.invoke(app, ["ingest", str(path), "--db", db_url])
+    result = runner.invoke(app, ["--db", db_url, "ingest", str(path)])
     assert result.exit_code == 2
     assert "3 bad record(s)" in result.stderr and "nothing was written" in result.stderr
     assert f"{path}:2: latency_ms: expected a number, got 'fast'" in result.stderr
@@ -51,7 +51,7 @@ def test_abort_exits_2_and_lists_problems(db_url, tmp_path):
 def test_skip_writes_default_rejects_file_and_reimport_is_idempotent(db_url, tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_bytes(b"\n".join([record(1), record(2, tokens_in=-3), record(3)]))
-    result = runner.invoke(app, ["ingest", str(path), "--db", db_url, "--on-error", "skip"])
+    result = runner.invoke(app, ["--db", db_url, "ingest", str(path), "--on-error", "skip"])
     assert result.exit_code == 0, result.output
     assert "inserted 2, updated 0, unchanged 0, rejected 1" in result.stdout
     rejects = tmp_path / "t.jsonl.rejects.jsonl"
@@ -60,7 +60,7 @@ def test_skip_writes_default_rejects_file_and_reimport_is_idempotent(db_url, tmp
     assert traces(db_url) == ["c-1", "c-3"]
 
     path.write_bytes(b"\n".join([record(1, output="changed"), record(3)]))
-    result = runner.invoke(app, ["--json", "ingest", str(path), "--db", db_url])
+    result = runner.invoke(app, ["--db", db_url, "--json", "ingest", str(path)])
     payload = json.loads(result.stdout)
     assert (payload["inserted"], payload["unchanged"], payload["existing_changed"], payload["ok"]) == (
         0,
@@ -68,14 +68,14 @@ def test_skip_writes_default_rejects_file_and_reimport_is_idempotent(db_url, tmp
         1,
         True,
     )
-    result = runner.invoke(app, ["ingest", str(path), "--db", db_url, "--update", "--json"])
+    result = runner.invoke(app, ["--db", db_url, "ingest", str(path), "--update", "--json"])
     assert json.loads(result.stdout)["updated"] == 1
 
 
 def test_json_abort_lists_first_50_then_a_count(db_url, tmp_path):
     path = tmp_path / "t.ndjson"
     path.write_text("\n".join(f'{{"trace_id": "x{i}", "input": "q", "output": "a"}}' for i in range(60)))
-    result = runner.invoke(app, ["ingest", str(path), "--db", db_url, "--json"])
+    result = runner.invoke(app, ["--db", db_url, "ingest", str(path), "--json"])
     assert result.exit_code == 2
     payload = json.loads(result.stdout)
     assert payload["aborted"] and payload["n_errors"] == 60 and len(payload["problems"]) == 51
@@ -86,15 +86,15 @@ def test_json_abort_lists_first_50_then_a_count(db_url, tmp_path):
 def test_bad_usage(db_url, tmp_path):
     path = tmp_path / "t.txt"
     path.write_bytes(record(1))
-    result = runner.invoke(app, ["ingest", str(path), "--db", db_url])
+    result = runner.invoke(app, ["--db", db_url, "ingest", str(path)])
     assert result.exit_code == 2 and "cannot tell the format" in result.stderr
     result = runner.invoke(
-        app, ["ingest", str(path), "--db", db_url, "--format", "jsonl", "--on-error", "ignore"]
+        app, ["--db", db_url, "ingest", str(path), "--format", "jsonl", "--on-error", "ignore"]
     )
     assert result.exit_code == 2 and "--on-error must be abort or skip" in result.stderr
-    result = runner.invoke(app, ["ingest", str(tmp_path / "missing.jsonl"), "--db", db_url])
+    result = runner.invoke(app, ["--db", db_url, "ingest", str(tmp_path / "missing.jsonl")])
     assert result.exit_code == 2 and "no such file" in result.stderr
-    assert runner.invoke(app, ["ingest", str(path), "--db", db_url, "--format", "jsonl"]).exit_code == 0
+    assert runner.invoke(app, ["--db", db_url, "ingest", str(path), "--format", "jsonl"]).exit_code == 0
     assert traces(db_url) == ["c-1"]
 
 
@@ -108,14 +108,14 @@ def test_as_user_needs_import_permission(db_url, tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_bytes(record(1))
     as_rita = cli_token(db_url, "rita")
-    result = runner.invoke(app, ["ingest", str(path), "--db", db_url, "--as", "rita"], env=as_rita)
+    result = runner.invoke(app, ["--db", db_url, "ingest", str(path), "--as", "rita"], env=as_rita)
     assert result.exit_code == 2 and "may not import data" in result.stderr
-    result = runner.invoke(app, ["ingest", str(path), "--db", db_url, "--as", "nobody"], env=as_rita)
+    result = runner.invoke(app, ["--db", db_url, "ingest", str(path), "--as", "nobody"], env=as_rita)
     assert result.exit_code == 2 and "belongs to rita" in result.stderr
-    result = runner.invoke(app, ["ingest", str(path), "--db", db_url, "--as", "ada"])
+    result = runner.invoke(app, ["--db", db_url, "ingest", str(path), "--as", "ada"])
     assert result.exit_code == 2 and "needs ada's credential" in result.stderr
     result = runner.invoke(
-        app, ["ingest", str(path), "--db", db_url, "--as", "ada"], env=cli_token(db_url, "ada")
+        app, ["--db", db_url, "ingest", str(path), "--as", "ada"], env=cli_token(db_url, "ada")
     )
     assert result.exit_code == 0
     engine = make_engine(db_url)

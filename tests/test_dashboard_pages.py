@@ -79,16 +79,16 @@ def test_cli_dashboards(demo_db_url):
     from review_store.cli import app
 
     runner = CliRunner()
-    gr = runner.invoke(app, ["--json", "guardrails", "--segment", "refunds", "--db", demo_db_url])
+    gr = runner.invoke(app, ["--db", demo_db_url, "--json", "guardrails", "--segment", "refunds"])
     assert gr.exit_code == 1  # the r2 grounding anomaly fails the check
     payload = json.loads(gr.output)
     assert {(a["name"], a["segment"]) for a in payload["anomalies"]} == {("grounding", "refunds")}
     # As of the demo world's end (the suite pins its clock, so the fixture's world ends 2026-06-01).
-    mat = runner.invoke(app, ["--json", "maturity", "--as-of", "2026-06-01", "--db", demo_db_url])
+    mat = runner.invoke(app, ["--db", demo_db_url, "--json", "maturity", "--as-of", "2026-06-01"])
     assert mat.exit_code == 0 and json.loads(mat.output)["level"] == 3
-    bad = runner.invoke(app, ["guardrails", "--bucket", "month", "--db", demo_db_url])
+    bad = runner.invoke(app, ["--db", demo_db_url, "guardrails", "--bucket", "month"])
     assert bad.exit_code == 2 and "bucket: 'month' is not one of hour, day, week" in bad.output
-    bad_date = runner.invoke(app, ["costs", "--as-of", "June 1st", "--db", demo_db_url])
+    bad_date = runner.invoke(app, ["--db", demo_db_url, "costs", "--as-of", "June 1st"])
     assert bad_date.exit_code == 2 and "--as-of: 'June 1st' is not an ISO 8601 date" in bad_date.output
 
 
@@ -101,19 +101,19 @@ def test_cli_dashboards_as_of(demo_db_url):
     from review_store.cli import app
 
     runner = CliRunner()
-    costs = runner.invoke(app, ["--json", "costs", "--as-of", "2026-05-20T12:00", "--db", demo_db_url])
+    costs = runner.invoke(app, ["--db", demo_db_url, "--json", "costs", "--as-of", "2026-05-20T12:00"])
     payload = json.loads(costs.output)
     assert payload["budget"]["as_of"] == "2026-05-20T12:00:00"
     assert payload["budget"]["period_start"] == "2026-05-01T00:00:00"
     assert payload["range"]["end"] == "2026-05-20T12:00:00"
     assert costs.exit_code == (1 if payload["budget"]["alert"] else 0)
     early = json.loads(
-        runner.invoke(app, ["--json", "maturity", "--as-of", "2026-01-01", "--db", demo_db_url]).output
+        runner.invoke(app, ["--db", demo_db_url, "--json", "maturity", "--as-of", "2026-01-01"]).output
     )
     assert early["as_of"] == "2026-01-01T00:00:00"
     cadence = next(c for c in early["criteria"] if c["key"] == "review_cadence")
     assert cadence["evidence"] == "labels in 0 of the last 4 weeks" and not cadence["met"]
-    drift = runner.invoke(app, ["--json", "drift", "--as-of", "2026-05-25", "--db", demo_db_url])
+    drift = runner.invoke(app, ["--db", demo_db_url, "--json", "drift", "--as-of", "2026-05-25"])
     assert json.loads(drift.output)["end"] == "2026-05-25T00:00:00"
 
 

@@ -118,11 +118,11 @@ def test_cli_end_must_be_an_iso_date(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path / 'e.db'}"
-    bad = CliRunner().invoke(app, ["demo", "--end", "2026-13-01", "--traces", "50", "--db", url])
+    bad = CliRunner().invoke(app, ["--db", url, "demo", "--end", "2026-13-01", "--traces", "50"])
     assert bad.exit_code == 2 and "--end: '2026-13-01' is not an ISO date" in bad.output
     ok = CliRunner().invoke(
         app,
-        ["--json", "demo", "--end", "2026-02-28", "--traces", "50", "--db", url],
+        ["--db", url, "--json", "demo", "--end", "2026-02-28", "--traces", "50"],
         env={"REVIEW_DESK_DEMO_PASSWORD": "demo-pass-123"},
     )
     assert ok.exit_code == 0, ok.output

@@ -46,10 +46,10 @@ def test_readme_demo_table_holds_on_a_fresh_demo(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'readme.db'}"
     build, rows = _claims()
     assert len(rows) >= 8
-    built = runner.invoke(app, [*shlex.split(build), "--db", url])
+    built = runner.invoke(app, ["--db", url, *shlex.split(build)])
     assert built.exit_code == 0, built.output
     for command, exit_code, fragments in rows:
-        result = runner.invoke(app, [*shlex.split(command), "--db", url])
+        result = runner.invoke(app, ["--db", url, *shlex.split(command)])
         assert result.exit_code == exit_code, (
             f"review-desk {command}: exit {result.exit_code}\n{result.output}"
         )

@@ -86,7 +86,7 @@ def test_demo_story_holds(tmp_path, seed, end):
     assert built.built and built.end == stop and built.start == stop - timedelta(days=DAYS)
     assert built.traces == 5001 and built.labels > 0
 
-    gates = {name: runner.invoke(app, ["release", "gate", name, "--db", url]) for name in ("r2", "r3")}
+    gates = {name: runner.invoke(app, ["--db", url, "release", "gate", name]) for name in ("r2", "r3")}
     assert gates["r2"].exit_code == 1, gates["r2"].output
     assert gates["r3"].exit_code == 0, gates["r3"].output
 

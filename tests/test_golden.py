@@ -106,12 +106,12 @@ def test_cli_golden_import_refuses_bad_input_naming_the_file_and_line(demo_db_ur
     runner = CliRunner(env=cli_token(demo_db_url, "lena"))
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"trace": "t-1", "input": "q", "expected_output": "a"}\nnot json\n', encoding="utf-8")
-    result = runner.invoke(app, ["golden", "import", str(bad), "--as", "lena", "--db", demo_db_url])
+    result = runner.invoke(app, ["--db", demo_db_url, "golden", "import", str(bad), "--as", "lena"])
     assert result.exit_code == 2, result.output
     assert f"{bad}: line 2: not JSON" in result.output
-    folder = runner.invoke(app, ["golden", "import", str(tmp_path), "--db", demo_db_url])
+    folder = runner.invoke(app, ["--db", demo_db_url, "golden", "import", str(tmp_path)])
     assert folder.exit_code == 2 and "not a file" in folder.output
     binary = tmp_path / "binary.jsonl"
     binary.write_bytes(b"\xff\xfe\x00")
-    undecodable = runner.invoke(app, ["golden", "import", str(binary), "--db", demo_db_url])
+    undecodable = runner.invoke(app, ["--db", demo_db_url, "golden", "import", str(binary)])
     assert undecodable.exit_code == 2 and "not UTF-8" in undecodable.output

@@ -58,7 +58,7 @@ def stored(db_url: str) -> tuple[list[str], int]:
 
 
 def ingest(db_url: str, path: Path, *args: str):
-    return runner.invoke(app, ["ingest", str(path), "--db", db_url, *args])
+    return runner.invoke(app, ["--db", db_url, "ingest", str(path), *args])
 
 
 def rejects_of(path: Path) -> list[dict]:

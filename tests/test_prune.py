@@ -234,9 +234,9 @@ def test_cli_prune(sqlite_engine):
         for i, days in enumerate((100, 40, 5)):
             session.add(Trace(external_id=f"t{i}", ts=TEST_NOW - timedelta(days=days)))
     runner = CliRunner()
-    bad = runner.invoke(app, ["prune", "--older-than", "90x", "--db", url])
+    bad = runner.invoke(app, ["--db", url, "prune", "--older-than", "90x"])
     assert bad.exit_code == 2 and "--older-than: '90x' is not an age" in bad.output
-    dry = runner.invoke(app, ["prune", "--older-than", "30d", "--dry-run", "--json", "--db", url])
+    dry = runner.invoke(app, ["--db", url, "prune", "--older-than", "30d", "--dry-run", "--json"])
     assert dry.exit_code == 0, dry.output
     payload = json.loads(dry.stdout)
     assert (
@@ -244,7 +244,7 @@ def test_cli_prune(sqlite_engine):
         and payload["deleted_traces"] == 2
         and payload["cutoff"] == "2026-05-02T12:00:00"
     )
-    done = runner.invoke(app, ["prune", "--older-than", "30d", "--as-of", "2026-06-01T12:00", "--db", url])
+    done = runner.invoke(app, ["--db", url, "prune", "--older-than", "30d", "--as-of", "2026-06-01T12:00"])
     assert done.exit_code == 0, done.output
     assert "deleted 2 traces" in done.output and "kept 0" in done.output
     with read_session(sqlite_engine) as session:

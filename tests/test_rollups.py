@@ -148,13 +148,13 @@ def test_rollup_rebuild_cli(engine, db_url, tmp_path, monkeypatch):
         conn.execute(text("DELETE FROM rolluptraffic"))
     runner = CliRunner()
     out = runner.invoke(
-        app, ["--json", "rollup", "rebuild", "--db", db_url, "--from", "2026-05-01", "--to", "2026-05-09"]
+        app, ["--db", db_url, "--json", "rollup", "rebuild", "--from", "2026-05-01", "--to", "2026-05-09"]
     )
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["traces"] == 30
     with engine.connect() as conn:
         assert conn.execute(text("SELECT sum(traces) FROM rolluptraffic")).scalar_one() == 30
     bad = runner.invoke(
-        app, ["rollup", "rebuild", "--db", db_url, "--from", "2026-05-09", "--to", "2026-05-01"]
+        app, ["--db", db_url, "rollup", "rebuild", "--from", "2026-05-09", "--to", "2026-05-01"]
     )
     assert bad.exit_code == 2 and "before --from" in bad.output

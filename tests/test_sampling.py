@@ -187,16 +187,16 @@ def test_cli_sample_and_golden_round_trip(demo_db_url, tmp_path):
     from review_store.cli import app
 
     runner = CliRunner(env=cli_token(demo_db_url, "lena"))  # lena's personal token
-    args = ["sample", "--strategy", "thumbs_down", "--n", "7", "--as", "lena", "--db", demo_db_url, "--json"]
+    args = ["--db", demo_db_url, "sample", "--strategy", "thumbs_down", "--n", "7", "--as", "lena", "--json"]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert '"created": 7' in first.output
-    bad = runner.invoke(app, ["sample", "--strategy", "nope", "--db", demo_db_url])
+    bad = runner.invoke(app, ["--db", demo_db_url, "sample", "--strategy", "nope"])
     assert bad.exit_code == 2 and "not one of" in bad.output
     out = tmp_path / "golden.jsonl"
-    exported = runner.invoke(app, ["golden", "export", str(out), "--db", demo_db_url, "--json"])
+    exported = runner.invoke(app, ["--db", demo_db_url, "golden", "export", str(out), "--json"])
     assert exported.exit_code == 0 and len(out.read_text().splitlines()) == 40
-    back = runner.invoke(app, ["golden", "import", str(out), "--as", "lena", "--db", demo_db_url, "--json"])
+    back = runner.invoke(app, ["--db", demo_db_url, "golden", "import", str(out), "--as", "lena", "--json"])
     assert back.exit_code == 0 and '"unchanged": 40' in back.output
 
 

@@ -98,8 +98,8 @@ def test_review_desk_serve_from_the_wheel_outside_the_checkout(installed, tmp_pa
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [installed / "review-desk", "serve", "--port", str(port), "--address", "127.0.0.1",
-             "--db", f"sqlite:///{tmp_path / 'desk.db'}"],
+            [installed / "review-desk", "--db", f"sqlite:///{tmp_path / 'desk.db'}", "serve", "--port", str(port),
+             "--address", "127.0.0.1"],
             cwd=elsewhere, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

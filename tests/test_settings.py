@@ -165,24 +165,24 @@ def test_cli_settings_get_and_set(db_url):
     from tests.factories import cli_token
 
     Desk.open(db_url).users.add(actor=SYSTEM, username="lena", role="lead")
-    bare = CliRunner().invoke(app, ["settings", "set", "rollback.rule", '{"mode": "auto"}', "--db", db_url])
+    bare = CliRunner().invoke(app, ["--db", db_url, "settings", "set", "rollback.rule", '{"mode": "auto"}'])
     assert bare.exit_code == 2 and "needs a signed-in user's credential" in bare.output
     runner = CliRunner(env=cli_token(db_url, "lena"))  # lena's personal token; --as lena below
-    bad = runner.invoke(app, ["settings", "set", "rollback.rule", '{"mode": "autoo"}', "--db", db_url])
+    bad = runner.invoke(app, ["--db", db_url, "settings", "set", "rollback.rule", '{"mode": "autoo"}'])
     assert bad.exit_code == 2
     assert "rollback.rule.mode: should be 'suggest' or 'auto' (got 'autoo')" in bad.output
-    not_json = runner.invoke(app, ["settings", "set", "drift.psi", "{act: 1}", "--db", db_url])
+    not_json = runner.invoke(app, ["--db", db_url, "settings", "set", "drift.psi", "{act: 1}"])
     assert not_json.exit_code == 2 and "drift.psi: VALUE is not JSON" in not_json.output
     ok = runner.invoke(
         app,
-        ["--json", "settings", "set", "rollback.rule", '{"mode": "auto"}', "--as", "lena", "--db", db_url],
+        ["--db", db_url, "--json", "settings", "set", "rollback.rule", '{"mode": "auto"}', "--as", "lena"],
     )
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.output)["settings"]["rollback.rule"]["mode"] == "auto"
-    got = runner.invoke(app, ["--json", "settings", "get", "--db", db_url])
+    got = runner.invoke(app, ["--db", db_url, "--json", "settings", "get"])
     payload = json.loads(got.output)["settings"]
     assert payload["rollback.rule"]["mode"] == "auto" and payload["drift.psi"] == {"watch": 0.1, "act": 0.25}
-    text = runner.invoke(app, ["settings", "get", "judge.trust", "--db", db_url])
+    text = runner.invoke(app, ["--db", db_url, "settings", "get", "judge.trust"])
     assert text.exit_code == 0 and "trusted_alpha = 0.8" in text.output
-    unknown = runner.invoke(app, ["settings", "get", "nope", "--db", db_url])
+    unknown = runner.invoke(app, ["--db", db_url, "settings", "get", "nope"])
     assert unknown.exit_code == 2 and "unknown key 'nope'" in unknown.output

@@ -63,7 +63,7 @@ def _cli(db_url, *args, token_of: str | None = None, stdin: str | None = None):
     from tests.factories import cli_token
 
     env = cli_token(db_url, token_of) if token_of else {"REVIEW_DESK_TOKEN": ""}
-    return CliRunner().invoke(app, [*args, "--db", db_url], env=env, input=stdin)
+    return CliRunner().invoke(app, ["--db", db_url, *args], env=env, input=stdin)
 
 
 def _people(db_url):
@@ -159,17 +159,17 @@ def test_personal_tokens_issue_list_revoke(db_url):
 
     env = {"REVIEW_DESK_TOKEN": issued["secret"]}
     listed = CliRunner().invoke(
-        app, ["--json", "users", "tokens", "rita", "--as", "rita", "--db", db_url], env=env
+        app, ["--db", db_url, "--json", "users", "tokens", "rita", "--as", "rita"], env=env
     )
     tokens = json.loads(listed.stdout)["tokens"]
     assert [t["label"] for t in tokens] == ["", "laptop"] and all("secret" not in t for t in tokens)
-    others = CliRunner().invoke(app, ["users", "tokens", "ada", "--as", "rita", "--db", db_url], env=env)
+    others = CliRunner().invoke(app, ["--db", db_url, "users", "tokens", "ada", "--as", "rita"], env=env)
     assert others.exit_code == 2 and "may not manage users" in others.output
     revoked = CliRunner().invoke(
-        app, ["--json", "users", "revoke-token", str(issued["id"]), "--as", "rita", "--db", db_url], env=env
+        app, ["--db", db_url, "--json", "users", "revoke-token", str(issued["id"]), "--as", "rita"], env=env
     )
     assert revoked.exit_code == 0 and json.loads(revoked.stdout)["revoked_at"] is not None
-    after = CliRunner().invoke(app, ["users", "tokens", "rita", "--as", "rita", "--db", db_url], env=env)
+    after = CliRunner().invoke(app, ["--db", db_url, "users", "tokens", "rita", "--as", "rita"], env=env)
     assert after.exit_code == 2 and "not valid" in after.output
 
 

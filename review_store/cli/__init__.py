@@ -1,8 +1,9 @@
 """`review-desk`: the same operations as the pages, for CI/CD and scripts.
 
 Each module in this package adds its commands through `register(app)`; this file holds the shared
-plumbing: the --db and --json options, output, and exit codes (0 ok, 1 a check or gate failed,
-2 bad usage or bad input).
+plumbing: the global --db (the one database setting: `review-desk --db URL COMMAND`, else
+$REVIEW_STORE_URL, else ./review_desk.db), the --json options, output, and exit codes (0 ok, 1 a check or
+gate failed, 2 bad usage or bad input).
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ TOKEN_ENV = "REVIEW_DESK_TOKEN"
 @app.callback()
 def _root(
     db: str = typer.Option(
-        None, "--db", help="Database URL (default: $REVIEW_STORE_URL, else ./review_desk.db)."
+        None,
+        "--db",
+        help="Database URL for any command; give it before the command (default: $REVIEW_STORE_URL, "
+        "else ./review_desk.db).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout instead of text."),
     token_stdin: bool = typer.Option(
@@ -106,29 +110,20 @@ def acting_actor(desk: Any, as_user: str | None) -> Any:
     return desk.users.acting(as_user=as_user, token=state.token or None, origin=state.origin or _origin())
 
 
-def db_option() -> Any:
-    return typer.Option(None, "--db", help="Database URL (overrides the global --db).")
-
-
 def json_option() -> Any:
     return typer.Option(False, "--json", help="Print one JSON object on stdout.")
 
 
-def resolve(db: str | None, as_json: bool) -> tuple[str | None, bool]:
-    """Per-command options win over the global ones, so both `--json cmd` and `cmd --json` work (a
-    domain error raised later is then reported as JSON too)."""
+def resolve(as_json: bool) -> bool:
+    """Both `--json cmd` and `cmd --json` work: either turns JSON on (a domain error raised later is then
+    reported as JSON too)."""
     state.json = as_json or state.json
-    return db or state.db, state.json
+    return state.json
 
 
-def get_engine(db: str | None):
-    """Transitional: commands not yet moved to the facade (to be removed)."""
-    return desk(db).engine
-
-
-def desk(db: str | None = None, *, as_of: str | None = None, migrate: bool = False):
-    """The facade on --db (or REVIEW_STORE_URL); `as_of` (ISO date/time) pins its clock; `migrate` upgrades
-    the schema first (commands that create a database, like `demo`)."""
+def desk(*, as_of: str | None = None, migrate: bool = False):
+    """The facade on the global --db (else REVIEW_STORE_URL, else the default file); `as_of` (ISO
+    date/time) pins its clock; `migrate` upgrades the schema first (commands that create a database)."""
     from review_store.clock import FixedClock, parse_instant
     from review_store.desk import Desk
 
@@ -138,7 +133,7 @@ def desk(db: str | None = None, *, as_of: str | None = None, migrate: bool = Fal
             clock = FixedClock(parse_instant(as_of, field="--as-of"))
         except ValueError as exc:
             fail(str(exc))
-    return Desk.open(db or state.db, clock=clock, migrate=migrate)
+    return Desk.open(state.db, clock=clock, migrate=migrate)
 
 
 def emit(payload: dict[str, Any], text: str, as_json: bool) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, db_option, desk, emit, fail, json_option, resolve
+from review_store.cli import EXIT_BAD_INPUT, desk, emit, fail, json_option, resolve
 
 
 def summary_text(payload: dict[str, Any], *, title: str) -> str:
@@ -80,7 +80,6 @@ def register(app: typer.Typer) -> None:
             help="With --judge: item (one reference answer per item, the verdict's pairing), each "
             "(every label a unit) or majority.",
         ),
-        db: str | None = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Agreement of any ratings table (--ratings), or of a judge config with the human labels in the
@@ -95,9 +94,9 @@ def register(app: typer.Typer) -> None:
         if judge is not None or question is not None:
             if ratings is not None:
                 fail("give either --ratings or --judge/--question, not both", EXIT_BAD_INPUT, as_json)
-            _store_variant(db, as_json, judge, question, segment, human, seed, resamples)
+            _store_variant(as_json, judge, question, segment, human, seed, resamples)
             return
-        _, as_json = resolve(None, as_json)
+        as_json = resolve(as_json)
         if ratings is None:
             fail(
                 "give --ratings FILE.csv (header item,rater,value), or --judge NAME --question KEY",
@@ -111,13 +110,12 @@ def register(app: typer.Typer) -> None:
                 EXIT_BAD_INPUT,
                 as_json,
             )
-        summary = desk(None).agreement.ratings(path=ratings, level=level, seed=seed, resamples=resamples)
+        summary = desk().agreement.ratings(path=ratings, level=level, seed=seed, resamples=resamples)
         payload = summary.to_json()
         emit(payload, summary_text(payload, title=f"ratings: {ratings.name}"), as_json)
 
 
 def _store_variant(
-    db: str | None,
     as_json: bool,
     judge: str | None,
     question: str | None,
@@ -128,10 +126,10 @@ def _store_variant(
 ) -> None:
     """Judge vs humans from the store: the --ratings keys plus human_human_alpha, the confusion matrix
     and THE trust verdict (`verdict`, `trust`: the release gate's, for this question and segment)."""
-    db, as_json = resolve(db, as_json)
+    as_json = resolve(as_json)
     if not judge or not question:
         fail("--judge NAME[@VERSION] and --question KEY go together", EXIT_BAD_INPUT, as_json)
-    result = desk(db).agreement.judge_vs_human(
+    result = desk().agreement.judge_vs_human(
         judge=judge or "",
         question=question or "",
         segment=segment,

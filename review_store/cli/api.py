@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from review_store.cli import acting_actor, db_option, desk, emit, json_option, resolve
+from review_store.cli import acting_actor, desk, emit, json_option, resolve, state
 
 AS_ADMIN = typer.Option(None, "--as", help="The admin acting (needs their token: REVIEW_DESK_TOKEN).")
 DEFAULT_API_PORT = 8600
@@ -29,9 +29,8 @@ def register(app: typer.Typer) -> None:
         burst: int = typer.Option(
             None, "--burst", help="Burst size per API key (default $REVIEW_STORE_API_BURST or 60)."
         ),
-        db: str = db_option(),
     ) -> None:
-        """Serve the HTTP API (REST under /api/v1, OpenAPI docs at /docs) on the database from --db.
+        """Serve the HTTP API (REST under /api/v1, OpenAPI docs at /docs) on the database from the global --db.
 
         Example: review-desk api --port 8600   # then open http://127.0.0.1:8600/docs
         """
@@ -43,7 +42,6 @@ def register(app: typer.Typer) -> None:
         from review_store.api.ratelimit import RateLimit
         from review_store.cli import fail
 
-        db, _ = resolve(db, False)
         base = default_rate_limit()
         try:
             limit = RateLimit(
@@ -52,7 +50,7 @@ def register(app: typer.Typer) -> None:
             )
         except ValidationError as exc:
             fail(f"--rate/--burst: {exc.errors()[0]['msg']}")
-        d = desk(db, migrate=True)
+        d = desk(migrate=True)
         typer.echo(f"review-desk API on http://{host}:{port}  (docs: http://{host}:{port}/docs)", err=True)
         uvicorn.run(create_app(d, rate_limit=limit), host=host, port=port, log_level="warning")
 
@@ -61,7 +59,6 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8501, "--port", help="The app's port."),
         api_port: int = typer.Option(DEFAULT_API_PORT, "--api-port", help="The HTTP API's port."),
         address: str = typer.Option("localhost", "--address", help="Interface both bind (0.0.0.0: a team)."),
-        db: str = db_option(),
     ) -> None:
         """Start the app and the HTTP API together on one database; Ctrl+C stops both.
 
@@ -72,10 +69,9 @@ def register(app: typer.Typer) -> None:
 
         from review_store.cli import serve
 
-        db, _ = resolve(db, False)
         env = dict(os.environ)
-        if db:
-            env["REVIEW_STORE_URL"] = db
+        if state.db:
+            env["REVIEW_STORE_URL"] = state.db
         api_host = "127.0.0.1" if address == "localhost" else address
         api = [sys.executable, "-m", "review_store.cli", "api", "--host", api_host, "--port", str(api_port)]
         typer.echo(f"app: http://{address}:{port}")
@@ -129,15 +125,14 @@ def api_key_commands() -> typer.Typer:
         username: str = typer.Argument(..., help="The user the key acts as (and so its role)."),
         label: str = typer.Option("", "--label", help="What the key is for (shown in lists)."),
         as_user: str = AS_ADMIN,
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Create an API key for USER (admins; audited). The key is printed once and stored only hashed.
 
         Example: review-desk users api-key create ci-bot --label "release pipeline" --as ada
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+        as_json = resolve(as_json)
+        d = desk()
         issued = d.apikeys.create(actor=acting_actor(d, as_user), username=username, label=label)
         text = (
             f"API key for {issued.token.username} (id {issued.token.id}, {issued.token.prefix}…); "
@@ -149,15 +144,14 @@ def api_key_commands() -> typer.Typer:
     def list_(
         active: bool = typer.Option(False, "--active", help="Only keys not revoked."),
         as_user: str = AS_ADMIN,
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """List API keys: id, prefix, user, label, created, last used, revoked (never the secrets).
 
         Example: review-desk users api-key list --as ada
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+        as_json = resolve(as_json)
+        d = desk()
         rows = d.apikeys.list(actor=acting_actor(d, as_user), include_revoked=not active)
         text = "\n".join(
             f"{k.id:>4} {k.prefix}… {k.username:<14} {k.label or '-':<20} created {k.created_at:%Y-%m-%d} "
@@ -171,15 +165,14 @@ def api_key_commands() -> typer.Typer:
     def revoke(
         key_id: int = typer.Argument(..., help="The key's id (from `users api-key list`)."),
         as_user: str = AS_ADMIN,
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Revoke an API key at once (admins; audited): its next request gets 401.
 
         Example: review-desk users api-key revoke 4 --as ada
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+        as_json = resolve(as_json)
+        d = desk()
         view = d.apikeys.revoke(actor=acting_actor(d, as_user), key_id=key_id)
         emit(
             {"ok": True, **view.to_json()},

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, acting_actor, db_option, desk, emit, fail, json_option, resolve
+from review_store.cli import EXIT_BAD_INPUT, acting_actor, desk, emit, fail, json_option, resolve
 
 
 def register(app: typer.Typer) -> None:
@@ -23,15 +23,14 @@ def register(app: typer.Typer) -> None:
         api_url: str = typer.Option(None, "--api-url", help="Default: $ARGILLA_API_URL."),
         api_key: str = typer.Option(None, "--api-key", help="Default: $ARGILLA_API_KEY."),
         as_user: str = typer.Option(None, "--as", help="Act as this user (needs export_data)."),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Upsert the queue's open items as records (judge verdicts as suggestions); safe to repeat.
 
         Example: review-desk argilla push --dataset acme-review --workspace support --limit 200
         """
-        db, as_json = resolve(db, as_json)
-        the_desk = desk(db)
+        as_json = resolve(as_json)
+        the_desk = desk()
         report = the_desk.argilla.push(
             actor=acting_actor(the_desk, as_user), dataset=dataset, workspace=workspace, queue=queue,
             limit=limit, rubric=rubric, api_url=api_url, api_key=api_key,
@@ -50,14 +49,13 @@ def register(app: typer.Typer) -> None:
         api_url: str = typer.Option(None, "--api-url", help="Default: $ARGILLA_API_URL."),
         api_key: str = typer.Option(None, "--api-key", help="Default: $ARGILLA_API_KEY."),
         as_user: str = typer.Option(None, "--as", help="Act as this user (needs import_data)."),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Submitted responses become labels (source=argilla); existing ones are not duplicated.
 
         Unknown Argilla users are listed, not created. Example: review-desk argilla pull --dataset acme-review --user-map users.json
         """
-        db, as_json = resolve(db, as_json)
+        as_json = resolve(as_json)
         mapping: dict[str, str] = {}
         if user_map is not None:
             try:
@@ -66,7 +64,7 @@ def register(app: typer.Typer) -> None:
                 fail(f"{user_map}: not a readable JSON object ({exc})", EXIT_BAD_INPUT, as_json)
             if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
                 fail(f"{user_map}: must be a JSON object of username -> username", EXIT_BAD_INPUT, as_json)
-        the_desk = desk(db)
+        the_desk = desk()
         report = the_desk.argilla.pull(
             actor=acting_actor(the_desk, as_user), dataset=dataset, workspace=workspace, user_map=mapping,
             api_url=api_url, api_key=api_key,

@@ -11,7 +11,6 @@ from review_store.cli import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     acting_actor,
-    db_option,
     desk,
     emit,
     fail,
@@ -28,7 +27,6 @@ def register(app: typer.Typer) -> None:
         checkpoint: Path = typer.Option(
             None, "--checkpoint", help="A file from `audit checkpoint`: the chain must still hold it."
         ),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Check every event's keyed hash and link and the signed head; exit 1 naming the first bad seq.
@@ -36,9 +34,9 @@ def register(app: typer.Typer) -> None:
         With --checkpoint, also prove that no event it covers was deleted, wiped or rewritten.
         Example: review-desk audit verify --checkpoint audit-checkpoint.json
         """
-        db, as_json = resolve(db, as_json)
+        as_json = resolve(as_json)
         text = _read(checkpoint) if checkpoint is not None else None
-        _desk = desk(db)
+        _desk = desk()
         report = _desk.audit.verify(
             actor=acting_actor(_desk, None), checkpoint_text=text, source=str(checkpoint)
         )
@@ -49,7 +47,6 @@ def register(app: typer.Typer) -> None:
     @audit_app.command("checkpoint")
     def checkpoint(
         out: Path = typer.Option(..., "--out", "-o", help="File to write (keep it outside the database)."),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Sign the chain's current head (seq, hash, time) with the audit key and write it to a file.
@@ -58,12 +55,12 @@ def register(app: typer.Typer) -> None:
         change it; `audit verify --checkpoint FILE` then detects truncation and wipes.
         Example: review-desk audit checkpoint --out checkpoints/2026-06-01.json
         """
-        db, as_json = resolve(db, as_json)
+        as_json = resolve(as_json)
         if out.exists():
             fail(
                 f"{out}: exists; checkpoints are never overwritten, pick a new name", EXIT_BAD_INPUT, as_json
             )
-        _desk = desk(db)
+        _desk = desk()
         view = _desk.audit.checkpoint(actor=acting_actor(_desk, None))
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(view.text + "\n", encoding="utf-8")
@@ -72,7 +69,7 @@ def register(app: typer.Typer) -> None:
         emit(payload, f"checkpoint at seq {view.seq} (key {view.key_id}) written to {out}", as_json)
 
     @audit_app.command("init-key")
-    def init_key(db: str = db_option(), as_json: bool = json_option()) -> None:
+    def init_key(as_json: bool = json_option()) -> None:
         """Create the audit key (mode 0600) where this database's processes look for it, and anchor the chain.
 
         The file is $REVIEW_DESK_AUDIT_KEY_FILE, else beside a SQLite file, else
@@ -80,8 +77,8 @@ def register(app: typer.Typer) -> None:
         team the same key (the file, or its content in $REVIEW_DESK_AUDIT_KEY).
         Example: REVIEW_DESK_AUDIT_KEY_FILE=/etc/review-desk/audit.key review-desk audit init-key
         """
-        db, as_json = resolve(db, as_json)
-        _desk = desk(db)
+        as_json = resolve(as_json)
+        _desk = desk()
         status = _desk.audit.init_key(actor=acting_actor(_desk, None))
         verb = "created" if status.created else "kept the existing"
         anchored = f"; chain anchored at seq {status.anchored_seq}" if status.anchored_seq else ""
@@ -95,15 +92,14 @@ def register(app: typer.Typer) -> None:
         since: datetime = typer.Option(None, "--since", help="From this UTC time (ISO 8601)."),
         until: datetime = typer.Option(None, "--until", help="Before this UTC time (ISO 8601)."),
         limit: int = typer.Option(50, "--limit", help="At most this many, newest first."),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Show audit events, newest first, filtered.
 
         Example: review-desk audit list --entity release --limit 20
         """
-        db, as_json = resolve(db, as_json)
-        _desk = desk(db)
+        as_json = resolve(as_json)
+        _desk = desk()
         events = _desk.audit.events(
             actor=acting_actor(_desk, None),
             who=actor,
@@ -126,7 +122,6 @@ def register(app: typer.Typer) -> None:
         actor: str = typer.Option(None, "--actor", help="Only this actor."),
         action: str = typer.Option(None, "--action", help="Only this action."),
         entity: str = typer.Option(None, "--entity", help="Only this entity."),
-        db: str = db_option(),
     ) -> None:
         """Export events oldest first with their hashes (CSV cells that a spreadsheet would run are quoted).
 
@@ -134,8 +129,7 @@ def register(app: typer.Typer) -> None:
         """
         if fmt not in ("csv", "jsonl"):
             fail(f"--format: expected csv or jsonl, got {fmt!r}", EXIT_BAD_INPUT)
-        db, _ = resolve(db, False)
-        _desk = desk(db)
+        _desk = desk()
         data = _desk.audit.export(
             actor=acting_actor(_desk, None), format=fmt, who=actor, action=action, entity=entity
         )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import acting_actor, db_option, desk, emit, json_option, resolve
+from review_store.cli import acting_actor, desk, emit, json_option, resolve
 
 
 def register(app: typer.Typer) -> None:
@@ -14,7 +14,6 @@ def register(app: typer.Typer) -> None:
     def export(
         directory: Path = typer.Argument(..., help="New or empty directory for the backup files."),
         format: str = typer.Option("parquet", "--format", help="parquet (default) | jsonl."),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Write every table plus manifest.json (schema revision, row counts, sha256 per file), signed
@@ -22,8 +21,8 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk export backups/2026-11-23 --format jsonl
         """
-        db, as_json = resolve(db, as_json)
-        _desk = desk(db)
+        as_json = resolve(as_json)
+        _desk = desk()
         view = _desk.backup.export(actor=acting_actor(_desk, None), directory=str(directory), format=format)
         emit(
             {"ok": True, **view.to_json()},
@@ -43,7 +42,6 @@ def register(app: typer.Typer) -> None:
         accept_unsigned: bool = typer.Option(
             False, "--accept-unsigned", help="Restore a backup written before backups were signed."
         ),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Restore a backup into an EMPTY database (creates the tables if there are none).
@@ -51,10 +49,10 @@ def register(app: typer.Typer) -> None:
         Every checksum and the manifest's signature are checked first, and the restored audit chain is
         verified before commit: an edited, forged or corrupted backup is named and nothing is imported
         (exit 2). A database that holds any row is refused (exit 2). Move SQLite to PostgreSQL this way.
-        Example: review-desk import-backup backups/2026-11-23 --key-file review_desk.db.audit-key --db postgresql+psycopg://me@db/reviews
+        Example: review-desk --db postgresql+psycopg://me@db/reviews import-backup backups/2026-11-23 --key-file review_desk.db.audit-key
         """
-        db, as_json = resolve(db, as_json)
-        view = desk(db).backup.restore(
+        as_json = resolve(as_json)
+        view = desk().backup.restore(
             directory=str(directory),
             key_file=str(key_file) if key_file else None,
             accept_unsigned=accept_unsigned,

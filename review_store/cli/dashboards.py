@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from review_store.cli import EXIT_FAILED, db_option, desk, emit, fail, json_option, resolve
+from review_store.cli import EXIT_FAILED, desk, emit, fail, json_option, resolve
 
 
 def as_of_option() -> Any:
@@ -58,15 +58,14 @@ def register(app: typer.Typer) -> None:
         segment: str = typer.Option(None, "--segment"),
         release: str = typer.Option(None, "--release"),
         as_of: str = as_of_option(),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Guardrail trigger rates per 1,000 traces and the anomalies; exit 1 when any day is anomalous.
 
         Example: review-desk guardrails --bucket day --segment refunds --as-of 2026-06-01 --json
         """
-        db, as_json = resolve(db, as_json)
-        dashboards = desk(db, as_of=as_of).dashboards
+        as_json = resolve(as_json)
+        dashboards = desk(as_of=as_of).dashboards
         window = _range(dashboards, days, end, as_of, release=release, segment=segment)
         view = dashboards.guardrails(range=window, bucket=bucket, by=by)
         lines = [
@@ -92,15 +91,14 @@ def register(app: typer.Typer) -> None:
         ),
         release: str = typer.Option(None, "--release"),
         as_of: str = as_of_option(),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Week-over-week PSI per metric; exit 1 when any metric is at 'act'.
 
         Example: review-desk drift --as-of 2026-06-01 --json
         """
-        db, as_json = resolve(db, as_json)
-        dashboards = desk(db, as_of=as_of).dashboards
+        as_json = resolve(as_json)
+        dashboards = desk(as_of=as_of).dashboards
         report = dashboards.drift(end=_end(dashboards, end, as_of), release=release)
         text = "\n".join(
             f"{m.label}: PSI {m.psi if m.psi is None else round(m.psi, 3)} ({m.status})"
@@ -112,15 +110,13 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(EXIT_FAILED)
 
     @app.command("maturity")
-    def maturity_cmd(
-        as_of: str = as_of_option(), db: str = db_option(), as_json: bool = json_option()
-    ) -> None:
+    def maturity_cmd(as_of: str = as_of_option(), as_json: bool = json_option()) -> None:
         """The maturity level from evidence in the store, each criterion, and the next steps.
 
         Example: review-desk maturity --as-of 2026-06-01 --json
         """
-        db, as_json = resolve(db, as_json)
-        report = desk(db, as_of=as_of).dashboards.maturity()
+        as_json = resolve(as_json)
+        report = desk(as_of=as_of).dashboards.maturity()
         lines = [f"level {report.level} ({report.name}) as of {report.as_of:%Y-%m-%d %H:%M}"]
         lines += [f"  L{c.level} [{'x' if c.met else ' '}] {c.label}: {c.evidence}" for c in report.criteria]
         lines += [f"  next: {step}" for step in report.next_steps]
@@ -134,7 +130,6 @@ def register(app: typer.Typer) -> None:
             None, "--end", help="End of the range (ISO date; default: --as-of, else after the last trace)."
         ),
         as_of: str = as_of_option(),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Cost per group and the budget burn (period holding --as-of); exit 1 when the projection exceeds
@@ -142,8 +137,8 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk costs --by release --as-of 2026-06-01 --json
         """
-        db, as_json = resolve(db, as_json)
-        dashboards = desk(db, as_of=as_of).dashboards
+        as_json = resolve(as_json)
+        dashboards = desk(as_of=as_of).dashboards
         view = dashboards.costs(range=_range(dashboards, days, end, as_of), by=by)
         budget = view.budget
         text = "\n".join(f"{r.group}: ${r.cost_usd:.4f} over {r.traces} traces" for r in view.rows)

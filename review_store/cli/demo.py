@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import db_option, desk, emit, fail, json_option, resolve
+from review_store.cli import desk, emit, fail, json_option, resolve
 
 CREDENTIALS_FILE = "demo-credentials.txt"
 
@@ -36,7 +36,6 @@ def register(app: typer.Typer) -> None:
         ),
         force: bool = typer.Option(False, "--force", help="Replace whatever the database holds."),
         if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing (exit 0) when data is there."),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Fill the database with 30 days of a RAG support assistant, releases r1-r3, labels and verdicts.
@@ -46,9 +45,9 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk demo --traces 5000 --seed 7 --end 2026-06-01
         """
-        db, as_json = resolve(db, as_json)
+        as_json = resolve(as_json)
         end_date = _end_date(end)
-        summary = desk(db, migrate=True).demo.build(
+        summary = desk(migrate=True).demo.build(
             seed=seed,
             traces=traces,
             end=end_date,

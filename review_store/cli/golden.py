@@ -10,25 +10,20 @@ from review_store.cli import acting_actor, desk, emit, fail, json_option, resolv
 from review_store.desk import ValidationFailed
 
 
-def _db_option():
-    return typer.Option(None, "--db", help="Database URL (overrides the global --db).")
-
-
 def register(app: typer.Typer) -> None:
     golden_app = typer.Typer(help="The golden set (versioned by content hash).", no_args_is_help=True)
 
     @golden_app.command("export")
     def export(
         out: Path = typer.Argument(..., help="JSONL file to write."),
-        db: str = _db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Write every golden example as one JSON line, in trace order.
 
         Example: review-desk golden export golden.jsonl
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+        as_json = resolve(as_json)
+        d = desk()
         text, version = d.golden.export_jsonl(), d.golden.version()
         out.write_text(text, encoding="utf-8")
         count = len(text.splitlines())
@@ -44,14 +39,13 @@ def register(app: typer.Typer) -> None:
         as_user: str = typer.Option(
             None, "--as", help="Act as this user (reviewer or lead; needs their token); default: system."
         ),
-        db: str = _db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Load a golden-set JSONL; nothing is written when any line is bad (the message names the line).
 
         Example: review-desk golden import golden.jsonl --as lena
         """
-        db, as_json = resolve(db, as_json)
+        as_json = resolve(as_json)
         if not source.is_file():
             fail(
                 f"{source}: no such file" if not source.exists() else f"{source}: not a file", as_json=as_json
@@ -60,7 +54,7 @@ def register(app: typer.Typer) -> None:
             text = source.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             fail(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})", as_json=as_json)
-        d = desk(db)
+        d = desk()
         try:
             result = d.golden.import_jsonl(actor=acting_actor(d, as_user), text=text)
         except ValidationFailed as exc:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import EXIT_BAD_INPUT, acting_actor, db_option, desk, emit, fail, json_option, resolve
+from review_store.cli import EXIT_BAD_INPUT, acting_actor, desk, emit, fail, json_option, resolve
 
 
 def register(app: typer.Typer) -> None:
@@ -39,7 +39,6 @@ def register(app: typer.Typer) -> None:
             "--as",
             help="Import as this user (needs import_data and their personal token); default: system.",
         ),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Import traces and their guardrail events; idempotent on trace_id.
@@ -48,10 +47,10 @@ def register(app: typer.Typer) -> None:
         file could not be read to its end (skip mode keeps the good records read before that point).
         Example: review-desk ingest traces.jsonl --on-error skip --rejects bad.jsonl
         """
-        db, as_json = resolve(db, as_json)
+        as_json = resolve(as_json)
         if on_error not in ("abort", "skip"):
             fail(f"--on-error must be abort or skip, not {on_error!r}", EXIT_BAD_INPUT, as_json)
-        the_desk = desk(db)
+        the_desk = desk()
         actor = acting_actor(the_desk, as_user)
         rejects_path = rejects or (
             file.with_name(file.name + ".rejects.jsonl") if on_error == "skip" else None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import acting_actor, db_option, desk, emit, fail, json_option, resolve
+from review_store.cli import acting_actor, desk, emit, fail, json_option, resolve
 
 AS_USER_HELP = (
     "Act as this user (needs their token: REVIEW_DESK_TOKEN or --token-stdin); default: the operator."
@@ -35,14 +35,13 @@ def register(app: typer.Typer) -> None:
             None, "--params", help='litellm parameters as JSON, e.g. {"temperature": 0}.'
         ),
         as_user: str = typer.Option(None, "--as", help=AS_USER_HELP),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Save a judge config as the next version of NAME (unchanged content keeps the latest).
 
         Example: review-desk judge create --name support-judge --model openai/gpt-4o-mini --rubric support
         """
-        db, as_json = resolve(db, as_json)
+        as_json = resolve(as_json)
         template = None
         if template_file is not None:
             try:
@@ -55,7 +54,7 @@ def register(app: typer.Typer) -> None:
             fail(f"--params: not JSON ({exc.msg} at column {exc.colno})", as_json=as_json)
         if parsed is not None and not isinstance(parsed, dict):
             fail("--params: must be a JSON object", as_json=as_json)
-        d = desk(db)
+        d = desk()
         config = d.judge.create(
             actor=acting_actor(d, as_user),
             name=name,
@@ -72,13 +71,13 @@ def register(app: typer.Typer) -> None:
         )
 
     @judge_app.command("list")
-    def list_configs(db: str = db_option(), as_json: bool = json_option()) -> None:
+    def list_configs(as_json: bool = json_option()) -> None:
         """List every judge config version with its rubric and verdict counts.
 
         Example: review-desk judge list --json
         """
-        db, as_json = resolve(db, as_json)
-        configs = desk(db).judge.configs()
+        as_json = resolve(as_json)
+        configs = desk().judge.configs()
         lines = [
             f"{c.config:<28} {c.model:<32} rubric {c.rubric:<16} "
             f"{c.verdicts_ok} ok, {c.verdicts_error} errors" + (f"  ({c.api_base})" if c.api_base else "")
@@ -97,7 +96,6 @@ def register(app: typer.Typer) -> None:
         retry_errors: bool = typer.Option(False, "--retry-errors", help="Judge again verdicts that errored."),
         scheduled: bool = typer.Option(False, "--scheduled", help="Mark the run as scheduled (cron, CI)."),
         as_user: str = typer.Option(None, "--as", help=AS_USER_HELP),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Judge the traces that lack a verdict of CONFIG; errored calls are reported, exit 0 when the run ends.
@@ -106,9 +104,9 @@ def register(app: typer.Typer) -> None:
         """
         from review_store.config import get_settings
 
-        db, as_json = resolve(db, as_json)
+        as_json = resolve(as_json)
         settings = get_settings()
-        d = desk(db)
+        d = desk()
         report = d.judge.run(
             actor=acting_actor(d, as_user),
             config=config,

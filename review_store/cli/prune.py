@@ -20,7 +20,6 @@ def register(app: typer.Typer) -> None:
         ),
         as_of: str = typer.Option(None, "--as-of", help="Treat this instant as now (ISO date/time)."),
         as_user: str = typer.Option(None, "--as", help="Act as this admin (needs their token)."),
-        db: str = cli.db_option(),
         as_json: bool = cli.json_option(),
     ) -> None:
         """Delete raw traces older than the window, with their guardrail events and verdicts (audited).
@@ -31,8 +30,8 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk prune --older-than 90d --dry-run
         """
-        db, as_json = cli.resolve(db, as_json)
-        desk = cli.desk(db, as_of=as_of)
+        as_json = cli.resolve(as_json)
+        desk = cli.desk(as_of=as_of)
         actor = cli.acting_actor(desk, as_user)
         r = desk.rollups.prune(actor=actor, older_than=older_than, dry_run=dry_run)
         verb = "would delete" if r.dry_run else "deleted"

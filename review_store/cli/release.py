@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from review_store.cli import EXIT_FAILED, acting_actor, db_option, desk, emit, json_option, resolve
+from review_store.cli import EXIT_FAILED, acting_actor, desk, emit, json_option, resolve
 from review_store.cli.release_deploy import add_deploy_commands
 
 AS_USER = typer.Option(
@@ -43,15 +43,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
             help="Release name; overrides the manifest's `name:` (default: that name, else the file name).",
         ),
         parent: str = typer.Option(None, "--parent", help="The release this one replaces."),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Register a candidate release from a manifest; warns about unpinned model aliases.
 
         Example: review-desk release create --manifest r4.yaml --as olivia
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+        as_json = resolve(as_json)
+        d = desk()
         made = d.releases.create_from_file(
             actor=acting_actor(d, user), path=manifest, name=name, parent=parent
         )
@@ -60,13 +59,13 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         emit({"ok": True, **made.to_json()}, text, as_json)
 
     @rel.command("list")
-    def list_(db: str = db_option(), as_json: bool = json_option()) -> None:
+    def list_(as_json: bool = json_option()) -> None:
         """List releases with their status, newest first.
 
         Example: review-desk release list --json
         """
-        db, as_json = resolve(db, as_json)
-        out = desk(db).releases.list()
+        as_json = resolve(as_json)
+        out = desk().releases.list()
         lines = [f"{r.name:12} {r.status:12} {r.author:10} {r.manifest_hash[:12]}" for r in out.releases]
         lines.append(f"live: {out.live}  known-good: {out.known_good}")
         emit(out.to_json(), "\n".join(lines), as_json)
@@ -74,15 +73,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
     @rel.command("show")
     def show(
         name: str = typer.Argument(..., help="Release name."),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """One release: status, author, canary stage, manifest hash and the sign-offs it has.
 
         Example: review-desk release show r3
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+        as_json = resolve(as_json)
+        d = desk()
         release, approvals = d.releases.get(name), d.releases.approvals(name)
         lines = [
             f"{release.name} · {release.status} · {release.stage_pct} % · author {release.author}",
@@ -100,15 +98,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
     def diff(
         a: str = typer.Argument(..., help="Old release."),
         b: str = typer.Argument(..., help="New release."),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """What changed from A to B, per component, with a unified diff of the prompts.
 
         Example: review-desk release diff r1 r3
         """
-        db, as_json = resolve(db, as_json)
-        out = desk(db).releases.diff(old=a, new=b)
+        as_json = resolve(as_json)
+        out = desk().releases.diff(old=a, new=b)
         lines = []
         for part in out.components:
             lines.append(f"[{part.component}] {'changed' if part.changed else 'unchanged'}")
@@ -121,15 +118,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
     @rel.command("gate")
     def gate(
         name: str = typer.Argument(..., help="Release name."),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Evidence against the gate policy; exit 0 when every row passes, 1 otherwise (for CI/CD).
 
         Example: review-desk release gate r3 || exit 1
         """
-        db, as_json = resolve(db, as_json)
-        out = desk(db).releases.gate(name)
+        as_json = resolve(as_json)
+        out = desk().releases.gate(name)
         emit(out.to_json(), _gate_text(out), as_json)
         if not out.passed:
             raise typer.Exit(EXIT_FAILED)
@@ -145,15 +141,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         seen: str = typer.Option(
             None, "--evidence-hash", help="The evidence hash you reviewed (refused if it changed since)."
         ),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Approve a candidate (owners only, never its author; a failing gate needs --override-reason).
 
         Example: review-desk release approve r3 --as oscar --comment "refunds fixed, gates pass"
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+        as_json = resolve(as_json)
+        d = desk()
         out = d.releases.approve(
             actor=acting_actor(d, user),
             release=name,
@@ -170,15 +165,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         name: str = typer.Argument(..., help="Release name."),
         user: str = AS_USER,
         comment: str = typer.Option(..., "--comment", help="Why; kept with the rejection."),
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Reject a candidate (owners only, never its author); it can then never be promoted.
 
         Example: review-desk release reject r3 --as oscar --comment "refunds still ungrounded"
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+        as_json = resolve(as_json)
+        d = desk()
         out = d.releases.reject(actor=acting_actor(d, user), release=name, comment=comment)
         text = f"{name} {out.decision} by {out.approver} (evidence {out.evidence_hash[:12]})"
         emit({"ok": True, **out.to_json()}, text, as_json)
@@ -187,7 +181,6 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
     def eval_import(
         file: Path = typer.Argument(..., help="JSON from the eval job (README: Releases)."),
         user: str = AS_USER,
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Attach eval runs (one object or a list) to their releases as evidence, all or nothing.
@@ -196,10 +189,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         """
         from review_store.errors import ValidationFailed
 
-        db, as_json = resolve(db, as_json)
+        as_json = resolve(as_json)
         if not file.is_file():
             raise ValidationFailed(f"{file}: no such file")
-        d = desk(db)
+        d = desk()
         runs = d.releases.import_evals(
             actor=acting_actor(d, user), text=file.read_text(encoding="utf-8"), source=str(file)
         )
@@ -210,7 +203,6 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
     def policy(
         file: Path = typer.Argument(..., help='JSON/YAML list of {"metric", "op", "threshold"}.'),
         user: str = AS_USER,
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Publish a new gate policy version (older approvals keep the version they were judged by).
@@ -219,10 +211,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         """
         from review_store.errors import ValidationFailed
 
-        db, as_json = resolve(db, as_json)
+        as_json = resolve(as_json)
         if not file.is_file():
             raise ValidationFailed(f"{file}: no such file")
-        d = desk(db)
+        d = desk()
         out = d.releases.create_gate_policy_from_text(
             actor=acting_actor(d, user), text=file.read_text(encoding="utf-8"), source=str(file)
         )

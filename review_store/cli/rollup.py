@@ -17,7 +17,6 @@ def register(app: typer.Typer) -> None:
         start: str = typer.Option(None, "--from", help="First day to rebuild (YYYY-MM-DD; default: all)."),
         end: str = typer.Option(None, "--to", help="Last day to rebuild, inclusive (YYYY-MM-DD)."),
         as_user: str = typer.Option(None, "--as", help="Act as this admin (needs their token)."),
-        db: str = cli.db_option(),
         as_json: bool = cli.json_option(),
     ) -> None:
         """Recompute the rollups of whole days from the raw traces, events and verdicts (audited).
@@ -27,8 +26,8 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk rollup rebuild --from 2026-05-01 --to 2026-05-31
         """
-        db, as_json = cli.resolve(db, as_json)
-        desk = cli.desk(db)
+        as_json = cli.resolve(as_json)
+        desk = cli.desk()
         actor = cli.acting_actor(desk, as_user)
         result = desk.rollups.rebuild(actor=actor, start=_day(start, "--from"), end=_day(end, "--to"))
         span = f"{result.start or 'the beginning'} .. {result.end or 'the end'}"

@@ -29,15 +29,14 @@ def register(app: typer.Typer) -> None:
         as_of: str = typer.Option(
             None, "--as-of", help="Run as of this instant (ISO); the policy's 'today' is that day."
         ),
-        db: str = typer.Option(None, "--db", help="Database URL (overrides the global --db)."),
         as_json: bool = json_option(),
     ) -> None:
         """Sample traces into the review queue; a trace already sampled is never sampled again.
 
         Example: review-desk sample --strategy low_confidence --n 100 --threshold 0.5 --as lena
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db, as_of=as_of)
+        as_json = resolve(as_json)
+        d = desk(as_of=as_of)
         actor = acting_actor(d, as_user)
         if strategy is None:
             results = d.sampling.run_policy(actor=actor)

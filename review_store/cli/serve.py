@@ -18,8 +18,6 @@ from typing import Any
 
 import typer
 
-from review_store.cli import db_option
-
 CONFIG_NAME = "streamlit_config.toml"
 
 
@@ -61,15 +59,14 @@ def register(app: typer.Typer) -> None:
         address: str = typer.Option(
             "localhost", "--address", help="Interface to bind (0.0.0.0 for a team server)."
         ),
-        db: str = db_option(),
     ) -> None:
-        """Start the app (the same as `streamlit run app/main.py`), on the database from --db or REVIEW_STORE_URL.
+        """Start the app (the same as `streamlit run app/main.py`), on the database from the global --db or REVIEW_STORE_URL.
 
         Works from any directory and from an installed wheel. Example: review-desk serve --port 8501
         """
         from review_store.cli import state
 
         env = dict(os.environ)
-        if db or state.db:
-            env["REVIEW_STORE_URL"] = db or state.db
+        if state.db:
+            env["REVIEW_STORE_URL"] = state.db
         raise typer.Exit(subprocess.call(command(port, address), env=env))

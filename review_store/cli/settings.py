@@ -23,15 +23,14 @@ def register(app: typer.Typer) -> None:
     @settings_app.command("get")
     def get(
         key: str = typer.Argument(None, help="A setting key (e.g. judge.trust); all settings when omitted."),
-        db: str = typer.Option(None, "--db", help="Database URL (overrides the global --db)."),
         as_json: bool = json_option(),
     ) -> None:
         """Show one setting (or all) with its typed fields.
 
         Example: review-desk settings get rollback.rule --json
         """
-        db, as_json = resolve(db, as_json)
-        part = desk(db).settings
+        as_json = resolve(as_json)
+        part = desk().settings
         views = (part.get(key),) if key else part.all()
         payload = {"ok": True, "settings": {v.key: v.value() for v in views}}
         emit(payload, "\n".join(_text(v) for v in views), as_json)
@@ -43,7 +42,6 @@ def register(app: typer.Typer) -> None:
         as_user: str = typer.Option(
             None, "--as", help="The lead acting (needs their token: REVIEW_DESK_TOKEN)."
         ),
-        db: str = typer.Option(None, "--db", help="Database URL (overrides the global --db)."),
         as_json: bool = json_option(),
     ) -> None:
         """Change a setting as a lead (audited); fields left out keep their values.
@@ -52,12 +50,12 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk settings set rollback.rule '{"mode": "auto", "window_hours": 12}' --as lena
         """
-        db, as_json = resolve(db, as_json)
+        as_json = resolve(as_json)
         try:
             parsed = json.loads(value)
         except json.JSONDecodeError as exc:
             fail(f"{key}: VALUE is not JSON: {exc.msg} at column {exc.colno}", as_json=as_json)
-        d = desk(db)
+        d = desk()
         view = d.settings.put(actor=acting_actor(d, as_user), key=key, value=parsed)
         emit({"ok": True, "settings": {view.key: view.value()}}, "saved " + _text(view), as_json)
 

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from review_store.cli import acting_actor, db_option, desk, emit, fail, json_option, resolve, state
+from review_store.cli import acting_actor, desk, emit, fail, json_option, resolve, state
 
 AS_ADMIN = typer.Option(None, "--as", help="The admin acting (needs their token: REVIEW_DESK_TOKEN).")
 
@@ -42,16 +42,15 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         name: str = typer.Option("", "--name", help="Display name."),
         password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
         as_user: str = AS_ADMIN,
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Add a user. Without --password-stdin the user can only sign in through SSO.
 
         Example: echo 's3cret-pass' | review-desk users add maria --role reviewer --password-stdin --as ada
         """
-        db, as_json = resolve(db, as_json)
+        as_json = resolve(as_json)
         password = _read_password("--password-stdin") if password_stdin else None
-        d = desk(db)
+        d = desk()
         user = d.users.add(
             actor=acting_actor(d, as_user),
             username=username,
@@ -63,13 +62,13 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         emit({"ok": True, **user.to_json()}, f"added {user.username} ({user.role})", as_json)
 
     @users_app.command("list")
-    def list_(as_user: str = AS_ADMIN, db: str = db_option(), as_json: bool = json_option()) -> None:
+    def list_(as_user: str = AS_ADMIN, as_json: bool = json_option()) -> None:
         """List users, their roles, and any sign-in lock in force (admins).
 
         Example: review-desk users list --as ada --json
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+        as_json = resolve(as_json)
+        d = desk()
         rows = d.users.list(actor=acting_actor(d, as_user))
         text = "\n".join(
             f"{u.username:<16} {u.role:<9} {'active' if u.active else 'deactivated':<12} {u.email or ''}"
@@ -78,9 +77,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         )
         emit({"ok": True, "users": [u.to_json() for u in rows]}, text or "no users", as_json)
 
-    def _change(action: str, username: str, as_user: str | None, db: str | None, as_json: bool, **kw) -> None:
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+    def _change(action: str, username: str, as_user: str | None, as_json: bool, **kw) -> None:
+        as_json = resolve(as_json)
+        d = desk()
         actor = acting_actor(d, as_user)
         if action == "set-role":
             user = d.users.set_role(actor=actor, username=username, role=kw["role"])
@@ -93,55 +92,51 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         username: str = typer.Argument(..., help="The user to change."),
         role: str = typer.Argument(..., help="reviewer | owner | lead | admin"),
         as_user: str = AS_ADMIN,
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Change a user's role (admins; audited). Takes effect at the user's next click.
 
         Example: review-desk users set-role rita reviewer --as ada
         """
-        _change("set-role", username, as_user, db, as_json, role=role)
+        _change("set-role", username, as_user, as_json, role=role)
 
     @users_app.command("deactivate")
     def deactivate(
         username: str = typer.Argument(..., help="The user to deactivate."),
         as_user: str = AS_ADMIN,
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Deactivate an account (admins; audited): signed out at the next click, tokens stop working.
 
         Example: review-desk users deactivate rita --as ada
         """
-        _change("deactivate", username, as_user, db, as_json)
+        _change("deactivate", username, as_user, as_json)
 
     @users_app.command("activate")
     def activate(
         username: str = typer.Argument(..., help="The user to reactivate."),
         as_user: str = AS_ADMIN,
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Reactivate an account (admins; audited).
 
         Example: review-desk users activate rita --as ada
         """
-        _change("activate", username, as_user, db, as_json)
+        _change("activate", username, as_user, as_json)
 
     @users_app.command("unlock")
     def unlock(
         username: str = typer.Argument(None, help="The user whose sign-in lock to lift."),
         address: str = typer.Option(None, "--address", help="Lift the lock on this client address instead."),
         as_user: str = AS_ADMIN,
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Lift a sign-in lock after too many failed attempts (admins; audited).
 
         Example: review-desk users unlock rita --as ada
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+        as_json = resolve(as_json)
+        d = desk()
         had = d.users.unlock(actor=acting_actor(d, as_user), username=username, address=address)
         target = username or address
         text = f"unlocked {target}" if had else f"{target} had no failed sign-ins; nothing to lift"
@@ -155,7 +150,6 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
             False, "--password-stdin", help="Prove it is you with your password on stdin."
         ),
         as_user: str = AS_ADMIN,
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Create a personal token for acting as a user from the CLI (shown once; stored hashed).
@@ -165,8 +159,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
 
         Example: echo 'my-password' | review-desk users token oscar --password-stdin --label laptop
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+        as_json = resolve(as_json)
+        d = desk()
         if password_stdin:
             issued = d.users.issue_token_with_password(
                 username=username,
@@ -186,15 +180,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
     def tokens(
         username: str = typer.Argument(..., help="Whose tokens."),
         as_user: str = AS_ADMIN,
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """List a user's tokens: prefix, label, created, last used, revoked (never the secrets).
 
         Example: review-desk users tokens oscar --as oscar
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+        as_json = resolve(as_json)
+        d = desk()
         rows = d.users.tokens(actor=acting_actor(d, as_user), username=username)
         text = "\n".join(
             f"{t.id:>4} {t.prefix}… {t.label or '-':<16} created {t.created_at:%Y-%m-%d} "
@@ -208,15 +201,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
     def revoke_token(
         token_id: int = typer.Argument(..., help="The token's id (from `users tokens`)."),
         as_user: str = AS_ADMIN,
-        db: str = db_option(),
         as_json: bool = json_option(),
     ) -> None:
         """Revoke a token at once (its user or an admin; audited).
 
         Example: review-desk users revoke-token 3 --as oscar
         """
-        db, as_json = resolve(db, as_json)
-        d = desk(db)
+        as_json = resolve(as_json)
+        d = desk()
         view = d.users.revoke_token(actor=acting_actor(d, as_user), token_id=token_id)
         emit(
             {"ok": True, **view.to_json()},
