@@ -1,6 +1,14 @@
 """Demo world review work: judge verdicts (acme-judge v1 on every trace, v2 on the labelled ones), human
 labels with overlap 2-3 and adjudications (planned in labelplan.py), open and escalated items, and the
-golden set."""
+golden set.
+
+What goes through the store's services, queued on the story clock (each call audited as in real use):
+the lead's adjudications (`escalations.adjudicate`) and the golden examples (`golden.promote`). What is
+written in bulk, with its times computed from the end date: the review items, the labels (their items
+enter adjudication as labelplan.py planned it), and the judge verdicts, inserted with
+`rollups.maintain.add_verdicts` keeping the rollups in the same transaction; the judge runs and the
+review seeding are recorded as queued audit events.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +19,13 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from review_store import golden
 from review_store.demo.labelplan import LabelPlan, judge_v1
 from review_store.demo.story import Story
 from review_store.demo.traffic import DAYS, BuildCounts, TraceFacts
-from review_store.models import Adjudication, GoldenExample, JudgeRun, JudgeVerdict, Label, ReviewItem, Trace
+from review_store.escalations import adjudicate
+from review_store.models import JudgeRun, JudgeVerdict, Label, ReviewItem, Trace
+from review_store.permissions import Actor
 from review_store.rollups.maintain import add_verdicts
 
 __all__ = ["write_review", "write_verdicts"]
@@ -128,7 +139,8 @@ def _labelled(
     ]
     session.add_all(items)
     session.flush()
-    labels, settled = [], []
+    labels = []
+    lena = Actor(username="lena", role="lead", id=ids["lena"])
     for item, plan in zip(items, plans, strict=True):
         for r, answers in enumerate(plan.answers):
             labels.append(
@@ -144,19 +156,16 @@ def _labelled(
             )
         if plan.adjudicate:
             truth = plan.trace.truth
-            final = dict(plan.answers[0], correctness=truth.correctness, groundedness=truth.groundedness)
-            settled.append(
-                Adjudication(
-                    item_id=item.id,
-                    adjudicator_id=ids["lena"],
-                    rubric_id=ids["rubric"],
-                    answers=final,
-                    note="Checked against the cited policy.",
-                    created_at=min(plan.created + timedelta(hours=6), story.end - timedelta(minutes=10)),
-                )
+            story.later(
+                min(plan.created + timedelta(hours=6), story.end - timedelta(minutes=10)),
+                adjudicate,
+                actor=lena,
+                item_id=item.id,
+                answers=dict(plan.answers[0], correctness=truth.correctness, groundedness=truth.groundedness),
+                note="Checked against the cited policy.",
+                rubric_id=ids["rubric"],
             )
-            item.status = "done"
-    session.add_all(labels + settled)
+    session.add_all(labels)
     session.flush()
     return items
 
@@ -219,24 +228,7 @@ def write_review(
         )
     session.execute(insert(ReviewItem), open_rows)
     counts.items = len(items) + len(open_rows)
-    done = [(item, plan) for item, plan in zip(items, plans, strict=True) if item.status == "done"]
-    golden = []
-    for item, plan in done[:GOLDEN]:
-        truth = plan.trace.truth
-        golden.append(
-            {
-                "trace_id": item.trace_id,
-                "item_id": item.id,
-                "input": "",
-                "expected_output": "",
-                "expected_labels": {"correctness": truth.correctness, "groundedness": truth.groundedness},
-                "tags": [plan.trace.segment],
-                "added_by": "rita",
-                "created_at": min(item.created_at + timedelta(hours=1), end - timedelta(minutes=5)),
-                "_correct": truth.correct,
-            }
-        )
-    _fill_golden_text(session, golden)
+    _promote_golden(session, story, [(i, p) for i, p in zip(items, plans, strict=True) if not p.pending], ids)
     story.audit(
         end - timedelta(minutes=1),
         actor="demo",
@@ -257,13 +249,22 @@ def _corrected(context: list[dict[str, Any]]) -> str:
     return f"{cited['text']} [{cited.get('id', 'policy')}]"
 
 
-def _fill_golden_text(session: Session, golden: list[dict[str, Any]]) -> None:
-    ids = [g["trace_id"] for g in golden]
-    query = select(Trace.id, Trace.input, Trace.output, Trace.context).where(col(Trace.id).in_(ids))
-    texts = {i: (inp, out, ctx) for i, inp, out, ctx in session.exec(query).all()}
-    for g in golden:
-        inp, out, ctx = texts[g["trace_id"]]
-        g["input"] = inp
-        g["expected_output"] = out if g.pop("_correct") else _corrected(ctx)
-    if golden:
-        session.execute(insert(GoldenExample), golden)
+def _promote_golden(
+    session: Session, story: Story, done: list[tuple[ReviewItem, LabelPlan]], ids: dict[str, int]
+) -> None:
+    """Rita promotes the first GOLDEN settled items to the golden set (`golden.promote`), an hour after
+    the lead's adjudication where there was one; a wrong answer's expected output is the corrected one."""
+    chosen = done[:GOLDEN]
+    wrong = [item.trace_id for item, plan in chosen if not plan.trace.truth.correct]
+    query = select(Trace.id, Trace.context).where(col(Trace.id).in_(wrong))
+    contexts = dict(session.exec(query).all())
+    rita = Actor(username="rita", role="reviewer", id=ids["rita"])
+    for item, plan in chosen:
+        story.later(
+            min(plan.created + timedelta(hours=7), story.end - timedelta(minutes=5)),
+            golden.promote,
+            actor=rita,
+            item_id=item.id,
+            expected_output=None if plan.trace.truth.correct else _corrected(contexts[item.trace_id]),
+            tags=[plan.trace.segment],
+        )
