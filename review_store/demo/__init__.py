@@ -9,6 +9,16 @@ Time is an input: the world ends at `end` (default: midnight of the clock's toda
 runs on the story's own clock (story.py), so every timestamp derives from `end`, never from the machine.
 The quantities the story rests on are counted, not drawn (quota.py, labelplan.py), so it holds for every
 seed and end date; tests/test_demo_story.py and bench/demo_story.py check that.
+
+The build drives the store's own services at each step's story moment (story.py queues the calls and runs
+them in time order, so the audit chain is what real use writes, in time order, and verifies): users, the
+rubric, the gate policy, judge configs, the sampling policy and settings (setup.py); every release step
+(releases.py: create, eval runs, sign-off with the gate's evidence hash, canary promotes, r1's health
+check); the lead's adjudications and the golden examples (review.py). Bulk data keeps fast paths: traces
+and guardrail events are inserted row-wise with the ingest writer's rollup upkeep
+(`rollups.maintain.add_traces`, same transaction; not the ingest writer itself, which parses records),
+judge verdicts with `rollups.maintain.add_verdicts`; review items and labels are inserted as planned
+(labelplan.py), with the judge runs and the review seeding recorded as queued audit events.
 """
 
 from __future__ import annotations
