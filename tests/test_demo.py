@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pandas as pd
@@ -127,3 +128,32 @@ def test_cli_end_must_be_an_iso_date(tmp_path, monkeypatch):
     )
     assert ok.exit_code == 0, ok.output
     assert '"end": "2026-02-28T00:00:00"' in ok.output and '"start": "2026-01-29T00:00:00"' in ok.output
+
+
+def test_releases_are_made_by_the_release_service(demo_any_url):
+    """The demo's sign-offs and rollout are the service's: r1's approval carries the hash of the evidence
+    its gate computes (policy, eval runs, rows), r2's is an exception with its override reason recorded,
+    each promote's audit event names the evidence hash the approval was given, and the audit trail holds
+    one event per release step (create, eval runs, approvals, 8 canary stages, r1's health check)."""
+    from review_store.models import Approval, AuditEvent, Release
+    from review_store.releases import gate
+
+    engine = make_engine(demo_any_url)
+    try:
+        with read_session(engine) as s:
+            names = {r.id: r.name for r in s.query(Release).all()}
+            signed = {names[a.release_id]: a for a in s.query(Approval).all()}
+            assert set(signed) == {"r1", "r2"} and all(a.decision == "approved" for a in signed.values())
+            assert signed["r1"].evidence_hash == gate(s, release="r1").evidence_hash
+            assert signed["r1"].override_reason is None and signed["r2"].override_reason
+            events = s.query(AuditEvent).filter(AuditEvent.entity == "release").order_by(AuditEvent.seq).all()
+            actions = [(e.action, e.entity_id) for e in events]
+            assert actions.count(("release.promote", "r1")) == actions.count(("release.promote", "r2")) == 4
+            assert ("release.health_check", "r1") in actions and len(actions) == 3 + 4 + 2 + 8 + 1
+            for e in events:
+                if e.action == "release.promote":
+                    assert json.loads(e.payload)["evidence_hash"] == signed[e.entity_id].evidence_hash
+                if e.action == "release.approve" and e.entity_id == "r2":
+                    assert json.loads(e.payload)["exception"] is True
+    finally:
+        engine.dispose()
