@@ -64,12 +64,12 @@ def test_reimport_after_prune_keeps_every_number(engine, tmp_path):
     # the CLI says so; a new trace older than the cut-off (never imported) is still taken
     late = {**recs[0], "trace_id": "late-arrival"}
     cli = CliRunner().invoke(
-        app, ["--json", "ingest", write(tmp_path / "c.jsonl", [*recs, late]), "--update", "--db", desk.url]
+        app, ["--db", desk.url, "--json", "ingest", write(tmp_path / "c.jsonl", [*recs, late]), "--update"]
     )
     assert cli.exit_code == 0, cli.output
     payload = json.loads(cli.stdout)
     assert payload["pruned"] == report.deleted_traces and payload["inserted"] == 1
-    text = CliRunner().invoke(app, ["ingest", path, "--db", desk.url])
+    text = CliRunner().invoke(app, ["--db", desk.url, "ingest", path])
     assert f"{report.deleted_traces} record(s) skipped: pruned before" in text.output
     with read_session(engine) as session:
         assert session.exec(select(Trace.ts).where(Trace.external_id == "late-arrival")).one()[0] < CUTOFF
