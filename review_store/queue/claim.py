@@ -21,9 +21,12 @@ serialised.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, literal
+from sqlalchemy import DateTime, Integer, and_, bindparam, exists, func, insert, literal, text
 from sqlmodel import Session, col, select
 
 from review_store.config import get_settings
@@ -66,19 +69,14 @@ def eligible(reviewer_id: int, now: datetime):
     )
 
 
-def _first_assigned(session: Session, reviewer_id: int, now: datetime, tried: list[int]) -> ReviewItem | None:
+def _first_assigned_query(reviewer_id, now):
     """The reviewer's oldest, highest-priority open item a lead assigned to them (ix_reviewitem_assigned)."""
-    query = (
+    return (
         select(ReviewItem)
         .where(ReviewItem.assigned_to_id == reviewer_id, eligible(reviewer_id, now))
         .order_by(col(ReviewItem.priority).desc(), col(ReviewItem.created_at), col(ReviewItem.id))
         .limit(1)
     )
-    if tried:
-        query = query.where(col(ReviewItem.id).not_in(tried))
-    if is_pg(session):
-        query = query.with_for_update(skip_locked=True, of=ReviewItem)
-    return session.exec(query).first()
 
 
 QUEUES = ("escalation", "sampled")  # serving order; sampling refuses any other queue name
@@ -87,7 +85,7 @@ QUEUES = ("escalation", "sampled")  # serving order; sampling refuses any other 
 assert QUEUES == tuple(sorted(QUEUES)), "the serving order of the queues must be their sort order"
 
 
-def serving_query(reviewer_id: int, now: datetime, tried: Sequence[int] = ()):
+def serving_query(reviewer_id, now, tried: Sequence[int] = ()):
     """The first open item in serving order that this reviewer may take (SELECT ... LIMIT 1).
 
     ORDER BY matches ix_reviewitem_serve exactly, so both databases walk that index from its first open
@@ -110,66 +108,85 @@ def serving_query(reviewer_id: int, now: datetime, tried: Sequence[int] = ()):
     return query
 
 
-def _first_eligible(session: Session, reviewer_id: int, now: datetime, tried: list[int]) -> ReviewItem | None:
-    query = serving_query(reviewer_id, now, tried)
-    if is_pg(session):
-        query = query.with_for_update(skip_locked=True, of=ReviewItem)
-    return session.exec(query).first()
+@dataclass(frozen=True)
+class _Claim:
+    """A claim's statements, built once per process with bound parameters (:me, :now, :tried, :item,
+    :expires): building the eligibility expression costs more Python than running the query."""
+
+    assigned: Any
+    serving: Any
+    lease: Any
+    held: Any
 
 
-def _lease(session: Session, item_id: int, reviewer_id: int, now: datetime) -> bool:
-    """Write the lease if the item still has a free slot for this reviewer; False when it has none.
-
-    One INSERT ... SELECT: the capacity is re-counted by the insert itself. On PostgreSQL that statement
-    sees every lease committed since the lookup's snapshot, and the item's row lock is held, so no two
-    claims overfill it; on SQLite BEGIN IMMEDIATE already serialised the whole claim."""
-    expires = now + timedelta(minutes=get_settings().lease_minutes)
-    source = select(
-        literal(item_id), literal(reviewer_id), literal(now), literal(expires), literal("active")
-    ).where(ReviewItem.id == item_id, eligible(reviewer_id, now))
+@cache
+def _statements(pg: bool) -> _Claim:
+    me, now = bindparam("me", type_=Integer), bindparam("now", type_=DateTime)
+    tried = col(ReviewItem.id).not_in(bindparam("tried", expanding=True))
+    assigned = _first_assigned_query(me, now).where(tried)
+    serving = serving_query(me, now).where(tried)
+    if pg:  # the candidate row is locked; rows another claim holds are skipped, not waited for
+        assigned = assigned.with_for_update(skip_locked=True, of=ReviewItem)
+        serving = serving.with_for_update(skip_locked=True, of=ReviewItem)
+    # The lease is written only if the item still has a free slot for this reviewer: the INSERT ... SELECT
+    # re-counts the capacity itself. On PostgreSQL that statement sees every lease committed since the
+    # lookup's snapshot, and the item's row lock is held, so no two claims overfill it; on SQLite BEGIN
+    # IMMEDIATE already serialised the whole claim.
+    item = bindparam("item", type_=Integer)
+    source = select(item, me, now, bindparam("expires", type_=DateTime), literal("active")).where(
+        ReviewItem.id == item, eligible(me, now)
+    )
     columns = ["item_id", "reviewer_id", "leased_at", "expires_at", "status"]
-    written = insert(Assignment).from_select(columns, source).returning(Assignment.id)
-    return session.exec(written).first() is not None
-
-
-def _held_item(session: Session, reviewer_id: int, now: datetime) -> ReviewItem | None:
-    """The open item this reviewer holds an unexpired lease on (the oldest lease), if any."""
-    return session.exec(
+    lease = insert(Assignment).from_select(columns, source).returning(Assignment.id)
+    held = (  # the open item this reviewer holds an unexpired lease on (the oldest lease), if any
         select(ReviewItem)
         .join(Assignment, col(ReviewItem.id) == Assignment.item_id)
         .where(
-            Assignment.reviewer_id == reviewer_id,
+            Assignment.reviewer_id == me,
             Assignment.status == "active",
             col(Assignment.expires_at) > now,
             ReviewItem.status == "open",
         )
         .order_by(col(Assignment.leased_at))
         .limit(1)
-    ).first()
+    )
+    return _Claim(assigned=assigned, serving=serving, lease=lease, held=held)
 
 
 def next_item(session: Session, *, actor: Actor, now: datetime | None = None) -> ReviewItem | None:
     """The item this reviewer should label now, leased to them; None when the queue has nothing for them.
 
     A reviewer who already holds an unexpired lease gets that item back (a page reload does not burn a slot).
+    Call it in a transaction of its own (desk.review.claim does): on PostgreSQL that transaction commits
+    asynchronously, which is right for a lease and wrong for a decision.
     """
     require(actor, "label")
     if actor.id is None:
         raise ValidationFailed("next_item: the actor has no user id")
     now = now_or_clock(now)
-    held = _held_item(session, actor.id, now)
+    statements = _statements(is_pg(session))
+    params: dict[str, Any] = {"me": actor.id, "now": now, "tried": []}
+    held = session.exec(statements.held, params=params).first()
     if held is not None:
         return held
-    tried: list[int] = []
+    expires = now + timedelta(minutes=get_settings().lease_minutes)
+    if is_pg(session):
+        # The claim's transaction writes the lease and nothing else, so its commit need not wait for the
+        # WAL flush (a few ms of fsync on every claim): a crash can only forget the newest leases, whose
+        # items are then served again. A label is a decision and commits durably, and its WAL flush
+        # covers the lease committed before it. (SQLite in WAL mode with synchronous=NORMAL already
+        # commits without a sync, db.py.)
+        session.exec(text("SET LOCAL synchronous_commit = off"))
     for _ in range(50):
-        item = _first_assigned(session, actor.id, now, tried)
+        item = session.exec(statements.assigned, params=params).first()
         if item is None:
-            item = _first_eligible(session, actor.id, now, tried)
+            item = session.exec(statements.serving, params=params).first()
         if item is None:
             return None
-        assert item.id is not None
         # a lease is bookkeeping, not a decision: it is not audited (a label is)
-        if _lease(session, item.id, actor.id, now):
+        lease = {**params, "item": item.id, "expires": expires}
+        # Core execution on the session's transaction: the ORM would read the parameters as rows to insert
+        if session.connection().execute(statements.lease, lease).first() is not None:
             return item
-        tried.append(item.id)  # a claim committed since our snapshot took the last free slot
+        params["tried"].append(item.id)  # a claim committed since our snapshot took the last free slot
     return None
