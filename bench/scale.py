@@ -38,6 +38,7 @@ from review_store.models import GuardrailEvent, RollupGuardrail, RollupTraffic, 
 from review_store.rollups import maintain
 
 BASE = 1_000_000
+EXTRA = 1  # the demo world adds one trace to the N it is asked for (the HTML-injection example)
 PG_DATABASE = "review_desk_scale"
 
 
@@ -47,7 +48,7 @@ def _load() -> str:
 
 def sqlite_world(work: Path, n: int, *, reuse: bool) -> str:
     path = work / "scale.db"
-    if reuse and path.exists() and world.count_traces(f"sqlite:///{path}") == n:
+    if reuse and path.exists() and world.count_traces(f"sqlite:///{path}") == n + EXTRA:
         return f"sqlite:///{path}"
     return world.build_world(path, n)
 
@@ -57,7 +58,7 @@ def pg_world(pg: str, n: int, *, reuse: bool) -> str:
     os.environ.setdefault("REVIEW_DESK_AUDIT_KEY", secrets.token_hex(32))  # team mode needs a key
     if reuse:
         try:
-            if world.count_traces(url) == n:
+            if world.count_traces(url) == n + EXTRA:
                 return url
         except Exception:  # noqa: BLE001 - no such database yet: build it
             pass
