@@ -179,7 +179,7 @@ def run(
         stderr=log,
     )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # its start imports litellm: over a minute at load 20+
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2):

@@ -90,6 +90,7 @@ class Server:
             except OSError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop(signal.SIGKILL)  # no server left behind on its port
                 raise RuntimeError(f"the receiver did not start:\n{self.log.read_text()[-3000:]}")
             time.sleep(0.2)
 
