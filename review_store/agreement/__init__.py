@@ -21,8 +21,10 @@ from review_store.agreement.alpha import (
     Coded,
     Level,
     bootstrap_alpha_ci,
+    bootstrap_alpha_cis,
     encode,
     krippendorff_alpha,
+    strictest,
 )
 from review_store.agreement.kappa import cohen_kappa, confusion_matrix, fleiss_kappa, fleiss_kappa_from_counts
 
@@ -33,6 +35,7 @@ __all__ = [
     "Level",
     "Verdict",
     "bootstrap_alpha_ci",
+    "bootstrap_alpha_cis",
     "cohen_kappa",
     "confusion_matrix",
     "consensus",
@@ -43,6 +46,7 @@ __all__ = [
     "percent_agreement",
     "rater_agreement_with_consensus",
     "summarize",
+    "summarize_levels",
     "table_from_rows",
     "trust_verdict",
 ]
@@ -155,36 +159,59 @@ def summarize(
     scale are less wrong than far ones; the unweighted kappa is reported beside it. Fleiss' kappa is
     given for more than two raters.
     """
+    return summarize_levels(
+        table, levels=(level,), seed=seed, resamples=resamples, value_domain=value_domain
+    )[level]
+
+
+def summarize_levels(
+    table: pd.DataFrame | np.ndarray,
+    *,
+    levels: Sequence[Level] = LEVELS,
+    seed: int = 0,
+    resamples: int = 1000,
+    value_domain: Sequence[Any] | None = None,
+) -> dict[Level, AgreementSummary]:
+    """`summarize` at several levels of one table: {level: summary}, each equal to `summarize` at that
+    level with the same seed. The table is encoded and grouped once and, for continuous scores, the
+    bootstrap draws one set of weights for every level (`bootstrap_alpha_cis`)."""
     frame = pd.DataFrame(table)
-    coded = encode(frame, level=level, value_domain=value_domain)
+    coded = encode(frame, level=strictest(levels), value_domain=value_domain)
     rated = (coded.codes >= 0).sum(axis=0)
     unpairable = [frame.columns[i] for i in np.nonzero(rated < 2)[0]]
-    summary = AgreementSummary(
-        n_items=int(frame.shape[1]),
-        n_raters=int(frame.shape[0]),
-        n_ratings=int(rated.sum()),
-        level=level,
-        krippendorff_alpha=krippendorff_alpha(coded, level=level),
-        ci95=list(bootstrap_alpha_ci(coded, level=level, seed=seed, resamples=resamples)),
-        percent_agreement=_pair_agreement(coded, within=0.0),
-        adjacent_agreement=None if level == "nominal" else _pair_agreement(coded, within=1.0),
-        n_pairable_items=int((rated >= 2).sum()),
-        n_unpairable_items=len(unpairable),
-        n_missing=int(coded.codes.size - rated.sum()),
-        unpairable_items=unpairable,
-        seed=seed,
-        resamples=resamples,
-    )
-    if summary.n_raters == 2:
-        a, b = (np.where(coded.codes[r] >= 0, coded.codes[r], -1).astype(float) for r in (0, 1))
-        a[a < 0], b[b < 0] = np.nan, np.nan
-        labels = range(len(coded.domain))
-        weighted = "quadratic" if level != "nominal" else None
-        summary.cohen_kappa = cohen_kappa(a, b, weights=weighted, labels=labels)
-        summary.cohen_kappa_unweighted = cohen_kappa(a, b, labels=labels)
-    elif summary.n_raters > 2:
-        summary.fleiss_kappa = fleiss_kappa(coded)
-    return summary
+    cis = bootstrap_alpha_cis(coded, levels=levels, seed=seed, resamples=resamples)
+    exact = _pair_agreement(coded, within=0.0)
+    adjacent = _pair_agreement(coded, within=1.0) if set(levels) - {"nominal"} else None
+    fleiss = fleiss_kappa(coded) if frame.shape[0] > 2 else None
+    out: dict[Level, AgreementSummary] = {}
+    for level in levels:
+        summary = AgreementSummary(
+            n_items=int(frame.shape[1]),
+            n_raters=int(frame.shape[0]),
+            n_ratings=int(rated.sum()),
+            level=level,
+            krippendorff_alpha=krippendorff_alpha(coded, level=level),
+            ci95=list(cis[level]),
+            percent_agreement=exact,
+            adjacent_agreement=None if level == "nominal" else adjacent,
+            n_pairable_items=int((rated >= 2).sum()),
+            n_unpairable_items=len(unpairable),
+            n_missing=int(coded.codes.size - rated.sum()),
+            unpairable_items=list(unpairable),
+            seed=seed,
+            resamples=resamples,
+        )
+        if summary.n_raters == 2:
+            a, b = (np.where(coded.codes[r] >= 0, coded.codes[r], -1).astype(float) for r in (0, 1))
+            a[a < 0], b[b < 0] = np.nan, np.nan
+            labels = range(len(coded.domain))
+            weighted = "quadratic" if level != "nominal" else None
+            summary.cohen_kappa = cohen_kappa(a, b, weights=weighted, labels=labels)
+            summary.cohen_kappa_unweighted = cohen_kappa(a, b, labels=labels)
+        elif summary.n_raters > 2:
+            summary.fleiss_kappa = fleiss
+        out[level] = summary
+    return out
 
 
 def rater_agreement_with_consensus(

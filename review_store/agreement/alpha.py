@@ -21,13 +21,13 @@ import pandas as pd
 
 from review_store.agreement.engine import Groups, Statistic, groups_from_counts, groups_from_packed
 from review_store.agreement.linear import linear_terms
+from review_store.agreement.poisson import poisson_sums
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval", "ratio")
-_MULTINOMIAL_MAX_PATTERNS = 2000  # beyond this many distinct units, resample unit indices
+_MULTINOMIAL_MAX_PATTERNS = 2000  # beyond this many distinct units, Poisson weights and first-order alpha
 _DENSE_GROUPING = 100  # up to this many values, group units in the order of their dense count rows
 _CHUNK_CELLS = 8_000_000  # resamples x values (or x units) evaluated at once, to bound memory
-_DRAW_CELLS = 4_000_000  # resamples x items drawn at once (index path: 16 MB of draws, 32 MB of counts)
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ def bootstrap_alpha_ci(
     confidence: float = 0.95,
     value_domain: Sequence[Any] | None = None,
 ) -> tuple[float | None, float | None]:
-    """Percentile bootstrap CI for alpha, resampling pairable items with `numpy.random.default_rng(seed)`.
+    """Percentile bootstrap CI for alpha, resampling pairable items (seeded by `seed`).
 
     Why items: ratings of one item are correlated, so the item is the unit of independent evidence
     (Efron's nonparametric bootstrap over units; the expected disagreement is recomputed for every
@@ -200,58 +200,91 @@ def bootstrap_alpha_ci(
     alpha is undefined (all one value) are dropped. Returns (None, None) when no interval exists.
 
     Up to `_MULTINOMIAL_MAX_PATTERNS` distinct units (rating scales: any number of items), group counts
-    are drawn as one multinomial per resample and each resample's alpha is exact (the estimate's
-    engine). Above it (continuous scores), items are drawn by index (32-bit) and each resample's alpha
-    is its first-order expansion at the data (`agreement.linear`: O and E to first order in the
-    resample's group counts, n exact; the remainder is O(1/units) of E, under 1/2,000 here): O(groups)
-    per resample at every level, against O(values) or O(groups x nodes) for the exact ordinal and ratio.
+    are drawn as one multinomial per resample with `numpy.random.default_rng(seed)` and each resample's
+    alpha is exact (the estimate's engine). Above it (continuous scores), each item's weight is
+    Poisson(1) (the Poisson bootstrap, `agreement.poisson`: equivalent to the multinomial one to 1/n
+    of the interval's spread) and each resample's alpha is its first-order expansion at the data
+    (`agreement.linear`: O and E to first order in the resample's weights, n exact; the remainder is
+    O(1/units) of E, under 1/2,000 here), so all resamples' sums are one product of the weights with a
+    few per-item columns. The interval at one level equals that level's in `bootstrap_alpha_cis`.
     """
-    coded = table if isinstance(table, Coded) else encode(table, level=level, value_domain=value_domain)
+    return bootstrap_alpha_cis(
+        table,
+        levels=(level,),
+        seed=seed,
+        resamples=resamples,
+        confidence=confidence,
+        value_domain=value_domain,
+    )[level]
+
+
+def bootstrap_alpha_cis(
+    table: pd.DataFrame | np.ndarray | Coded,
+    *,
+    levels: Sequence[Level] = LEVELS,
+    seed: int = 0,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    value_domain: Sequence[Any] | None = None,
+) -> dict[Level, tuple[float | None, float | None]]:
+    """`bootstrap_alpha_ci` at several levels at once: {level: (low, high)}, each equal to the interval
+    `bootstrap_alpha_ci` gives at that level with the same seed. Above `_MULTINOMIAL_MAX_PATTERNS`
+    distinct units every level shares one set of Poisson weights (one product for all levels' columns),
+    so four levels cost little more than one."""
+    for level in levels:
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+    coded = (
+        table
+        if isinstance(table, Coded)
+        else encode(table, level=strictest(levels), value_domain=value_domain)
+    )
     groups = coded.groups()
     freq = groups.freq
     n = int(freq.sum())
-    if resamples <= 0 or n < 2:
-        return None, None
-    rng = np.random.default_rng(seed)
+    if resamples <= 0 or n < 2 or not levels:
+        return {level: (None, None) for level in levels}
     if len(freq) <= _MULTINOMIAL_MAX_PATTERNS:
-        # Items resampled per group ~ Multinomial(n, freq/n): the same law as drawing items, far faster.
-        statistic = Statistic(groups, level, resampling=True)
-        width = max(groups.n_values if level in ("ordinal", "ratio") else 0, len(freq), 1)
-        step = max(1, _CHUNK_CELLS // width)
-        weights = rng.multinomial(n, freq / n, size=resamples).astype(float)
-        alphas = np.concatenate([statistic(weights[i : i + step]) for i in range(0, resamples, step)])
-    else:
-        terms = linear_terms(coded.statistic(level))
-        alphas = terms.alpha(resample_sums(rng, groups, terms.columns(), resamples))
+        return {level: _exact_ci(groups, level, seed, resamples, confidence) for level in levels}
+    terms = [linear_terms(coded.statistic(level)) for level in levels]
+    columns = np.hstack([t.columns() for t in terms])
+    per_item = columns if (freq == 1).all() else columns[groups.inverse]
+    sums = poisson_sums(per_item, resamples, seed)
+    width = columns.shape[1] // len(levels)
+    return {
+        level: _percentile(t.alpha(sums[:, i * width : (i + 1) * width]), confidence)
+        for i, (level, t) in enumerate(zip(levels, terms, strict=True))
+    }
+
+
+def strictest(levels: Sequence[Level]) -> Level:
+    """The level whose input checks cover the others' (ratio > interval, ordinal > nominal): a table
+    encoded at it is valid at every level in `levels` (the codes do not depend on the level)."""
+    for level in ("ratio", "interval", "ordinal"):
+        if level in levels:
+            return level
+    return "nominal"
+
+
+def _exact_ci(
+    groups: Groups, level: Level, seed: int, resamples: int, confidence: float
+) -> tuple[float | None, float | None]:
+    """Items resampled per group ~ Multinomial(n, freq/n): the same law as drawing items, far faster."""
+    freq = groups.freq
+    n = int(freq.sum())
+    rng = np.random.default_rng(seed)
+    statistic = Statistic(groups, level, resampling=True)
+    width = max(groups.n_values if level in ("ordinal", "ratio") else 0, len(freq), 1)
+    step = max(1, _CHUNK_CELLS // width)
+    weights = rng.multinomial(n, freq / n, size=resamples).astype(float)
+    alphas = np.concatenate([statistic(weights[i : i + step]) for i in range(0, resamples, step)])
+    return _percentile(alphas, confidence)
+
+
+def _percentile(alphas: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
     alphas = alphas[~np.isnan(alphas)]
     if len(alphas) == 0:
         return None, None
     tail = (1 - confidence) / 2 * 100
     lo, hi = np.percentile(alphas, [tail, 100 - tail])
     return float(lo), float(hi)
-
-
-def resample_sums(
-    rng: np.random.Generator, groups: Groups, columns: np.ndarray, resamples: int
-) -> np.ndarray:
-    """resamples x columns: for each resample of the pairable items (drawn by index, uniformly, with
-    replacement), the sum of `columns` (groups x k) over the drawn items' groups.
-
-    32-bit draws (fewer than 2^32 items), a block of resamples at a time into one reused buffer (fresh
-    pages cost more than the counting): one count vector per resample (a bincount over the drawn items
-    stays in cache), then one product per block. When every group is one item (continuous scores) a
-    uniform item is a uniform group, so the item -> group lookup is skipped.
-    """
-    freq = groups.freq
-    n = int(freq.sum())
-    lookup = None if (freq == 1).all() else groups.inverse.astype(np.uint32)
-    block = max(1, min(resamples, _DRAW_CELLS // n))
-    weights = np.empty((block, len(freq)))
-    out = np.empty((resamples, columns.shape[1]))
-    for start in range(0, resamples, block):
-        size = min(block, resamples - start)
-        drawn = rng.integers(0, n, size=(size, n), dtype=np.uint32)
-        for row, items in enumerate(drawn):
-            weights[row] = np.bincount(items if lookup is None else lookup[items], minlength=len(freq))
-        out[start : start + size] = weights[:size] @ columns
-    return out

@@ -13,8 +13,9 @@ mid-rank shift is folded into it). The remainder is second order in c - freq: re
 O(1 / units) (for E it is the V-statistic's own small-sample term), so the first-order bootstrap
 distribution agrees with the exact one to O(1 / units) while each resample costs O(groups) for every
 level, with no pass over the values. `bootstrap_alpha_ci` uses it above `_MULTINOMIAL_MAX_PATTERNS`
-distinct units, where that remainder is below 1/2,000 of E; the tests hold it to an independent
-finite-difference implementation and to the exact resamples.
+distinct units, where that remainder is below 1/2,000 of E, with Poisson resample weights
+(`agreement.poisson`; `Linear.alpha` scales them to the data's total first); the tests hold it to an
+independent finite-difference implementation and to the exact resamples.
 
 Derivatives (with n_v the value counts of the data and N = n):
 - nominal, interval, ratio: E = sum_{v,w} n_v n_w delta(v, w), so dE/dn_v = 2 sum_w n_w delta(v, w),
@@ -54,10 +55,19 @@ class Linear:
         return np.column_stack([self.m, self.observed, self.slope])
 
     def alpha(self, sums: np.ndarray) -> np.ndarray:
-        """First-order alpha of each resample from its sums (resamples x 3: c.m, c.observed, c.slope)."""
-        n = sums[:, 0]
-        observed = sums[:, 1] - self.shift
-        expected = self.expected + sums[:, 2] - float(self.freq @ self.slope)
+        """First-order alpha of each resample from its sums (resamples x 3: c.m, c.observed, c.slope).
+
+        The weights are first scaled to the data's number of pairable values (c -> c N / c.m): alpha
+        does not depend on a common scale of the weights up to (n - 1)/n, while O and E are homogeneous
+        of degree 1 and 2 (3 and 4 at the ordinal level), so without it a resample's total, which
+        varies under the Poisson bootstrap, would move both far more than it moves alpha (at 57 items
+        a resample with half the data's total had a negative first-order E)."""
+        total = float(self.freq @ self.m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = total / sums[:, 0]
+        n = np.full(len(sums), total)
+        observed = scale * sums[:, 1] - self.shift
+        expected = self.expected + scale * sums[:, 2] - float(self.freq @ self.slope)
         with np.errstate(divide="ignore", invalid="ignore"):
             alpha = 1.0 - (n - 1) * observed / expected
         alpha[~np.isfinite(alpha) | ~(expected > 0)] = np.nan
