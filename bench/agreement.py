@@ -4,9 +4,12 @@
   with a 1,000-resample bootstrap CI.
 - agreement_continuous_s: 1,000,000 ratings of continuous judge scores (333,334 items x 3 raters, about
   890,000 distinct values) summarised at each level (nominal, ordinal, interval, ratio) with a
-  1,000-resample CI; seconds per level (the check takes the worst). agreement_continuous_cpu_s: the CPU
-  seconds of this process per level (all its threads): on a shared machine the wall time mostly measures
-  the other processes' load, the CPU time what the computation costs.
+  1,000-resample CI (Poisson bootstrap, `agreement.poisson`), one `summarize` call per level; seconds per
+  level (the check takes the worst). agreement_continuous_cpu_s: the CPU seconds of this process per
+  level (all its threads): on a shared machine the wall time mostly measures the other processes' load,
+  the CPU time what the computation costs. agreement_continuous_all_levels_s / _cpu_s: the four levels
+  in one `summarize_levels` call (encoded and grouped once, one set of resample weights for all levels;
+  each level's summary equal to its own call's, which the run checks).
 - Before timing, the same code is checked on subsamples: alpha against the krippendorff package on 100
   items at every level (to 1e-9), and the CI (first-order resamples, `agreement.linear`) against a
   bootstrap of exact resamples (`engine.Statistic`, other draws) on 3,000 items, to a quarter of the
@@ -93,16 +96,23 @@ def run() -> dict:
     table = continuous_table()
     gaps = check_against_package(table)
     ci_gaps = check_ci_against_exact(table)
-    seconds, cpu, alphas = {}, {}, {}
+    seconds, cpu, alphas, summaries = {}, {}, {}, {}
     for level in agreement.LEVELS:
         started, cpu_started = time.perf_counter(), time.process_time()
-        summary = agreement.summarize(table, level=level, seed=1, resamples=RESAMPLES)
+        summaries[level] = summary = agreement.summarize(table, level=level, seed=1, resamples=RESAMPLES)
         seconds[level] = round(time.perf_counter() - started, 3)
         cpu[level] = round(time.process_time() - cpu_started, 3)
         lo, hi = summary.ci95
         if not (lo is not None and lo <= summary.krippendorff_alpha <= hi):
             raise AssertionError(f"{level}: alpha {summary.krippendorff_alpha} outside its CI {summary.ci95}")
         alphas[level] = round(summary.krippendorff_alpha, 6)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    together = agreement.summarize_levels(table, seed=1, resamples=RESAMPLES)
+    out["agreement_continuous_all_levels_s"] = round(time.perf_counter() - started, 3)
+    out["agreement_continuous_all_levels_cpu_s"] = round(time.process_time() - cpu_started, 3)
+    for level, summary in together.items():
+        if summary != summaries[level]:
+            raise AssertionError(f"{level}: summarize_levels differs from summarize")
     out["agreement_continuous_s"] = seconds
     out["agreement_continuous_cpu_s"] = cpu
     out["agreement_continuous_alpha"] = alphas

@@ -28,7 +28,10 @@ def _agreement_line(results: dict) -> str:
         f"Agreement (`python -m bench.agreement`): 100,000 items x 3 raters on a 1-5 scale, ordinal, 1,000 "
         f"bootstrap resamples: {_fmt(results.get('agreement_s'))} s. 1,000,000 continuous ratings (333,334 "
         f"items x 3 raters, ~890,000 distinct values), exact alpha + 1,000-resample CI + kappa per level: "
-        f"{per_level or '—'} ({results.get('agreement_continuous_check', 'not run')}; load average "
+        f"{per_level or '—'}; the four levels in one `summarize_levels` call (one set of Poisson resample "
+        f"weights): {_fmt(results.get('agreement_continuous_all_levels_s'))} s "
+        f"({_fmt(results.get('agreement_continuous_all_levels_cpu_s'))} s CPU) "
+        f"({results.get('agreement_continuous_check', 'not run')}; load average "
         f"{_fmt(results.get('agreement_load'))} on the machine during the run)."
     )
 
