@@ -81,6 +81,35 @@ def test_ratio_laplace_integral_equals_the_package(monkeypatch):
     assert ag.krippendorff_alpha(table, level="ratio") == pytest.approx(package(table, "ratio"), abs=1e-9)
 
 
+def laplace_by_exponentials(statistic: engine.Statistic) -> np.ndarray:
+    """L(s) at the ratio kernel's nodes, every value's term summed in long double (no bins, no series)."""
+    kernel = statistic.ratio
+    x = np.where(kernel.x > 0, kernel.x / kernel.scale, 0.0).astype(np.longdouble)
+    weight = statistic.base.astype(np.longdouble) * x
+    return np.array([float(np.sum(weight * np.exp(-np.longdouble(s) * x))) for s in kernel.s])
+
+
+@pytest.mark.parametrize("case", ["scores", "twelve decades", "domain out of order", "wide bins"])
+def test_ratio_laplace_transform_by_binned_series_equals_the_exponentials(monkeypatch, case):
+    """The transform behind ratio's Laplace integral (per-bin power series, bins dropped where provably
+    negligible) equals the plain sum of exponentials to 1e-13 at every node; wide bins force the nodes
+    the series cannot reach onto exponentials."""
+    monkeypatch.setattr(engine, "RATIO_DENSE_MAX", 100)
+    table, domain = continuous(1000, 2, seed=2, missing=0.0, noise=0.3), None
+    if case == "twelve decades":
+        values = 10.0 ** np.random.default_rng(4).uniform(-9, 3, (2, 1000))
+        values[:, :50] = 0.0
+        table = pd.DataFrame(values)
+    elif case == "domain out of order":
+        domain = np.random.default_rng(5).permutation(np.unique(table.to_numpy()))
+    elif case == "wide bins":
+        monkeypatch.setattr(engine, "_BIN_WIDTH", 1.0)
+    statistic = ag.encode(table, level="ratio", value_domain=domain).statistic("ratio")
+    assert not statistic.ratio.dense
+    reference = laplace_by_exponentials(statistic)
+    assert np.max(np.abs(statistic.laplace - reference) / reference) < 1e-13
+
+
 def sklearn_kappa(a, b, weights=None, labels=None):
     """scikit-learn's Cohen's kappa on float labels: it refuses "continuous" targets, so each value is
     given as its position among the sorted labels (the order and identity kappa depends on)."""

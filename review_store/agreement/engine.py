@@ -22,9 +22,11 @@ for ratio with at most `RATIO_DENSE_MAX` distinct values:
   1/(a+b)^2 = int_0^inf s e^{-s(a+b)} ds, I = int_0^inf s L(s)^2 ds with L(s) = sum_i x_i e^{-s x_i},
   integrated by the trapezoidal rule in log s (the integrand is smooth and decays at both ends, so
   the rule converges geometrically; step 0.25 gives a relative error below 1e-13, checked against the
-  package and a closed-form pair sum in the tests): O(V Q) for Q ~ 150-250 nodes (more for values spread
-  over many decades). L is linear in the group weights, so a resample costs O(G Q), with step 0.4
-  (relative error below 1e-10, Q ~ 80-130) and G x Q features held in memory.
+  package and a closed-form pair sum in the tests) over Q ~ 150-250 nodes (more for values spread over
+  many decades); L at the nodes comes from per-bin power series over 1/64-wide bins of log x (O(20 V)
+  for the bins' moments, O(20 bins Q) for the nodes; `_RatioKernel.laplace_of_counts`). L is linear
+  in the group weights, so a resample costs O(G Q), with step 0.4 (relative error below 1e-10,
+  Q ~ 80-130) and G x Q features held in memory.
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ from scipy import sparse
 RATIO_DENSE_MAX = 4096  # distinct values up to which ratio's expected disagreement is a plain pair sum
 _STEP = 0.25  # trapezoid step in log s for the ratio integral of the estimate (relative error < 1e-13)
 _RESAMPLE_STEP = 0.4  # ... and of each bootstrap resample (relative error < 1e-10, fewer nodes)
-_SERIES_TERMS = 26  # terms of the power series giving L(s) at the nodes with s <= 1
+_SERIES_TERMS = 20  # terms of each bin's power series of L(s) (see `_RatioKernel.laplace_of_counts`)
+_BIN_REACH = 0.5  # ... used where s x (half-width of the bin) is at most this
+_BIN_WIDTH = 1.0 / 64  # bins' width in log x: the reach holds for the bins within s x < 64
+_TAIL = 1e-17  # bins dropped at a node add at most this share of L(s)
 
 
 @dataclass(frozen=True)
@@ -262,29 +267,48 @@ class _RatioKernel:
             out[start : start + block] = part
         return out
 
-    def laplace_of_counts(self, counts: np.ndarray, block: int = 16384) -> np.ndarray:
-        """L(s) at the nodes for values with the given counts: sum_v n_v x_v e^{-s x_v}.
+    def laplace_of_counts(self, counts: np.ndarray) -> np.ndarray:
+        """L(s) at the nodes for values with the given counts: sum_v n_v x_v e^{-s x_v}, with no
+        values x nodes exponentials.
 
-        Nodes with s <= 1 (over half of them: the left tail reaches far) come from the power series
-        sum_k (-s)^k / k! M_(k+1) over the moments M_j = sum_v n_v x_v^j, with no exponentials: x <= 1, so
-        the truncation after `_SERIES_TERMS` terms is below 1/26! of M_1 and the rounding below e^{2s} ulp
-        of L(s) (L(s) >= e^{-s} M_1, the terms' absolute sum <= e^{s} M_1). The others by exponentials.
+        The positive values, in ascending order, are cut into bins of `_BIN_WIDTH` in log x; in a bin with
+        centre c and half-width w, e^{-s x} = e^{-s c} sum_k (-s)^k (x - c)^k / k!, so each bin needs only
+        its moments m_k = sum n x (x - c)^k (one pass over the values per k) and each node O(bins x k).
+        Where s w <= `_BIN_REACH` the truncation is below 0.5^20 / 20! and the rounding a few ulp of the
+        bin's term (its terms' absolute sum is at most e^{2 s w} times it). Bins too far right for that
+        are dropped where their terms are provably negligible: a bin adds at most e^{-s lo} m_0 and L(s)
+        is at least sum_bins e^{-s hi} m_0, so the largest-x bins whose bounds sum below `_TAIL` of that
+        go; a node that would still need a wider bin is summed by exponentials (does not happen with
+        values spread over fewer than e^60 of their sum's share).
         """
-        xs = np.where(self.x > 0, self.x / self.scale, 0.0)
-        series = self.s <= 1.0
-        moments, power = np.empty(_SERIES_TERMS), counts * xs
+        keep_values = (self.x > 0) & (counts > 0)
+        xs, weight = self.x[keep_values] / self.scale, counts[keep_values] * 1.0
+        if np.any(xs[1:] < xs[:-1]):  # codes follow a value domain given out of order
+            order = np.argsort(xs, kind="stable")
+            xs, weight = xs[order], weight[order]
+        weight = weight * xs
+        label = np.floor((np.log(xs) - np.log(xs[0])) / _BIN_WIDTH).astype(np.int64)
+        starts = np.flatnonzero(np.diff(label, prepend=-1))
+        lo, hi = xs[starts], xs[np.append(starts[1:], len(xs)) - 1]
+        centre, half = (lo + hi) / 2.0, (hi - lo) / 2.0
+        offset = xs - np.repeat(centre, np.diff(np.append(starts, len(xs))))
+        moments, power = np.empty((len(starts), _SERIES_TERMS)), weight
         for k in range(_SERIES_TERMS):
-            moments[k] = power.sum()
-            power = power * xs
-        steps = np.concatenate(
-            [np.ones((series.sum(), 1)), -self.s[series, None] / np.arange(1, _SERIES_TERMS)], axis=1
-        )
-        out = np.zeros(len(self.s))
-        out[series] = np.cumprod(steps, axis=1) @ moments
-        nodes = self.s[~series]
-        for start in range(0, len(xs), block):
-            part = xs[start : start + block]
-            out[~series] += (counts[start : start + block] * part) @ np.exp(-np.outer(part, nodes))
+            moments[:, k] = np.add.reduceat(power, starts)
+            power = power * offset
+        s = self.s[:, None]
+        floor = np.exp(-s * hi) @ moments[:, 0]  # L(s) >= this
+        bound = np.exp(-s * lo) * moments[:, 0]  # what each bin can add at most
+        kept = np.cumsum(bound[:, ::-1], axis=1)[:, ::-1] > _TAIL * floor[:, None]  # a prefix of bins
+        steps = np.concatenate([np.ones((len(self.s), 1)), -s / np.arange(1, _SERIES_TERMS)], axis=1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            series = np.cumprod(steps, axis=1) @ moments.T  # nodes x bins
+            terms = np.where(kept, np.exp(-s * centre) * series, 0.0)
+        out = terms.sum(axis=1)
+        for node in np.flatnonzero((kept & (s * half > _BIN_REACH)).any(axis=1)):
+            last = np.flatnonzero(kept[node])[-1] + 1
+            end = starts[last] if last < len(starts) else len(xs)
+            out[node] = weight[:end] @ np.exp(-self.s[node] * xs[:end])
         return out
 
     def integral(self, laplace: np.ndarray) -> np.ndarray:
