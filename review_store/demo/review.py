@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from review_store import golden
+from review_store import audit, clock, golden
 from review_store.demo.labelplan import LabelPlan, judge_v1
 from review_store.demo.story import Story
 from review_store.demo.traffic import DAYS, BuildCounts, TraceFacts
 from review_store.escalations import adjudicate
+from review_store.judge.config import get_judge_config
 from review_store.models import JudgeRun, JudgeVerdict, Label, ReviewItem, Trace
 from review_store.permissions import Actor
 from review_store.rollups.maintain import add_verdicts
@@ -80,43 +81,50 @@ def write_verdicts(
     plans: list[LabelPlan],
     ids: dict[str, int],
 ) -> None:
-    """acme-judge@1 on every trace (a scheduled run on day 29); @2 on the labelled traces only (day 28)."""
+    """acme-judge@1 on every trace (a scheduled run on day 29); @2 on the labelled traces only (day 28).
+    The verdicts are drawn now and stored by each run at its moment (`_store_run`, queued on the story)."""
     planned = {p.trace.id: p for p in plans}
     for version, day, traces in ((1, DAYS - 1, facts), (2, DAYS - 2, [p.trace for p in plans])):
-        at, rows, total = story.day(day), [], 0
+        at, rows = story.day(day), []
         for trace in traces:
             plan = planned.get(trace.id)
             values = plan.judge[version] if plan else judge_v1(rng, trace)
-            rows += _verdict_rows(rng, trace, ids[f"judge{version}"], version, values, at)
-            if len(rows) >= 6000:
-                session.connection().execute(insert(JudgeVerdict.__table__), rows)
-                add_verdicts(session.connection(), rows)  # rollups, same transaction
-                total += len(rows)
-                rows.clear()
-        if rows:
-            session.connection().execute(insert(JudgeVerdict.__table__), rows)
-            add_verdicts(session.connection(), rows)  # rollups, same transaction
-            total += len(rows)
-        counts.verdicts += total
-        session.add(
-            JudgeRun(
-                judge_config_id=ids[f"judge{version}"],
-                started_at=at,
-                finished_at=at + (timedelta(hours=1) if version == 1 else timedelta(minutes=20)),
-                n_ok=total,
-                cost_usd=round(COST[version] * total, 4),
-                triggered_by="lena",
-                scheduled=version == 1,
-            )
+            rows += _verdict_rows(rng, trace, 0, version, values, at)  # config id: set when stored
+        counts.verdicts += len(rows)
+        story.later(at, _store_run, version=version, rows=rows)
+
+
+def _store_run(session: Session, *, version: int, rows: list[dict[str, Any]]) -> None:
+    """One judge run of acme-judge@version: its verdicts in bulk with the rollups kept in the same
+    transaction (`rollups.maintain.add_verdicts`), the run row and its audit event, at the story's now."""
+    config = get_judge_config(session, "acme-judge", version)
+    at = clock.now()
+    for start in range(0, len(rows), 6000):
+        chunk = rows[start : start + 6000]
+        for row in chunk:
+            row["judge_config_id"] = config.id
+        session.connection().execute(insert(JudgeVerdict.__table__), chunk)
+        add_verdicts(session.connection(), chunk)
+    session.add(
+        JudgeRun(
+            judge_config_id=config.id,
+            started_at=at,
+            finished_at=at + (timedelta(hours=1) if version == 1 else timedelta(minutes=20)),
+            n_ok=len(rows),
+            cost_usd=round(COST[version] * len(rows), 4),
+            triggered_by="lena",
+            scheduled=version == 1,
         )
-        story.audit(
-            at,
-            actor="lena",
-            action="judge.run",
-            entity="judge_config",
-            entity_id=f"acme-judge@{version}",
-            payload={"verdicts": total},
-        )
+    )
+    session.flush()
+    audit.record(
+        session,
+        actor="lena",
+        action="judge.run",
+        entity="judge_config",
+        entity_id=f"acme-judge@{version}",
+        payload={"verdicts": len(rows)},
+    )
 
 
 def _labelled(

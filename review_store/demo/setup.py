@@ -131,8 +131,7 @@ def write_config(session: Session, story: Story, ids: dict[str, Any]) -> None:
         (1, 0, ""),
         (2, 10, "Tone: judge against the examples in the style guide, not length."),
     ):
-        ids[f"judge{version}"] = story.call(
-            session,
+        story.later(  # queued: run in time order with the review work (story.flush)
             story.day(day, hours=1),
             create_judge_config,
             actor=lena,
@@ -141,7 +140,7 @@ def write_config(session: Session, story: Story, ids: dict[str, Any]) -> None:
             prompt_template=JUDGE_TEMPLATE + (f"\n{note}" if note else ""),
             rubric_id=ids["rubric"],
             params={"temperature": 0},
-        ).id
+        )
         if version == 1:
             ids["policy"] = story.call(
                 session,

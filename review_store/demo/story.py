@@ -31,6 +31,7 @@ class Story:
         self.start, self.end = start, end
         self.clock = FixedClock(start)
         self._queued: list[tuple[datetime, int, Callable[..., Any], dict[str, Any]]] = []
+        self._written = start - timedelta(days=365)  # the latest moment run so far
 
     def day(self, days: float, **delta: float) -> datetime:
         """The moment `days` (and hours=, minutes=...) after the world's start."""
@@ -49,11 +50,21 @@ class Story:
         self._queued.sort(key=lambda e: (e[0], e[1]))
         while self._queued and (until is None or self._queued[0][0] <= until):
             when, _, fn, kwargs = self._queued.pop(0)
-            self.clock.set(when)
+            self._at(when, fn)
             fn(session, **kwargs)
 
     def call(self, session: Session, when: datetime, fn: Callable[..., T], **kwargs: Any) -> T:
         """Run a store function at `when` (earlier queued events first), so it stamps that moment."""
         self.flush(session, until=when)
-        self.clock.set(when)
+        self._at(when, fn)
         return fn(session, **kwargs)
+
+    def _at(self, when: datetime, fn: Callable[..., Any]) -> None:
+        """Set the clock to `when`; refuse to go back in time (the audit chain must stay in time order)."""
+        if when < self._written:
+            raise RuntimeError(
+                f"demo story: {getattr(fn, '__name__', fn)} at {when.isoformat()} would run after "
+                f"{self._written.isoformat()}; queue it (story.later) instead of calling it now"
+            )
+        self._written = when
+        self.clock.set(when)
