@@ -1,37 +1,30 @@
 """Where the costs of a range came from: reported by the source, computed at ingest from model and token
-counts with litellm's price map (`review_store.ingest.costs`), or unknown. One grouped, index-only scan
-(ix_trace_ts_cost_source) over the raw traces."""
+counts with litellm's price map (`review_store.ingest.costs`), or unknown. Read from the traffic rollup's
+per-source sums (whole hours, plus the raw rows of a partial hour at the range's edges, as every rollup
+read: `review_store.rollups.read.totals`); unknown is what neither source accounts for."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from review_store.dashboards.common import Filters
-from review_store.models import Trace
+from review_store.rollups import read
+from review_store.rollups.maintain import TRAFFIC_SUMS
 
 SOURCES = ("reported", "computed", "unknown")
 
 
 def cost_sources(session: Session, *, filters: Filters) -> list[dict[str, Any]]:
     """One row per source (in SOURCES order, every source present): traces and their cost in USD."""
-    stmt = (
-        select(Trace.cost_source, func.count(), func.sum(Trace.cost_usd))
-        .where(col(Trace.ts) >= filters.start, col(Trace.ts) < filters.end)
-        .group_by(Trace.cost_source)
+    row = dict(zip(TRAFFIC_SUMS, read.one(read.totals(session, "traffic", filters), "traffic"), strict=True))
+    found = {
+        "reported": (row["cost_reported"], row["cost_reported_nanos"]),
+        "computed": (row["cost_computed"], row["cost_computed_nanos"]),
+    }
+    found["unknown"] = (
+        row["traces"] - row["cost_reported"] - row["cost_computed"],
+        row["cost_nanos"] - row["cost_reported_nanos"] - row["cost_computed_nanos"],
     )
-    if filters.release:
-        stmt = stmt.where(Trace.release == filters.release)
-    if filters.segment:
-        stmt = stmt.where(Trace.segment == filters.segment)
-    found = {source or "unknown": (n, cost) for source, n, cost in session.exec(stmt).all()}
-    return [
-        {
-            "source": s,
-            "traces": int(found.get(s, (0, None))[0]),
-            "cost_usd": float(found.get(s, (0, None))[1] or 0.0),
-        }
-        for s in SOURCES
-    ]
+    return [{"source": s, "traces": int(found[s][0]), "cost_usd": found[s][1] / 1e9} for s in SOURCES]

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, tuple_
+from sqlalchemy import and_, column, delete, tuple_
+from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from review_store.rollups.tables import RollupGuardrail, RollupTraffic, RollupValue, RollupVerdict
@@ -35,6 +36,7 @@ TRAFFIC_KEYS = ("hour", "app", "segment", "release", "model", "prompt_version")
 TRAFFIC_SUMS = (
     "traces", "successes", "success_known", "tokens_in", "tokens_out", "cost_nanos", "cost_known",
     "cache_hits", "cache_known", "latency_known", "instrumented",
+    "cost_reported_nanos", "cost_reported", "cost_computed_nanos", "cost_computed",
 )  # fmt: skip
 GUARD_KEYS = ("hour", "segment", "release", "name", "stage", "action")
 VERDICT_KEYS = ("hour", "segment", "release", "judge_config_id", "question_key", "has_score", "score")
@@ -88,9 +90,11 @@ class Deltas:
         tokens_in, tokens_out, cost = r.get("tokens_in"), r.get("tokens_out"), r.get("cost_usd")
         complete = tokens_in is not None and cost is not None and latency is not None
         key = (hour, r.get("app") or "", seg, rel, r.get("model") or "", r.get("prompt_version") or "")
+        reported, computed = (r.get("cost_source") == s for s in ("reported", "computed"))
         values = (
             1, success is True, success is not None, tokens_in or 0, tokens_out or 0, nanos(cost),
             cost is not None, cache is True, cache is not None, latency is not None, complete,
+            nanos(cost) if reported else 0, reported, nanos(cost) if computed else 0, computed,
         )  # fmt: skip
         self._bump(self.traffic, key, [sign * int(v) for v in values])
         chars = r.get("input_chars")
@@ -138,16 +142,23 @@ _TABLES = (
 )
 
 
-def apply(conn: Any, deltas: Deltas) -> None:
-    """Add the deltas to the rollup tables on this connection (upserts), then drop rows that reach zero."""
+def apply(conn: Any, deltas: Deltas, *, present: Mapping[str, set[str]] | None = None) -> None:
+    """Add the deltas to the rollup tables on this connection (upserts), then drop rows that reach zero.
+
+    `present` ({table name: its columns}) writes only the sums a table has: a migration's rebuild runs
+    this code against the schema of its own revision, before later revisions add sums."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    for attr, model, keys, sums in _TABLES:
+    for attr, model, keys, all_sums in _TABLES:
         changes = getattr(deltas, attr)
         if not changes:
             continue
         table = model.__table__
+        kept = [i for i, s in enumerate(all_sums) if present is None or s in present[table.name]]
+        sums = tuple(all_sums[i] for i in kept)
+        if len(sums) < len(all_sums):  # only these columns (the model's would add its defaults of later sums)
+            table = sa_table(table.name, *(column(c, table.c[c].type) for c in (*keys, *sums)))
         rows = [
-            {**dict(zip(keys, key, strict=True)), **dict(zip(sums, values, strict=True))}
+            {**dict(zip(keys, key, strict=True)), **{all_sums[i]: values[i] for i in kept}}
             for key, values in sorted(changes.items(), key=lambda kv: kv[0])  # one lock order for all writers
             if any(values)
         ]

@@ -34,7 +34,7 @@ _KINDS: dict[str, tuple[Any, ...]] = {
 _RAW_COLUMNS = {
     "traffic": (
         "ts", "app", "segment", "release", "model", "prompt_version", "task_success", "cache_hit",
-        "latency_ms", "tokens_in", "tokens_out", "cost_usd", "input_chars", "top_retrieval_score",
+        "latency_ms", "tokens_in", "tokens_out", "cost_usd", "input_chars", "top_retrieval_score", "cost_source",
     ),
     "guard": ("ts", "segment", "release", "name", "stage", "action"),
     "verdict": (

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, delete, func, inspect, select
 
 from review_store.models import GuardrailEvent, JudgeVerdict, Trace
 from review_store.rollups.maintain import NO_TS, Deltas, apply, hour_of
@@ -21,7 +21,7 @@ from review_store.rollups.tables import TABLES
 CHUNK = 20_000
 _TRACE_COLUMNS = (
     "ts", "app", "segment", "release", "model", "prompt_version", "task_success", "cache_hit", "latency_ms",
-    "tokens_in", "tokens_out", "cost_usd", "input_chars", "top_retrieval_score",
+    "tokens_in", "tokens_out", "cost_usd", "input_chars", "top_retrieval_score", "cost_source",
 )  # fmt: skip
 _EVENT_COLUMNS = ("ts", "segment", "release", "name", "stage", "action")
 _VERDICT_COLUMNS = (
@@ -87,6 +87,11 @@ def _stream(conn: Any, table: Any, columns: tuple[str, ...], where: list[Any], o
 def rebuild(conn: Any, *, start: datetime | None = None, end: datetime | None = None) -> RebuildCounts:
     """Delete and recompute every rollup row of the hours overlapping [start, end) (all without bounds)."""
     lo, hi = _span(start, end)
+    schema = inspect(conn)
+    present = {
+        name: {c["name"] for c in schema.get_columns(name)}
+        for name in (*(m.__table__.name for m in TABLES), "trace")
+    }
     for model in TABLES:
         table = model.__table__
         conn.execute(delete(table).where(*_in(table.c.hour, lo, hi)))
@@ -96,7 +101,7 @@ def rebuild(conn: Any, *, start: datetime | None = None, end: datetime | None = 
     if lo is None:  # verdicts without a trace time live at NO_TS
         verdict_where = [verdict.c.error.is_(None), *_in(func.coalesce(verdict.c.trace_ts, NO_TS), lo, hi)]
     for table, columns, where, kind in (
-        (trace, _TRACE_COLUMNS, _in(trace.c.ts, lo, hi), "traces"),
+        (trace, tuple(c for c in _TRACE_COLUMNS if c in present["trace"]), _in(trace.c.ts, lo, hi), "traces"),
         (event, _EVENT_COLUMNS, _in(event.c.ts, lo, hi), "events"),
         (verdict, _VERDICT_COLUMNS, verdict_where, "verdicts"),
     ):
@@ -107,7 +112,7 @@ def rebuild(conn: Any, *, start: datetime | None = None, end: datetime | None = 
             ]
             for r in rows:
                 add(r)
-            apply(conn, deltas)
+            apply(conn, deltas, present=present)
             counts[kind] += len(rows)
     rows = sum(
         conn.execute(
@@ -116,3 +121,13 @@ def rebuild(conn: Any, *, start: datetime | None = None, end: datetime | None = 
         for m in TABLES
     )
     return RebuildCounts(rows=rows, **counts)
+
+
+def backfill_traffic_sums(conn: Any, deltas: Deltas) -> int:
+    """Add the traffic rollup of every stored trace to `deltas` (streamed in chunks); returns the traces."""
+    trace, n = Trace.__table__, 0
+    for rows in _stream(conn, trace, _TRACE_COLUMNS, [], trace.c.id):
+        for r in rows:
+            deltas.add_trace(r)
+        n += len(rows)
+    return n

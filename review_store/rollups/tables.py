@@ -32,6 +32,11 @@ class RollupTraffic(SQLModel, table=True):
     cache_known: int = 0
     latency_known: int = 0
     instrumented: int = 0  # tokens_in, cost_usd and latency_ms all present
+    # where the costs came from (trace.cost_source); unknown = traces - cost_reported - cost_computed
+    cost_reported_nanos: int = _big()
+    cost_reported: int = 0
+    cost_computed_nanos: int = _big()
+    cost_computed: int = 0
 
 
 class RollupGuardrail(SQLModel, table=True):
