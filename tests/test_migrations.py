@@ -4,6 +4,7 @@ input's length in characters, and the dashboards read them."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,7 +13,11 @@ from sqlmodel import SQLModel
 
 from review_store import schema
 from review_store.dashboards import overview as dashboards
+from review_store.dashboards.cost_sources import cost_sources
 from review_store.db import make_engine, read_session
+from review_store.desk import Desk
+from review_store.permissions import SYSTEM
+from tests.test_rollups import priced, records, snapshot, write
 
 T0 = datetime(2026, 3, 2, 9, 30)
 TRACES = [  # external id, ts, segment, release, latency
@@ -177,4 +182,31 @@ def test_database_at_0001_with_data_upgrades_in_place(url_at_0001):
     # the upgraded database reads p95 from the rollup's log buckets: within their documented 1 % of 1200
     assert kpis["p95_latency_ms"].value == pytest.approx(1200.0, rel=0.01)
     assert kpis["safety_triggers_per_1k"].value == pytest.approx(1000 / 3)
+    # 0010 marks the old costs reported, 0015 sums them per source into the traffic rollup
+    with read_session(engine) as session:
+        split = {r["source"]: (r["traces"], r["cost_usd"]) for r in cost_sources(session, filters=filters)}
+    assert split == {"reported": (3, pytest.approx(0.03)), "computed": (0, 0.0), "unknown": (0, 0.0)}
+    engine.dispose()
+
+
+def test_0015_backfills_the_cost_source_sums_of_a_database_at_0014(engine, db_url, tmp_path):
+    """Traces of every source ingested at head; down to 0014 (the columns dropped) and up again: the
+    backfill gives the rows the writers kept, and the split the raw rows give."""
+
+    desk = Desk(engine)
+    recs = priced(records(random.Random(5), 300))
+    desk.ingest.import_file(actor=SYSTEM, path=write(tmp_path / "a.jsonl", recs))
+    with engine.connect() as conn:
+        kept = snapshot(conn)["rolluptraffic"]
+    engine.dispose()
+    schema.downgrade(db_url, "0014")
+    assert "cost_computed" not in {c["name"] for c in inspect(engine).get_columns("rolluptraffic")}
+    engine.dispose()
+    schema.upgrade(db_url)
+    with engine.connect() as conn:
+        assert snapshot(conn)["rolluptraffic"] == kept
+    names = [c.name for c in SQLModel.metadata.tables["rolluptraffic"].columns]
+    sums = {n: sum(r[names.index(n)] for r in kept) for n in ("cost_reported", "cost_computed", "traces")}
+    assert 0 < sums["cost_reported"] and 0 < sums["cost_computed"]
+    assert sums["cost_reported"] + sums["cost_computed"] < sums["traces"]  # unknown ones too
     engine.dispose()

@@ -7,16 +7,17 @@ import json
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from review_store import judge
 from review_store.db import make_engine, session_scope
 from review_store.desk import Desk
+from review_store.models import Trace
 from review_store.permissions import SYSTEM
 from review_store.rollups import maintain
 from review_store.rollups.rebuild import rebuild
-from review_store.rollups.tables import TABLES
+from review_store.rollups.tables import TABLES, RollupTraffic
 from review_store.rubrics import create_rubric
 from tests.factories import make_user
 
@@ -68,6 +69,12 @@ def records(rng: random.Random, n: int, *, prefix: str = "t", shift: int = 0, da
     return out
 
 
+def priced(recs: list[dict], *, every: int = 3) -> list[dict]:
+    """Every `every`-th record on a model litellm prices (its cost computed at ingest when missing, so the
+    cost sources are reported, computed and unknown)."""
+    return [{**r, "model": "gpt-4o-mini"} if i % every == 0 else r for i, r in enumerate(recs)]
+
+
 def write(path, recs) -> str:
     path.write_text("".join(json.dumps(r) + "\n" for r in recs))
     return str(path)
@@ -84,7 +91,7 @@ def test_latency_buckets_read_back_within_one_percent():
 def test_ingest_update_reimport_and_judge_keep_rollups_equal_to_a_rebuild(engine, db_url, tmp_path):
     rng = random.Random(11)
     desk = Desk(engine)
-    first = records(rng, 400)
+    first = priced(records(rng, 400))
     desk.ingest.import_file(actor=SYSTEM, path=write(tmp_path / "a.jsonl", first))
     with engine.connect() as conn:
         after_first = snapshot(conn)
@@ -94,9 +101,18 @@ def test_ingest_update_reimport_and_judge_keep_rollups_equal_to_a_rebuild(engine
     with engine.connect() as conn:
         assert snapshot(conn) == after_first
     # --update with changed records (time, segment, latency, guardrails) and new ones
-    changed = records(random.Random(12), 250, shift=90)
+    changed = priced(records(random.Random(12), 250, shift=90), every=2)  # sources change too
     report = desk.ingest.import_file(actor=SYSTEM, path=write(tmp_path / "b.jsonl", changed), update=True)
     assert report.updated > 0 and report.inserted == 0
+    with engine.connect() as conn:
+        split = conn.execute(
+            select(func.sum(RollupTraffic.cost_reported), func.sum(RollupTraffic.cost_computed))
+        ).one()
+        by_source = dict(
+            conn.execute(select(Trace.cost_source, func.count()).group_by(Trace.cost_source)).tuples().all()
+        )
+    assert tuple(split) == (by_source.get("reported", 0), by_source.get("computed", 0))
+    assert by_source.get("computed") and by_source.get("reported") and by_source.get(None)
     desk.ingest.import_file(actor=SYSTEM, path=write(tmp_path / "c.jsonl", records(rng, 50, prefix="n")))
     # judge verdicts (mock answers; cost from litellm's price map)
     with session_scope(engine) as session:

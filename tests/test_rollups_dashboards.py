@@ -12,24 +12,25 @@ import pytest
 from sqlalchemy import insert
 from sqlmodel import select
 
-from review_store.dashboards import costs, drift, guardrails, overview, trends
+from review_store.dashboards import cost_sources, costs, drift, guardrails, overview, trends
 from review_store.dashboards.common import Filters
 from review_store.db import read_session, session_scope
 from review_store.desk import Desk
 from review_store.models import GuardrailEvent, JudgeConfig, JudgeVerdict, Rubric, Trace
 from review_store.permissions import SYSTEM
 from review_store.rollups.maintain import add_verdicts
-from tests.test_rollups import START, records, write
+from tests.test_rollups import START, priced, records, write
 
 
 @pytest.fixture
 def world(engine, tmp_path):
     rng = random.Random(2026)
     desk = Desk(engine)
-    desk.ingest.import_file(actor=SYSTEM, path=write(tmp_path / "a.jsonl", records(rng, 2500, days=14)))
+    first = priced(records(rng, 2500, days=14))
+    desk.ingest.import_file(actor=SYSTEM, path=write(tmp_path / "a.jsonl", first))
     desk.ingest.import_file(
         actor=SYSTEM,
-        path=write(tmp_path / "b.jsonl", records(random.Random(7), 500, shift=37, days=14)),
+        path=write(tmp_path / "b.jsonl", priced(records(random.Random(7), 500, shift=37, days=14), every=2)),
         update=True,
     )
     with session_scope(engine) as session:
@@ -110,6 +111,21 @@ def test_overview_costs_and_guardrails_equal_the_raw_rows(world, which):
         assert changes[name]["events_now"] == sum(1 for e in events if e["name"] == name)
         assert changes[name]["traces_now"] == len(rows)
     assert sum(p["traces"] for p in trend["task_success_rate"]) == len(rows)
+
+
+@pytest.mark.parametrize("which", range(3))
+def test_cost_sources_equal_the_raw_rows(world, which):
+    filters = _ranges()[which]
+    rows, _, _ = raw(world, filters)
+    with read_session(world) as session:
+        split = {r["source"]: r for r in cost_sources.cost_sources(session, filters=filters)}
+    assert list(split) == ["reported", "computed", "unknown"]
+    for source, stored in (("reported", "reported"), ("computed", "computed"), ("unknown", None)):
+        mine = [r for r in rows if r["cost_source"] == stored]
+        assert split[source]["traces"] == len(mine)
+        assert split[source]["cost_usd"] == pytest.approx(sum(r["cost_usd"] or 0 for r in mine), abs=1e-9)
+    if which == 0:  # the long range has traces of every source
+        assert all(split[s]["traces"] for s in split) and split["computed"]["cost_usd"] > 0
 
 
 def test_drift_equals_the_raw_rows(world):

@@ -53,11 +53,8 @@ class Trace(SQLModel, table=True):
             "cache_hit",
             "latency_ms",
         ),
-        Index("ix_trace_model", "model"),
-        # The Costs page's reported/computed split over a time range: index-only.
-        Index(
-            "ix_trace_ts_cost_source", "ts", "cost_source", "cost_usd"
-        ),  # maturity's distinct models, one index probe each
+        Index("ix_trace_model", "model"),  # maturity's distinct models, one index probe each
+        # (the Costs page's reported/computed split reads the traffic rollup since migration 0015)
         # Hallucination drill-down: traces per prompt version/model, joined to bad verdicts by id, index-only.
         Index("ix_trace_ts_version", "ts", "prompt_version", "model", "id"),
         # Cost breakdown by feature: app first, so the GROUP BY walks the index in group order (no sort of

@@ -4,7 +4,8 @@ rest. Backfilled from the raw traces, in the upgrade's transaction: the per-sour
 row's traces are computed by the writers' own function (rollups.maintain.Deltas, streamed in chunks as a
 rebuild does) and set with one UPDATE per rollup row. The other sums are left as they are, so hours whose
 raw traces a prune deleted keep their numbers (their traces count as unknown source: nothing is left to
-tell).
+tell). The raw index that served the split (ix_trace_ts_cost_source) goes: one index less for every
+ingested trace to maintain.
 
 Revision ID: 0015
 Revises: 0014
@@ -35,7 +36,9 @@ def upgrade() -> None:
     deltas = Deltas()
     backfill_traffic_sums(conn, deltas)
     at = [TRAFFIC_SUMS.index(n) for n in _NEW]
-    table = sa.table("rolluptraffic", *(sa.column(c) for c in (*TRAFFIC_KEYS, *_NEW)))
+    # typed as the writers bind them (an untyped hour binds as sqlite3's own text and matches no row)
+    types = {"hour": sa.DateTime(), **{n: sa.BigInteger() for n in _NEW}}
+    table = sa.table("rolluptraffic", *(sa.column(c, types.get(c, sa.String())) for c in (*TRAFFIC_KEYS, *_NEW)))
     stmt = (
         table.update()
         .where(*(table.c[k] == sa.bindparam(f"k_{k}") for k in TRAFFIC_KEYS))
@@ -51,9 +54,11 @@ def upgrade() -> None:
     ]
     for i in range(0, len(rows), 1000):
         conn.execute(stmt, rows[i : i + 1000])
+    op.drop_index("ix_trace_ts_cost_source", table_name="trace")
 
 
 def downgrade() -> None:
+    op.create_index("ix_trace_ts_cost_source", "trace", ["ts", "cost_source", "cost_usd"])
     with op.batch_alter_table("rolluptraffic") as batch_op:
         for name in reversed(_NEW):
             batch_op.drop_column(name)
