@@ -44,6 +44,34 @@ def gate_table(gate, *, key: str) -> None:
     widgets.table_with_download(rows, key=key, file_name=f"gate-{gate.release}.csv", filter_text=False)
 
 
+TIER_NAMES = {"checks": "unit checks", "judge": "judge", "human": "human"}
+
+
+def eval_stack(stack, *, key: str) -> None:
+    """Unit checks -> judge -> human: one row per tier with its counts, pass rate and cost."""
+    rows = [
+        {
+            "tier": TIER_NAMES[t.tier],
+            "count": t.count,
+            "passed": t.passed,
+            "of": t.scored,
+            "pass_rate": t.pass_rate,
+            "cost_usd": t.cost_usd,
+            "effort": f"{t.count} labels, {(t.seconds or 0) / 60:.1f} min"
+            if t.tier == "human"
+            else (f"{t.errors} failed calls" if t.errors else ""),
+        }
+        for t in stack.tiers
+    ]
+    formatting.table(pd.DataFrame(rows), key=key)
+    checks = stack.tier("checks")
+    st.caption(
+        f"Unit checks: check run {checks.run_id} (cases passing every check of the manifest; cost 0)"
+        if checks.run_id is not None
+        else "Unit checks: none run yet (`review-desk eval run --release NAME`)"
+    )
+
+
 def component_diff(diff) -> None:
     st.caption(f"What changes from {diff.old} to {diff.new}, per component.")
     for part in diff.components:

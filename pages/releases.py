@@ -34,6 +34,8 @@ if board.diff is not None:
     release_widgets.component_diff(board.diff)
 st.markdown("**Evidence vs thresholds**")
 release_widgets.gate_table(gate, key="rel_gate")
+st.markdown("**Eval stack** (unit checks → judge → human)")
+release_widgets.eval_stack(desk.evals.stack(name), key="rel_eval_stack")
 
 
 def _approve() -> None:

@@ -31,6 +31,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "answer_maturity": frozenset({"lead"}),
     "create_release": frozenset({"owner", "lead"}),
     "record_eval": frozenset({"owner", "lead", "admin"}),
+    "run_checks": frozenset({"owner", "lead", "admin"}),
     "approve_release": frozenset({"owner"}),
     "deploy_release": frozenset({"owner"}),
     "edit_gate_policy": frozenset({"lead", "owner"}),
@@ -44,11 +45,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 
 # What `review-desk` may do with no credential (audited as "system" with the OS user and host): loading
-# and sampling data, running the judge, backups, reading and verifying the audit trail. Anything that is a person's decision (sign-off,
-# deploying, rubrics, settings, account changes) needs that person's credential. The first admin of an
+# and sampling data, running the judge and the tier-1 checks, backups, reading and verifying the audit
+# trail. Anything that is a person's decision (sign-off, deploying, rubrics, settings, account changes)
+# needs that person's credential. The first admin of an
 # empty database is the one exception (users.add_user: bootstrapping).
 OPERATOR_ACTIONS = frozenset(
-    {"sample", "run_judge", "import_data", "export_data", "view_audit", "maintain_rollups", "prune_traces"}
+    {
+        "sample",
+        "run_judge",
+        "run_checks",
+        "import_data",
+        "export_data",
+        "view_audit",
+        "maintain_rollups",
+        "prune_traces",
+    }
 )
 SYSTEM_ROLE, OPERATOR_ROLE = "system", "operator"
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are import
     from review_store.desk.backup import BackupPart
     from review_store.desk.dashboards import DashboardsPart
     from review_store.desk.demo import DemoPart
+    from review_store.desk.evals import EvalsPart
     from review_store.desk.golden import GoldenPart
     from review_store.desk.ingest import IngestPart
     from review_store.desk.items import ItemsPart
@@ -203,6 +204,12 @@ class Desk:
         from review_store.desk.releases import ReleasesPart
 
         return ReleasesPart(self)
+
+    @cached_property
+    def evals(self) -> EvalsPart:
+        from review_store.desk.evals import EvalsPart
+
+        return EvalsPart(self)
 
     @cached_property
     def audit(self) -> AuditPart:

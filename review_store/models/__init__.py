@@ -6,6 +6,7 @@ package re-exports them, so `from review_store.models import Trace` keeps workin
 """
 
 from review_store.models.common import ROLES, json_field, metadata, text_field, utcnow
+from review_store.models.evals import CheckResult, CheckRun
 from review_store.models.governance import AuditEvent, MaturityAnswer, SavedView, Setting
 from review_store.models.judging import JudgeConfig, JudgeRun, JudgeVerdict, Rubric
 from review_store.models.people import (
@@ -40,6 +41,8 @@ __all__ = [
     "Assignment",
     "AuditEvent",
     "BrowserSession",
+    "CheckResult",
+    "CheckRun",
     "Credential",
     "Deployment",
     "EvalRun",

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from review_store import audit
 from review_store.errors import ConflictError, NotFound, ValidationFailed
+from review_store.evals.records import latest_check_run
 from review_store.models import EvalRun, Release, User
 from review_store.permissions import Actor, require
 from review_store.releases import manifests
@@ -144,5 +145,12 @@ def eval_runs(session: Session, *, release: str) -> list[EvalRun]:
 
 
 def gate(session: Session, *, release: str) -> GateResult:
-    """The release's latest eval run against the newest gate policy, one row per threshold (gate.evaluate)."""
-    return evaluate(session, release=release, runs=eval_runs(session, release=release))
+    """The release's latest eval run (and newest tier-1 check run) against the newest gate policy, one row
+    per threshold (gate.evaluate)."""
+    row = get_release(session, name=release)
+    return evaluate(
+        session,
+        release=release,
+        runs=eval_runs(session, release=release),
+        checks=latest_check_run(session, release_id=row.id),
+    )

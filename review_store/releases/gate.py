@@ -17,9 +17,12 @@ from review_store import versioning
 from review_store.errors import ValidationFailed
 from review_store.hashing import content_hash
 from review_store.judge.agreement import TrustResult, judge_trust
-from review_store.models import EvalRun, GatePolicy
+from review_store.models import CheckRun, EvalRun, GatePolicy
 from review_store.permissions import Actor, require
 
+# The gate metric fed by tier-1 checks (`review-desk eval run`): the newest check run's share of cases that
+# pass every check. A policy threshold on it reads that run, never an imported eval run's metric.
+TIER1_METRIC = "tier1_pass_rate"
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 
 
@@ -183,8 +186,20 @@ def _gate_row(spec: dict[str, Any], entry: dict[str, Any] | None, trust: TrustRe
     return row
 
 
-def evaluate(session: Session, *, release: str, runs: list[EvalRun]) -> GateResult:
+def _tier1_entry(checks: CheckRun | None) -> tuple[dict[str, Any] | None, str]:
+    if checks is None:
+        return None, "no evidence: no tier-1 check run (review-desk eval run --release NAME)"
+    if checks.pass_rate is None:
+        return None, f"no evidence: check run {checks.id} checked no case"
+    return {"value": checks.pass_rate}, ""
+
+
+def evaluate(
+    session: Session, *, release: str, runs: list[EvalRun], checks: CheckRun | None = None
+) -> GateResult:
     """The latest of `runs` (a release's eval runs, oldest first) against the newest gate policy.
+
+    A threshold on `tier1_pass_rate` reads `checks` (the release's newest tier-1 check run) instead.
 
     Judge-scored metrics count only when the judge is trusted for that question, in the metric's segment
     when it has one (`judge.agreement.judge_trust`, the one trust rule the Agreement page and CLI show);
@@ -196,6 +211,12 @@ def evaluate(session: Session, *, release: str, runs: list[EvalRun]) -> GateResu
     result = GateResult(release, policy.version if policy else None, latest.id if latest else None)
     trust_cache: dict[tuple[str, str, str | None], TrustResult] = {}
     for spec in policy.thresholds if policy else []:
+        if spec["metric"] == TIER1_METRIC:
+            entry, why = _tier1_entry(checks)
+            row = _gate_row(spec, entry, None)
+            row.note = why or row.note
+            result.rows.append(row)
+            continue
         entry = (latest.metrics or {}).get(spec["metric"]) if latest else None
         trust = None
         if entry and entry.get("judge") and entry.get("question"):
@@ -214,5 +235,11 @@ def evaluate(session: Session, *, release: str, runs: list[EvalRun]) -> GateResu
             {k: v for k, v in row.as_dict().items() if k not in ("note", "segment")} for row in result.rows
         ],
     }
+    if checks is not None:  # only when there is one, so evidence hashes from before tier-1 checks hold
+        evidence["check_run"] = {
+            "id": checks.id,
+            "checks_hash": checks.checks_hash,
+            "pass_rate": checks.pass_rate,
+        }
     result.evidence_hash = content_hash(evidence)
     return result

@@ -8,6 +8,8 @@ this manifest again" and a diff shows what a release really changes. Sections:
     retrieval:  {embedding_model, chunk_size, top_k, reranker}
     tools:      [{name, description, ...}, ...]
     guardrails: {input: [...], output: [...]} (or a list)
+    checks:     [{kind, name?, ...}, ...]  -- optional tier-1 checks (review_store.evals.checks); kept
+                                              (and hashed) only when present, so older hashes hold
 
 An optional top-level `name:` names the release the manifest describes. It is metadata, not part of the
 system, so it is not hashed (the same system under two names has one hash); `read_manifest` returns it.
@@ -25,9 +27,11 @@ from typing import Any
 import yaml
 
 from review_store.errors import ValidationFailed
+from review_store.evals.checks import validate_checks
 from review_store.hashing import content_hash
 
 SECTIONS = ("prompts", "models", "retrieval", "tools", "guardrails")
+OPTIONAL = ("checks",)  # in the manifest (and its hash and diff) only when declared
 METADATA = ("name",)
 REQUIRED = ("prompts", "models")
 RETRIEVAL_INT_FIELDS = ("chunk_size", "top_k")
@@ -67,11 +71,10 @@ def manifest_name(data: dict[str, Any], *, source: str = "manifest") -> str | No
 def validate_manifest(data: dict[str, Any], *, source: str = "manifest") -> dict[str, Any]:
     """Check the shape of each section; returns a normalised copy (missing optional sections filled,
     the `name` metadata left out)."""
-    unknown = sorted(set(data) - set(SECTIONS) - set(METADATA))
+    unknown = sorted(set(data) - set(SECTIONS) - set(OPTIONAL) - set(METADATA))
     if unknown:
-        raise ValidationFailed(
-            f"{source}: unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS + METADATA)}"
-        )
+        known = ", ".join(SECTIONS + OPTIONAL + METADATA)
+        raise ValidationFailed(f"{source}: unknown section(s) {', '.join(unknown)}; known: {known}")
     manifest_name(data, source=source)
     for key in REQUIRED:
         if not data.get(key):
@@ -97,13 +100,16 @@ def validate_manifest(data: dict[str, Any], *, source: str = "manifest") -> dict
     guardrails = data.get("guardrails") or {}
     if not isinstance(guardrails, dict | list):
         raise ValidationFailed(f"{source}: field 'guardrails' must be a mapping or a list")
-    return {
+    clean = {
         "prompts": dict(prompts),
         "models": dict(models),
         "retrieval": dict(retrieval),
         "tools": list(tools),
         "guardrails": guardrails,
     }
+    if data.get("checks") is not None:
+        clean["checks"] = validate_checks(data["checks"], source=source)
+    return clean
 
 
 def manifest_hash(manifest: dict[str, Any]) -> str:
@@ -197,7 +203,8 @@ def diff_manifests(
 ) -> list[ComponentDiff]:
     """One entry per section, in manifest order; prompts also get a readable unified text diff."""
     out = []
-    for section in SECTIONS:
+    declared = tuple(s for s in OPTIONAL if s in old or s in new)
+    for section in SECTIONS + declared:
         changes = _changes(old.get(section), new.get(section))
         text = ""
         if section == "prompts" and changes:
