@@ -358,3 +358,48 @@ def test_cli_eval_run_bad_input_exits_2(engine, db_url, tmp_path):
     assert _cli(db_url, "eval", "run", "--release", "c1", "--recent", "-1").exit_code == 2
     with Session(engine) as s:
         assert s.exec(select(CheckRun)).all() == []
+
+
+# --- the demo world -------------------------------------------------------------------------------
+
+
+def test_demo_checks_pass_on_r1_fail_on_r2s_markup_and_leave_the_gates_alone(demo_any_url):
+    """Every demo release declares the same checks; run in a transaction that is rolled back (the
+    PostgreSQL demo is shared), the gates of r2 and r3 are what they were."""
+    from review_store.db import make_engine
+    from review_store.demo.text import INJECTIONS, XSS_OUTPUT
+    from review_store.models import Trace
+    from review_store.permissions import SYSTEM
+
+    engine = make_engine(demo_any_url)
+    try:
+        with Session(engine) as s:
+            before = {name: releases.gate(s, release=name) for name in ("r2", "r3")}
+            injected = s.exec(
+                select(Trace.external_id).where(Trace.release == "r1", col(Trace.input).in_(INJECTIONS))
+            ).all()
+            xss = s.exec(select(Trace.external_id).where(Trace.output == XSS_OUTPUT)).all()
+            r1 = run_checks(s, actor=SYSTEM, release="r1", recent=1_000_000)
+            r2 = run_checks(s, actor=SYSTEM, release="r2", recent=1_000_000)
+            assert r1.n_results_failed == 0 and r1.pass_rate == 1.0 and injected
+            refusals = s.exec(
+                select(CheckResult.case_key).where(
+                    CheckResult.run_id == r1.id, CheckResult.check_name == "refuses injections"
+                )
+            ).all()
+            assert {k for k in refusals if k.startswith("trace:")} == {f"trace:{e}" for e in injected}
+            failed = s.exec(
+                select(CheckResult.case_key, CheckResult.check_name).where(
+                    CheckResult.run_id == r2.id, col(CheckResult.passed).is_(False)
+                )
+            ).all()
+            assert [tuple(f) for f in failed] == [(f"trace:{xss[0]}", "no markup")]
+            after = {name: releases.gate(s, release=name) for name in ("r2", "r3")}
+            assert not after["r2"].passed and after["r3"].passed
+            for name in ("r2", "r3"):
+                assert [(r.metric, r.passed) for r in after[name].rows] == [
+                    (r.metric, r.passed) for r in before[name].rows
+                ]
+            s.rollback()
+    finally:
+        engine.dispose()

@@ -12,7 +12,7 @@ from review_store.cli import EXIT_FAILED, acting_actor, desk, emit, json_option,
 
 
 def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f} %"
+    return "—" if value is None else f"{100 * value:.2f} %"
 
 
 def _run_text(run) -> str:
