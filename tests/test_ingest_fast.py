@@ -324,8 +324,12 @@ def test_rows_written_by_the_driver_read_back_equal_through_the_orm(sqlite_engin
     core_engine.dispose()
 
 
+_REAL_WRITER_INIT = ingest_writer.Writer.__init__
+
+
 def _core_writer_init(self, conn):
-    self.conn, self.sqlite, self.cursor = conn, False, None
+    _REAL_WRITER_INIT(self, conn)
+    self.sqlite, self.cursor = False, None  # the SQLAlchemy Core path, as on PostgreSQL
 
 
 # --- one pass in abort mode -------------------------------------------------------------------------
