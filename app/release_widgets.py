@@ -142,3 +142,27 @@ def confirmation() -> None:
             st.rerun()
 
     st.dialog(title, on_dismiss=_dismissed)(body)()
+
+
+def proof_downloads(desk, *, actor, name: str, can_bundle: bool) -> None:
+    """Release notes (Markdown) and, for those who may read the audit, the signed proof bundle. Both are
+    generated on click (deferred), so drawing the page costs nothing extra."""
+    left, right = st.columns(2)
+    left.download_button(
+        "Download release notes (Markdown)",
+        lambda: desk.releases.notes(name),
+        file_name=f"release-notes-{name}.md",
+        mime="text/markdown",
+        key="rel_notes_md",
+        on_click="ignore",
+    )
+    if can_bundle:
+        right.download_button(
+            "Download proof bundle",
+            lambda: desk.releases.bundle(actor=actor, release=name).text,
+            file_name=f"{name}.bundle",
+            mime="application/json",
+            key="rel_bundle",
+            on_click="ignore",
+            help="Signed; check it anywhere with `review-desk release verify-bundle FILE`.",
+        )

@@ -36,6 +36,7 @@ st.markdown("**Evidence vs thresholds**")
 release_widgets.gate_table(gate, key="rel_gate")
 st.markdown("**Eval stack** (unit checks → judge → human)")
 release_widgets.eval_stack(desk.evals.stack(name), key="rel_eval_stack")
+release_widgets.proof_downloads(desk, actor=actor, name=name, can_bundle=board.can_bundle)
 
 
 def _approve() -> None:

@@ -4,6 +4,10 @@ plus the Audit page's verify and filter."""
 
 from __future__ import annotations
 
+import pytest
+
+from review_store.desk import Desk
+from review_store.desk.release_bundles import verify_bundle
 from tests.apptest import open_app, page
 
 
@@ -135,3 +139,40 @@ def test_audit_page_verifies_and_filters(monkeypatch, demo_db_url):
     at.text_input(key="audit_entity").input("release").run()
     frame = at.dataframe[0].value
     assert len(frame) > 0 and set(frame["entity"]) == {"release"}
+
+
+@pytest.fixture
+def deferred_downloads(monkeypatch) -> dict[str, object]:
+    """The callables behind deferred download buttons, by file id (the server calls one on click)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    served: dict[str, object] = {}
+    original = MediaFileManager.add_deferred
+
+    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        file_id = original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+        served[file_id] = data_callable
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    return served
+
+
+def _download(at, served, label: str) -> str:
+    button = next(b for b in at.get("download_button") if b.proto.label == label)
+    data = served[button.proto.deferred_file_id]()  # what a click downloads
+    return data if isinstance(data, str) else data.decode("utf-8")
+
+
+def test_releases_page_offers_the_notes_and_the_bundle(monkeypatch, demo_db_url, deferred_downloads):
+    at = _open(monkeypatch, demo_db_url, "oscar", "releases")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download release notes (Markdown)" in labels and "Download proof bundle" in labels
+    notes = _download(at, deferred_downloads, "Download release notes (Markdown)")
+    assert notes.startswith("# Release r3\n") and "## Changes against known-good `r1`" in notes
+    assert "**PASS** against gate policy v1" in notes
+    assert "| groundedness_rate:refunds | >= | 0.9 | 0.93 | pass |" in notes
+    assert notes == Desk.open(demo_db_url).releases.notes("r3")  # the store's notes, as they are
+    bundle = _download(at, deferred_downloads, "Download proof bundle")
+    report = verify_bundle(bundle)
+    assert report.ok and report.release == "r3"

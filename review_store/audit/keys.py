@@ -51,6 +51,10 @@ class AuditKey:
     def check(self, purpose: str, data: str, mac: object) -> bool:
         return isinstance(mac, str) and hmac.compare_digest(self.mac(purpose, data), mac)
 
+    def seed(self, purpose: str) -> bytes:
+        """32 bytes derived for `purpose` (e.g. the ed25519 seed of release bundles, audit/signing.py)."""
+        return _derive(self.secret, purpose)
+
     @property
     def key_id(self) -> str:
         """A public fingerprint (16 hex characters): names the key without revealing it."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from review_store.cli import EXIT_FAILED, acting_actor, desk, emit, json_option, resolve
+from review_store.cli.release_bundle import add_bundle_commands
 from review_store.cli.release_deploy import add_deploy_commands
 
 AS_USER = typer.Option(
@@ -221,4 +222,5 @@ def register(app: typer.Typer) -> None:  # noqa: C901 (one closure per command)
         emit({"ok": True, **out.to_json()}, f"gate policy v{out.version} published", as_json)
 
     add_deploy_commands(rel)
+    add_bundle_commands(rel)
     app.add_typer(rel, name="release")

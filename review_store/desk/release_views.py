@@ -245,6 +245,7 @@ class ReleaseBoard(ReadModel):
     approvals: tuple[ApprovalView, ...]
     timeline: tuple[TimelineEntry, ...]
     can_deploy: bool
+    can_bundle: bool = False  # may download the signed proof bundle (it carries audit events)
 
 
 class RoutedRelease(ReadModel):

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from review_store.desk import release_builders as build
 from review_store.desk import release_views as views
 from review_store.desk.base import Part
+from review_store.desk.release_bundles import BundleMethods
 from review_store.errors import ValidationFailed
 from review_store.permissions import SYSTEM, Actor, refresh_actor
 from review_store.releases import (
@@ -83,7 +84,9 @@ def _approvals(session: Session, name: str) -> tuple[views.ApprovalView, ...]:
     )
 
 
-class ReleasesPart(Part):
+class ReleasesPart(BundleMethods, Part):
+    """Releases; proof bundles and notes come from `BundleMethods` (desk/release_bundles.py)."""
+
     # --- reading -------------------------------------------------------------------------------------
 
     def list(self) -> views.ReleaseList:
@@ -176,6 +179,7 @@ class ReleasesPart(Part):
                     approvals=(),
                     timeline=(),
                     can_deploy=who.can("deploy_release"),
+                    can_bundle=who.can("view_audit"),
                 )
             result = catalog.gate(session, release=name)
             return views.ReleaseBoard(
@@ -188,6 +192,7 @@ class ReleasesPart(Part):
                 approvals=_approvals(session, name),
                 timeline=build.timeline(deployments.timeline(session, release=name)),
                 can_deploy=who.can("deploy_release"),
+                can_bundle=who.can("view_audit"),
             )
 
     # --- registering and evidence --------------------------------------------------------------------

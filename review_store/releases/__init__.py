@@ -10,6 +10,9 @@ The package is split by concern, and the modules import downwards only:
     deployments    promote through canary stages, health check, rollback, timeline
     rollback_rule  is the live release worse than known-good, as rates over a window (read-only)
     watch          the rule's verdict driving the rollout (rule-decided health check, auto rollback)
+    bundle_check   the proof bundle's format and its offline check (hashes, ed25519 signature, pinned key)
+    bundle         collect a release's proof sections from the modules above, checkpoint the chain, sign
+    notes          release notes in Markdown from the bundle's sections
 
 Every rule is enforced here, whatever the UI shows: only owners sign off, never the release's author;
 approval needs a passing gate or a written override (recorded as an exception); an approval carries the
