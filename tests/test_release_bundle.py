@@ -240,3 +240,20 @@ def test_bundle_needs_view_audit(engine, db_url):
     # the Releases page offers the bundle download by the same permission
     assert not desk.releases.board(actor=people["reviewer"], release="c2").can_bundle
     assert desk.releases.board(actor=people["lead"], release="c2").can_bundle
+
+
+def test_evals_section_carries_the_tier1_check_run_with_its_dataset_hash(engine, db_url):
+    from tests import test_eval_runs as tier1
+
+    people = tier1._world(engine)
+    run_id = tier1._run(engine, people)
+    view = Desk.open(db_url).releases.bundle(actor=people["lead"], release="c1")
+    evals = json.loads(view.text)["sections"]["evals"]
+    check_run = evals["tier1_check_run"]
+    assert check_run["id"] == run_id and check_run["pass_rate"] == 1.0
+    assert check_run["dataset_hash"] == evals["golden_set_hash_now"]  # run on today's golden set
+    assert any(r["metric"] == "tier1_pass_rate" and r["result"] == "pass" for r in evals["gate"]["rows"])
+    notes = Desk.open(db_url).releases.notes("c1")
+    assert f"Tier-1 checks (run {run_id}): 3 of 3 cases pass every check, 0 failed results" in notes
+    assert "| tier1_pass_rate | >= | 1 | 1 | pass |" in notes
+    assert verify_bundle(view.text).ok

@@ -7,8 +7,8 @@ Sections (`SECTIONS`, in file order), each built by the store function that owns
 
     manifest      the release, its manifest and hashes (catalog, manifests)
     diff          against the known-good release: the same diff the Releases page shows (catalog.diff_releases)
-    evals         every eval run with its dataset hash (golden-set version), the gate result and its
-                  evidence hash (catalog.gate), and the golden set's hash today
+    evals         every eval run with its dataset hash (golden-set version), the newest tier-1 check run,
+                  the gate result and its evidence hash (catalog.gate), and the golden set's hash today
     trust         judge trust per (judge, question, segment) of the gate's evidence (judge_trust, THE rule)
     approvals     sign-offs with the evidence hash each was given, and whether it is still current
     rollback      what serves now and what a rollback would route to (serving)
@@ -34,6 +34,7 @@ from review_store.audit import chain, signing
 from review_store.audit import checkpoint as checkpoints
 from review_store.audit.keys import AuditKey
 from review_store.errors import ConflictError
+from review_store.evals.records import latest_check_run
 from review_store.judge.agreement import judge_trust
 from review_store.releases import catalog, manifests, serving, signoff
 from review_store.releases.bundle_check import (
@@ -89,9 +90,23 @@ def _diff(session: Session, name: str) -> dict[str, Any]:
     }
 
 
+def _tier1(session: Session, name: str) -> dict[str, Any] | None:
+    """The newest tier-1 check run (what the gate's tier1_pass_rate reads), or None."""
+    run = latest_check_run(session, release_id=catalog.get_release(session, name=name).id)
+    if run is None:
+        return None
+    fields = ("id", "checks_hash", "outputs_source", "n_cases", "n_cases_passed", "n_results",
+              "n_results_failed", "n_skipped", "pass_rate", "created_by")  # fmt: skip
+    return {f: getattr(run, f) for f in fields} | {
+        "dataset_hash": run.golden_set_version,
+        "created_at": run.created_at.isoformat(),
+    }
+
+
 def _evals(session: Session, name: str, result: GateResult) -> dict[str, Any]:
     runs = catalog.eval_runs(session, release=name)
     return {
+        "tier1_check_run": _tier1(session, name),
         "runs": [
             {
                 "id": r.id,

@@ -65,6 +65,14 @@ def _gate(evals: dict[str, Any]) -> list[str]:
     if evals.get("dataset_hash") and now and now != evals.get("dataset_hash"):
         lines += [f"The golden set today hashes differently ({_code(now[:12])}): the evaluation ran on "
                   "another version.", ""]  # fmt: skip
+    tier1 = evals.get("tier1_check_run")
+    if tier1:
+        lines += [
+            f"Tier-1 checks (run {tier1['id']}): {tier1['n_cases_passed']} of {tier1['n_cases']} cases pass "
+            f"every check, {tier1['n_results_failed']} failed results, dataset hash "
+            f"{_code(tier1['dataset_hash'] or 'none')}.",
+            "",
+        ]
     rows = gate.get("rows") or []
     if not rows:
         lines += ["No gate rows: no policy or no eval run.", ""]
