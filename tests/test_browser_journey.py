@@ -3,7 +3,7 @@
 A deep link (`/review`) shows the sign-in form and, once signed in, its page; a reload keeps the session,
 a page of another role says so, and sign-out ends the session for good. A reviewer labels three items
 from the keyboard and sees the judge only after submitting; r3's author sees approval refused; another
-owner approves r3 and promotes it to 100 %; a lead sees the guardrail chart with its anomaly marker and
+owner approves r3, promotes it to 100 % and downloads its proof bundle (it verifies) and notes; a lead sees the guardrail chart with its anomaly marker and
 the maturity level. On every page axe-core finds no serious or critical violation and Tab reaches every
 action; no request leaves 127.0.0.1. Review shows the rubric's scale anchors and each shortcut key once.
 The demo queue holds a trace whose output carries `<script>` and `onerror` payloads: no dialog may fire
@@ -127,6 +127,23 @@ def _label_three_items_by_keyboard(page, tmp_path) -> None:
         page.get_by_text("Label saved for").wait_for(state="detached")
 
 
+def _downloads_verify(page, tmp_path) -> None:
+    """The Releases page's proof bundle, as the browser downloads it, verifies offline; its notes say r3
+    is live at 100 %."""
+    from review_store.desk.release_bundles import verify_bundle
+
+    with page.expect_download() as bundle:
+        page.get_by_role("button", name="Download proof bundle").click()
+    assert bundle.value.suggested_filename == "r3.bundle"
+    report = verify_bundle(bundle.value.path().read_bytes())
+    assert report.ok and report.release == "r3", report.summary
+    with page.expect_download() as notes:
+        page.get_by_role("button", name="Download release notes (Markdown)").click()
+    text = notes.value.path().read_text(encoding="utf-8")
+    assert notes.value.suggested_filename == "release-notes-r3.md" and text.startswith("# Release r3\n")
+    assert "approved by **oscar**" in text and "Status **live**" in text
+
+
 def test_full_journey(demo_db_url, tmp_path):
     require_chromium()
     require_axe()
@@ -190,6 +207,7 @@ def test_full_journey(demo_db_url, tmp_path):
                 audit.axe["promote dialog"] = axe_violations(page)
             dialog.get_by_role("button", name="Promote", exact=True).click()
             page.get_by_text(f"Stage now: {stage} %").wait_for()
+        _downloads_verify(page, tmp_path)
         screenshot(page, tmp_path, "releases", readme=True)
         _go(page, "Audit")
         audit.check(page, "audit")
