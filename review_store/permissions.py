@@ -41,11 +41,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_audit": frozenset({"owner", "lead", "admin"}),
     "maintain_rollups": frozenset({"admin"}),
     "prune_traces": frozenset({"admin"}),
+    "manage_alerts": frozenset({"lead", "admin"}),
+    "check_alerts": frozenset({"lead", "admin"}),
 }
 
 
 # What `review-desk` may do with no credential (audited as "system" with the OS user and host): loading
-# and sampling data, running the judge and the tier-1 checks, backups, reading and verifying the audit
+# and sampling data, running the judge and the tier-1 checks, checking alert rules (cron), backups, reading and verifying the audit
 # trail. Anything that is a person's decision (sign-off, deploying, rubrics, settings, account changes)
 # needs that person's credential. The first admin of an
 # empty database is the one exception (users.add_user: bootstrapping).
@@ -59,6 +61,7 @@ OPERATOR_ACTIONS = frozenset(
         "view_audit",
         "maintain_rollups",
         "prune_traces",
+        "check_alerts",
     }
 )
 SYSTEM_ROLE, OPERATOR_ROLE = "system", "operator"

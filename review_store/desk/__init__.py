@@ -35,6 +35,7 @@ from review_store.permissions import SYSTEM, Actor
 
 if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are imported lazily)
     from review_store.desk.agreement import AgreementPart
+    from review_store.desk.alerts import AlertsPart
     from review_store.desk.apikeys import ApiKeysPart
     from review_store.desk.argilla import ArgillaPart
     from review_store.desk.audit import AuditPart
@@ -222,3 +223,9 @@ class Desk:
         from review_store.desk.backup import BackupPart
 
         return BackupPart(self)
+
+    @cached_property
+    def alerts(self) -> AlertsPart:
+        from review_store.desk.alerts import AlertsPart
+
+        return AlertsPart(self)

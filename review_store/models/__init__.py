@@ -5,6 +5,7 @@ The tables live in one module per noun (people, traffic, judging, review, releas
 package re-exports them, so `from review_store.models import Trace` keeps working.
 """
 
+from review_store.models.alerts import AlertDelivery, AlertRule, AlertState
 from review_store.models.common import ROLES, json_field, metadata, text_field, utcnow
 from review_store.models.evals import CheckResult, CheckRun
 from review_store.models.governance import AuditEvent, MaturityAnswer, SavedView, Setting
@@ -36,6 +37,9 @@ from review_store.rollups.tables import (  # the rollup tables share this metada
 )
 
 __all__ = [
+    "AlertDelivery",
+    "AlertRule",
+    "AlertState",
     "Adjudication",
     "Approval",
     "Assignment",
