@@ -17,3 +17,4 @@ APIKEYS_NEW = (
     "apikeys_new_secret"  # Settings > API keys: (username, secret) of a key just created, shown once
 )
 APIKEYS_FLASH = "apikeys_flash"  # Settings > API keys: (kind, text) of the last change
+ALERTS_FLASH = "alerts_flash"  # Settings > Alerts: (kind, text) of the last change

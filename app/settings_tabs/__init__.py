@@ -13,6 +13,7 @@ TABS: list[tuple[str, str, str]] = [
     ("Judges", "edit_judges", "judges"),
     ("Rubrics", "edit_rubrics", "rubrics"),
     ("Sampling", "edit_settings", "sampling"),
+    ("Alerts", "manage_alerts", "alerts"),
 ]
 
 

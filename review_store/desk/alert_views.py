@@ -7,6 +7,12 @@ from datetime import datetime
 from review_store.desk.base import ReadModel
 
 
+class AlertKindView(ReadModel):
+    kind: str
+    description: str
+    params: tuple[str, ...]  # the parameters the kind takes
+
+
 class AlertRuleView(ReadModel):
     id: int
     name: str

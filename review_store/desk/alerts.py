@@ -53,6 +53,14 @@ def _delivery_view(row: AlertDelivery, rule: str) -> views.AlertDeliveryView:
 
 
 class AlertsPart(Part):
+    def kinds(self) -> tuple[views.AlertKindView, ...]:
+        """The rule kinds, what each watches and the parameters it takes (for forms and help)."""
+        from review_store.alerts.kinds import DESCRIPTIONS, PARAMS
+
+        return tuple(
+            views.AlertKindView(kind=k, description=DESCRIPTIONS[k], params=PARAMS[k]) for k in DESCRIPTIONS
+        )
+
     def add(
         self,
         *,
