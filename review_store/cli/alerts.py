@@ -165,7 +165,7 @@ def register(app: typer.Typer) -> None:
 
         Example: review-desk alerts check --json   (from cron: */10 * * * * review-desk alerts check)
         """
-        from review_store.alerts.delivery import RetryPolicy
+        from review_store.desk.alerts import RetryPolicy
 
         as_json = resolve(as_json)
         d = desk(as_of=as_of)

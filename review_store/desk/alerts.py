@@ -19,6 +19,8 @@ from review_store.hashing import canonical_json
 from review_store.models import AlertDelivery, AlertRule, AlertState
 from review_store.permissions import Actor, refresh_actor
 
+__all__ = ["AlertsPart", "RetryPolicy"]
+
 
 def _rule_view(rule: AlertRule, firing: list[AlertState]) -> views.AlertRuleView:
     return views.AlertRuleView(
