@@ -37,7 +37,7 @@ def slack(rule: str, kind: str, at: datetime, hits: list[Hit]) -> dict[str, Any]
         more = len(hits) - MAX_SLACK_SECTIONS
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"and {more} more"}]})
     text = f"{title} at {at:%Y-%m-%d %H:%M} UTC: " + "; ".join(h.subject for h in hits)
-    return {"text": text, "blocks": blocks}
+    return {"text": text[:3000], "blocks": blocks}
 
 
 def build(payload_format: str, rule: str, kind: str, at: datetime, hits: list[Hit]) -> dict[str, Any]:
