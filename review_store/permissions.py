@@ -43,6 +43,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "prune_traces": frozenset({"admin"}),
     "manage_alerts": frozenset({"lead", "admin"}),
     "check_alerts": frozenset({"lead", "admin"}),
+    # the prompt-injection monitor's run: escalates end users over the threshold (a scheduled job)
+    "monitor_users": frozenset({"lead", "admin"}),
 }
 
 
@@ -62,6 +64,7 @@ OPERATOR_ACTIONS = frozenset(
         "maintain_rollups",
         "prune_traces",
         "check_alerts",
+        "monitor_users",
     }
 )
 SYSTEM_ROLE, OPERATOR_ROLE = "system", "operator"

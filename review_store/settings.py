@@ -123,6 +123,27 @@ class RawRetention(SettingModel):
     days: int = Field(90, ge=1, le=3650, description="Days a raw trace is kept before prune may delete it.")
 
 
+class InjectionMonitor(SettingModel):
+    """Per end user: prompt-injection guardrail triggers (events of the guardrail named
+    review_store.monitor.users.INJECTION_GUARDRAIL) over a window; more than `threshold` escalates the user
+    (`review-desk monitor users`)."""
+
+    threshold: int = Field(3, ge=0, le=100_000, description="Triggers in a window above which to escalate.")
+    window_hours: int = Field(24, ge=1, le=24 * 90, description="Hours of traffic counted, up to as-of.")
+
+
+class TenantSpike(SettingModel):
+    """A tenant's spend spike: its cost over the last `window_hours` against its own hourly rate over the
+    `baseline_days` before (review_store.monitor.tenants)."""
+
+    window_hours: int = Field(24, ge=1, le=24 * 31, description="Hours of spend checked, up to as-of.")
+    baseline_days: int = Field(7, ge=1, le=90, description="Days before the window the rate comes from.")
+    ratio: float = Field(
+        3.0, gt=1.0, le=1000, description="Window cost / baseline-rate cost that is a spike."
+    )
+    min_usd: float = Field(1.0, ge=0, le=1e9, description="Window spend below this is never a spike.")
+
+
 SCHEMAS: dict[str, type[SettingModel]] = {
     "judge.trust": JudgeTrust,
     "escalation.sla_hours": EscalationSla,
@@ -131,6 +152,8 @@ SCHEMAS: dict[str, type[SettingModel]] = {
     "rollback.rule": RollbackRule,
     "drift.psi": DriftPsi,
     "retention.raw_traces": RawRetention,
+    "monitor.injection": InjectionMonitor,
+    "monitor.tenant_spike": TenantSpike,
 }
 DEFAULTS: dict[str, SettingModel] = {key: schema() for key, schema in SCHEMAS.items()}
 
@@ -194,6 +217,10 @@ def get(session: Session, key: Literal["rollback.rule"]) -> RollbackRule: ...
 def get(session: Session, key: Literal["drift.psi"]) -> DriftPsi: ...
 @overload
 def get(session: Session, key: Literal["retention.raw_traces"]) -> RawRetention: ...
+@overload
+def get(session: Session, key: Literal["monitor.injection"]) -> InjectionMonitor: ...
+@overload
+def get(session: Session, key: Literal["monitor.tenant_spike"]) -> TenantSpike: ...
 @overload
 def get(session: Session, key: str) -> SettingModel: ...
 def get(session: Session, key: str) -> SettingModel:

@@ -42,6 +42,8 @@ def test_thresholds_tab_is_a_form_per_setting(monkeypatch, db_url):
         "Save rollback.rule",
         "Save drift.psi",
         "Save retention.raw_traces",
+        "Save monitor.injection",
+        "Save monitor.tenant_spike",
     }
     assert at.number_input(key="setting_retention.raw_traces_days_default").value == 90
     assert at.selectbox(key="setting_rollback.rule_mode_default").options == ["suggest", "auto"]

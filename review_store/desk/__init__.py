@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are import
     from review_store.desk.ingest import IngestPart
     from review_store.desk.items import ItemsPart
     from review_store.desk.judge import JudgePart
+    from review_store.desk.monitor import MonitorPart
     from review_store.desk.releases import ReleasesPart
     from review_store.desk.review import ReviewPart
     from review_store.desk.rollups import RollupsPart
@@ -217,6 +218,12 @@ class Desk:
         from review_store.desk.audit import AuditPart
 
         return AuditPart(self)
+
+    @cached_property
+    def monitor(self) -> MonitorPart:
+        from review_store.desk.monitor import MonitorPart
+
+        return MonitorPart(self)
 
     @cached_property
     def backup(self) -> BackupPart:

@@ -35,7 +35,10 @@ from review_store.ingest.values import (
 __all__ = ["MAX_ID_CHARS", "MAX_JSON_DEPTH", "MAX_TEXT_CHARS", "Bad", "jsonable", "parse_record_detailed"]
 
 REQUIRED = ("trace_id", "timestamp", "input", "output")
-SHORT_TEXT = {"app": 120, "segment": 120, "release": 120, "model": 200, "prompt_version": 120}
+SHORT_TEXT = {
+    "app": 120, "segment": 120, "release": 120, "model": 200, "prompt_version": 120,
+    "end_user": 120, "tenant": 120,  # who the traffic was for (optional; "" when not given)
+}  # fmt: skip
 FLOATS = ("latency_ms", "ttft_ms", "cost_usd")
 INTS = ("tokens_in", "tokens_out")
 BOOLS = ("cache_hit", "task_success")
@@ -56,7 +59,7 @@ KNOWN = {
 TRACE_COLUMNS = (
     "ts", "app", "segment", "release", "model", "prompt_version", "input", "output", "context", "latency_ms",
     "ttft_ms", "tokens_in", "tokens_out", "cost_usd", "cost_source", "cache_hit", "user_feedback",
-    "task_success", "top_retrieval_score", "meta",
+    "task_success", "top_retrieval_score", "meta", "end_user", "tenant",
 )  # fmt: skip
 GUARDRAIL_COLUMNS = ("ts", "name", "stage", "action", "score")
 _TRUE = {"true", "1", "yes", "y", "t"}

@@ -31,7 +31,19 @@ _MAPPED = {
     "llm.token_count.prompt", "llm.token_count.completion", "gen_ai.usage.cost", "llm.cost.total",
     "gen_ai.prompt", "gen_ai.completion", "input.value", "output.value", "gen_ai.input.messages",
     "gen_ai.output.messages", "llm.prompt_template.version", "openinference.span.kind",
+    *"user.id enduser.id tenant.id".split(),
 }  # fmt: skip
+# who the traffic was for: the span's attribute, else the resource's (an SDK per tenant sets it there).
+# user.id: OpenTelemetry's user semantic conventions and OpenInference; enduser.id: the older OTel name.
+END_USER_ATTRIBUTES = ("user.id", "enduser.id")
+TENANT_ATTRIBUTES = ("tenant.id",)
+
+
+def _party(rd: dict[str, Any], key: str, span: Span, names: tuple[str, ...]) -> Any:
+    """review_desk.<key>, else the first of `names` on the span, else on the resource."""
+    return _first(
+        rd.pop(key, None), *(span.attrs.get(n) for n in names), *(span.resource.get(n) for n in names)
+    )
 
 
 def _json(value: Any) -> Any:
@@ -237,8 +249,10 @@ def _record(
         and not (k.startswith(_MSG_PREFIXES) and _MSG_ATTR.match(k))
     }
     model = _first(a.get("gen_ai.response.model"), a.get("gen_ai.request.model"), a.get("llm.model_name"))
-    if rest.get("gen_ai.request.model") == model:  # kept in meta only when it differs (alias vs pinned id)
-        rest.pop("gen_ai.request.model")
+    if model is not None and rest.get("gen_ai.request.model") == model:  # kept in meta only when it differs
+        rest.pop(
+            "gen_ai.request.model"
+        )  # (alias vs pinned id); a span with no model at all has nothing to pop
     record = {
         "trace_id": f"{span.trace_id}:{span.span_id}",
         "timestamp": when(span.start_ns),
@@ -260,6 +274,8 @@ def _record(
         "cost_usd": _first(a.get("gen_ai.usage.cost"), a.get("llm.cost.total")),
         "latency_ms": latency,
         "prompt_version": _first(rd.pop("prompt_version", None), a.get("llm.prompt_template.version")),
+        "end_user": _party(rd, "end_user", span, END_USER_ATTRIBUTES),
+        "tenant": _party(rd, "tenant", span, TENANT_ATTRIBUTES),
         "context": context,
         "guardrails": guards,
         "meta": {

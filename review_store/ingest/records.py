@@ -78,7 +78,8 @@ def parse_record(
 
 _EXACT = 2**53  # integers up to this survive the detailed path's float() round trip unchanged
 _INF = math.inf
-_SHORT_ITEMS = tuple(SHORT_TEXT.items())
+_SHORT_ITEMS = tuple((k, SHORT_TEXT[k]) for k in ("app", "segment", "release", "model", "prompt_version"))
+_END_USER_CHARS, _TENANT_CHARS = SHORT_TEXT["end_user"], SHORT_TEXT["tenant"]
 _KNOWN = frozenset(KNOWN)
 _CHUNK_KEYS = frozenset(("id", "score", "text"))
 _SKIP = object()  # "not sure": take the detailed path
@@ -225,6 +226,13 @@ def _fast_record(
         if _SKIP in short:
             return None
         app, segment, release, model, prompt_version = short
+    end_user, tenant = get("end_user"), get("tenant")
+    if end_user is not None or tenant is not None:  # most files carry neither: two lookups, no call
+        end_user, tenant = _fast_short(end_user, _END_USER_CHARS), _fast_short(tenant, _TENANT_CHARS)
+        if end_user is _SKIP or tenant is _SKIP:
+            return None
+    else:
+        end_user = tenant = ""
     latency, ttft, cost = get("latency_ms"), get("ttft_ms"), get("cost_usd")
     if type(latency) is float and type(ttft) is float and type(cost) is float:
         if not (0.0 <= latency < _INF and 0.0 <= ttft < _INF and 0.0 <= cost < _INF):
@@ -264,7 +272,8 @@ def _fast_record(
     scores = [c["score"] for c in context if c["score"] is not None]
     row = {
         "external_id": trace_id, "ts": ts, "input": inp, "output": out, "app": app, "segment": segment,
-        "release": release, "model": model, "prompt_version": prompt_version, "latency_ms": latency,
+        "release": release, "model": model, "prompt_version": prompt_version, "end_user": end_user,
+        "tenant": tenant, "latency_ms": latency,
         "ttft_ms": ttft, "cost_usd": cost, "tokens_in": tokens_in, "tokens_out": tokens_out,
         "cache_hit": cache_hit, "task_success": task_success, "user_feedback": feedback, "context": context,
         "meta": meta, "top_retrieval_score": max(scores) if scores else None,

@@ -27,7 +27,7 @@ from review_store.models.review import (
     ReviewItem,
     SamplingPolicy,
 )
-from review_store.models.traffic import GuardrailEvent, Trace
+from review_store.models.traffic import GuardrailEvent, Trace, UserEscalation
 from review_store.rollups.tables import (  # the rollup tables share this metadata
     PrunedTrace,
     RollupGuardrail,
@@ -75,6 +75,7 @@ __all__ = [
     "USERNAME_GUARD_DDL",
     "USERNAME_PATTERN",
     "User",
+    "UserEscalation",
     "json_field",
     "metadata",
     "text_field",

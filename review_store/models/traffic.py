@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Index
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from review_store.models.common import json_field, text_field
@@ -71,6 +71,9 @@ class Trace(SQLModel, table=True):
             "task_success",
             "cache_hit",
         ),
+        # Cost per tenant and feature over a bounded range, and each tenant's spike series: index-only
+        # (the traffic rollup is not keyed by tenant: one row per tenant per hour would multiply its rows).
+        Index("ix_trace_ts_tenant", "ts", "tenant", "app", "tokens_in", "tokens_out", "cost_usd"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -99,6 +102,10 @@ class Trace(SQLModel, table=True):
     task_success: bool | None = None
     top_retrieval_score: float | None = None  # max context score, kept for drift queries
     meta: dict[str, Any] = json_field({})
+    # who the traffic was for: the end user's id and the customer (tenant) of a multi-tenant app; "" unknown
+    # (server default "": raw inserts that predate the columns, e.g. bench/floor.py, still work)
+    end_user: str = Field(default="", max_length=120, sa_column_kwargs={"server_default": ""})
+    tenant: str = Field(default="", max_length=120, sa_column_kwargs={"server_default": ""})
 
 
 class GuardrailEvent(SQLModel, table=True):
@@ -118,3 +125,18 @@ class GuardrailEvent(SQLModel, table=True):
     # Copies of the trace's segment and release: guardrail dashboards filter on them without a join.
     segment: str = Field(default="", max_length=120)
     release: str = Field(default="", max_length=120)
+
+
+class UserEscalation(SQLModel, table=True):
+    """One end user escalated by the prompt-injection monitor for one window (review_store.monitor.users):
+    at most one per user and window, and none while a window overlaps one already escalated."""
+
+    __table_args__ = (UniqueConstraint("end_user", "window_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    end_user: str = Field(max_length=120)
+    window_start: NaiveDatetime
+    window_end: NaiveDatetime
+    triggers: int
+    item_id: int = Field(foreign_key="reviewitem.id", ondelete="CASCADE")
+    created_at: NaiveDatetime
