@@ -5,6 +5,7 @@ import streamlit as st
 
 from app import charts, formatting, session, widgets
 from app.filters import filter_bar
+from review_store.desk import ValidationFailed
 from review_store.desk.dashboards import COST_GROUPINGS
 
 session.require_actor()
@@ -65,3 +66,29 @@ if window is not None:
                 border=True,
             )
         widgets.table_with_download(table, key="costs_table", file_name=f"costs_by_{by}.csv")
+    st.subheader("Per tenant")
+    st.caption(
+        "Traces, tokens and cost per tenant and feature in the selected range (raw traces: the release and "
+        "segment filters do not apply; at most 92 days). Spikes: each tenant's spend in the last window "
+        "against its own baseline rate (Settings > Thresholds, monitor.tenant_spike)."
+    )
+    try:
+        tenants = session.desk().monitor.tenant_costs(range=window)
+    except ValidationFailed as exc:
+        st.info(str(exc))
+    else:
+        spikes = session.desk().monitor.tenant_spikes()
+        for s in spikes.spikes:
+            versus = (
+                f"{s.ratio:.1f}x its baseline rate" if s.ratio is not None else "no spend in its baseline"
+            )
+            st.warning(
+                f"Spend spike: tenant {s.tenant} spent {formatting.money(s.window_usd)} since "
+                f"{formatting.when(spikes.window_start)} ({versus}; {formatting.money(s.expected_usd)} expected)."
+            )
+        per_tenant = charts.frame(tenants.rows)
+        if per_tenant.empty:
+            st.info("No traces in this range.")
+        else:
+            per_tenant["tenant"] = per_tenant["tenant"].replace("", "(no tenant)")
+            widgets.table_with_download(per_tenant, key="costs_tenants", file_name="costs_by_tenant.csv")

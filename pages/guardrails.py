@@ -79,3 +79,16 @@ if window is not None:
         widgets.table_with_download(charts.frame(behind), key="gr_traces", file_name="guardrail_traces.csv")
     with st.expander("Rates table"):
         widgets.table_with_download(charts.frame(view.rates), key="gr_rates", file_name="guardrail_rates.csv")
+    injections = session.desk().monitor.injection_users()
+    st.subheader("Users over the injection threshold")
+    st.caption(
+        f"End users with more than {injections.threshold} {injections.guardrail} triggers from "
+        f"{formatting.when(injections.window_start)} to now (Settings > Thresholds, monitor.injection). "
+        "`review-desk monitor users` escalates them, once per user and window."
+    )
+    if not injections.over:
+        st.info("No end user is over the threshold.")
+    else:
+        widgets.table_with_download(
+            charts.frame(injections.over), key="gr_users_over", file_name="users_over_injection_threshold.csv"
+        )
