@@ -19,13 +19,27 @@ from review_store.reference import reference_answers
 
 
 def _content(example: GoldenExample, external_id: str) -> dict:
-    return {
+    content = {
         "trace": external_id,
         "input": example.input,
         "expected_output": example.expected_output,
         "expected_labels": example.expected_labels,
         "tags": sorted(example.tags or []),
     }
+    if example.expected_chunks is not None:  # only when set: examples without it keep their hash
+        content["expected_chunks"] = list(example.expected_chunks)
+    return content
+
+
+def check_chunk_ids(value: Any, *, field_: str = "expected_chunks") -> list[str]:
+    """A list of chunk ids (non-empty strings, no repeats), in the order given; ValidationFailed names
+    the field otherwise. Whether the ids are among the trace's retrieved chunks is not required: a golden
+    example may expect a chunk the retriever never returned (that is what recall measures)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValidationFailed(f"field {field_!r} must be a list of chunk ids (non-empty strings)")
+    if len(set(value)) != len(value):
+        raise ValidationFailed(f"field {field_!r}: chunk ids repeat")
+    return list(value)
 
 
 def version_hash(session: Session) -> str:
@@ -65,12 +79,15 @@ def promote(
     item_id: int,
     expected_output: str | None = None,
     tags: list[str] | None = None,
+    expected_chunks: list[str] | None = None,
 ) -> GoldenExample:
     """Add a reviewed item to the golden set. Expected labels: the item's human reference answers (the
     adjudicated answer, else the median / majority of the labels: review_store.reference). Expected output: the correction when given,
     else the reviewer's correction, else the trace's own output. A trace is in the set at most once.
     """
     require(actor, "manage_golden_set")
+    if expected_chunks is not None:
+        expected_chunks = check_chunk_ids(expected_chunks)
     item = session.get(ReviewItem, item_id)
     if item is None:
         raise NotFound(f"no review item {item_id}")
@@ -91,6 +108,7 @@ def promote(
         input=trace.input,
         expected_output=expected_output,
         expected_labels=labels,
+        expected_chunks=expected_chunks,
         tags=sorted(set(tags if tags is not None else [trace.segment]) - {""}),
         added_by=actor.username,
     )
@@ -180,6 +198,11 @@ def _parse_line(line: str, number: int) -> dict[str, Any]:
     tags = data.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise ValidationFailed(f"line {number}: field 'tags' must be a list of strings")
+    if data.get("expected_chunks") is not None:
+        try:
+            check_chunk_ids(data["expected_chunks"])
+        except ValidationFailed as exc:
+            raise ValidationFailed(f"line {number}: {exc}") from None
     return data
 
 
@@ -207,13 +230,15 @@ def import_jsonl(session: Session, *, actor: Actor, text: str) -> ImportResult:
             "expected_labels": record.get("expected_labels", {}),
             "tags": sorted(record.get("tags", [])),
         }
+        if record.get("expected_chunks") is not None:
+            values["expected_chunks"] = list(record["expected_chunks"])
         if row is None:
             session.add(GoldenExample(trace_id=trace_id, added_by=actor.username, **values))
             result.added += 1
         elif _content(row, record["trace"]) == {"trace": record["trace"], **values}:
             result.unchanged += 1
         else:
-            for key, value in values.items():
+            for key, value in {"expected_chunks": None, **values}.items():
                 setattr(row, key, value)
             session.add(row)
             result.updated += 1

@@ -8,7 +8,8 @@ the reviewer's answer):
   labels for a rating question (a half-point median stays its own value: 3.5 between 3 and 4), the
   majority for any other kind (a tie has no reference: None, never an arbitrary pick);
 - disagreement: rating answers 2 or more points apart (adjacent points are a near miss, not a
-  disagreement), any other answers not all equal; free text never disagrees.
+  disagreement), any other answers not all equal; free text and chunk relevance marks (scored by
+  review_store.retrieval, a chunk per chunk) never disagree.
 
 Blank answers (None, "") are not opinions: they are ignored by both rules.
 """
@@ -32,7 +33,7 @@ def is_blank(value: Any) -> bool:
 
 def _key(question: Question, value: Any) -> str:
     """Equality key of an answer: a multi-label answer is a set (order does not matter)."""
-    if question.kind == "multi_label" and isinstance(value, list | tuple):
+    if question.kind in ("multi_label", "chunks") and isinstance(value, list | tuple):
         value = sorted({canonical_json(v) for v in value})
     return canonical_json(value)
 
@@ -85,7 +86,7 @@ def reference_answers(
 def answers_disagree(question: Question, answers: Iterable[Any]) -> bool:
     """True when these answers to one question disagree (see the module docstring for the rule)."""
     values = [v for v in answers if not is_blank(v)]
-    if len(values) < 2 or question.kind == "text":
+    if len(values) < 2 or question.kind in ("text", "chunks"):  # chunk marks: review_store.retrieval
         return False
     if question.kind == "rating":
         numbers = [_number(v) for v in values]

@@ -16,7 +16,11 @@ from review_store.errors import ConflictError, NotFound, ValidationFailed
 from review_store.models import Rubric
 from review_store.permissions import Actor, require
 
-KINDS = ("rating", "label", "multi_label", "text")
+# "chunks": which of the trace's retrieved context chunks were relevant (a list of chunk ids; an empty list
+# means none was). Read by review_store.retrieval for precision@k and recall; the ids are checked against
+# the trace's context when a label is saved (queue.labels), since a rubric knows no trace.
+CHUNKS = "chunks"
+KINDS = ("rating", "label", "multi_label", "text", CHUNKS)
 ANCHOR_MAX_CHARS = 120  # an anchor is a label on a scale point, not a guideline
 
 
@@ -67,7 +71,7 @@ class Question:
             min=int(data.get("min", 1)),
             max=int(data.get("max", 5)),
             options=tuple(str(o) for o in data.get("options") or ()),
-            required=bool(data.get("required", kind != "text")),
+            required=bool(data.get("required", kind not in ("text", CHUNKS))),
             anchors=_parse_anchors(data.get("anchors"), where=f"{where} {key!r}"),
         )
         question.validate(where=f"{where} {key!r}")
@@ -127,6 +131,8 @@ class Question:
 
     def check_answer(self, value: Any) -> Any:
         """The answer normalised to its stored form; ValidationFailed names the valid choices."""
+        if self.kind == CHUNKS and isinstance(value, list | tuple) and not value:
+            return []  # "none of the chunks was relevant" is an answer, not a blank
         if value is None or value == "" or value == []:
             if self.required:
                 raise ValidationFailed(f"{self.key}: an answer is required")
@@ -151,6 +157,11 @@ class Question:
             if bad:
                 raise ValidationFailed(f"{self.key}: {bad!r} not among {', '.join(self.options)}")
             return sorted({str(v) for v in values}, key=self.options.index)
+        if self.kind == CHUNKS:
+            values = [value] if isinstance(value, str) else value
+            if not isinstance(values, list | tuple) or not all(isinstance(v, str) and v for v in values):
+                raise ValidationFailed(f"{self.key}: {value!r} is not a list of chunk ids")
+            return list(dict.fromkeys(values))
         return str(value)
 
     def score(self, value: Any) -> float | None:

@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are import
     from review_store.desk.judge import JudgePart
     from review_store.desk.monitor import MonitorPart
     from review_store.desk.releases import ReleasesPart
+    from review_store.desk.retrieval import RetrievalPart
     from review_store.desk.review import ReviewPart
     from review_store.desk.rollups import RollupsPart
     from review_store.desk.rubrics import RubricsPart
@@ -146,6 +147,12 @@ class Desk:
         from review_store.desk.review import ReviewPart
 
         return ReviewPart(self)
+
+    @cached_property
+    def retrieval(self) -> RetrievalPart:
+        from review_store.desk.retrieval import RetrievalPart
+
+        return RetrievalPart(self)
 
     @cached_property
     def rubrics(self) -> RubricsPart:

@@ -115,6 +115,9 @@ class GoldenExample(SQLModel, table=True):
     input: str = text_field()
     expected_output: str = text_field()
     expected_labels: dict[str, Any] = json_field({})
+    # ids of the trace's context chunks that should be retrieved (None: the example says nothing about
+    # retrieval); read by review_store.retrieval for precision@k and recall
+    expected_chunks: list[str] | None = json_field(None)
     tags: list[str] = json_field([])
     added_by: str = Field(default="", max_length=80)
     created_at: NaiveDatetime = Field(default_factory=utcnow)

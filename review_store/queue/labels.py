@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from review_store import audit, rubrics
+from review_store import audit, retrieval, rubrics
 from review_store.errors import ConflictError, NotFound, ValidationFailed
-from review_store.models import Assignment, Label, ReviewItem
+from review_store.models import Assignment, Label, ReviewItem, Trace
 from review_store.permissions import Actor, require
 from review_store.queue.claim import is_pg, now_or_clock
 from review_store.reference import disagreeing_questions
@@ -74,6 +74,8 @@ def submit_label(
     correction = (correction or "").strip() or None
     client_key = _client_key(client_key)
     item = _item_for_update(session, item_id)
+    if any(q.kind == rubrics.CHUNKS for q in spec.questions):
+        retrieval.check_marks(spec, clean, session.get(Trace, item.trace_id).context)
     if client_key is not None:
         keyed = session.exec(
             select(Label).where(Label.reviewer_id == actor.id, Label.client_key == client_key)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from review_store import versioning
+from review_store import retrieval, versioning
 from review_store.errors import ValidationFailed
 from review_store.hashing import content_hash
 from review_store.judge.agreement import TrustResult, judge_trust
@@ -199,7 +199,9 @@ def evaluate(
 ) -> GateResult:
     """The latest of `runs` (a release's eval runs, oldest first) against the newest gate policy.
 
-    A threshold on `tier1_pass_rate` reads `checks` (the release's newest tier-1 check run) instead.
+    A threshold on `tier1_pass_rate` reads `checks` (the release's newest tier-1 check run) instead; one on
+    `retrieval_precision_at_k` or `retrieval_recall` (optionally `:<segment>`) reads the release's
+    retrieval quality (review_store.retrieval.retrieval_quality, k = retrieval.DEFAULT_K).
 
     Judge-scored metrics count only when the judge is trusted for that question, in the metric's segment
     when it has one (`judge.agreement.judge_trust`, the one trust rule the Agreement page and CLI show);
@@ -213,6 +215,12 @@ def evaluate(
     for spec in policy.thresholds if policy else []:
         if spec["metric"] == TIER1_METRIC:
             entry, why = _tier1_entry(checks)
+            row = _gate_row(spec, entry, None)
+            row.note = why or row.note
+            result.rows.append(row)
+            continue
+        if retrieval.is_metric(spec["metric"]):
+            entry, why = retrieval.gate_entry(session, metric=spec["metric"], release=release)
             row = _gate_row(spec, entry, None)
             row.note = why or row.note
             result.rows.append(row)
