@@ -107,8 +107,11 @@ def digit_keys(item_id: int, questions: tuple[QuestionView, ...]) -> None:
             )
 
 
-def rubric_form(item_id: int, questions: tuple[QuestionView, ...]) -> tuple[bool, dict[str, Any], str, bool]:
-    """The form; returns (submitted, answers, correction, add_to_golden)."""
+def rubric_form(
+    item_id: int, questions: tuple[QuestionView, ...], chunk_ids: tuple[str, ...] = ()
+) -> tuple[bool, dict[str, Any], str, bool]:
+    """The form; returns (submitted, answers, correction, add_to_golden). A "chunks" question lists the
+    trace's retrieved chunk ids (`chunk_ids`, rank order) to mark relevant; none marked is an answer."""
     answers: dict[str, Any] = {}
     with st.form(f"review_form_{item_id}", enter_to_submit=False):
         for q in questions:
@@ -125,6 +128,15 @@ def rubric_form(item_id: int, questions: tuple[QuestionView, ...]) -> tuple[bool
                 )
             elif q.kind == "multi_label":
                 answers[q.key] = st.multiselect(q.prompt, list(q.options), key=key, help=q.guidelines or None)
+            elif q.kind == "chunks":
+                answers[q.key] = st.multiselect(
+                    q.prompt,
+                    list(chunk_ids),
+                    key=key,
+                    help=q.guidelines
+                    or "The retrieved chunks (ids as in the context above) that were relevant.",
+                    placeholder="None relevant" if chunk_ids else "No retrieved chunk with an id",
+                )
             else:
                 answers[q.key] = st.text_area(q.prompt, key=key, height=68, help=q.guidelines or None)
         correction = st.text_area(

@@ -1,5 +1,6 @@
 """Overview: the KPIs that matter in production, their trends, drift and budget alerts, and the traces behind them."""
 
+import pandas as pd
 import streamlit as st
 
 from app import charts, formatting, session, widgets
@@ -44,6 +45,38 @@ if window is not None:
     else:
         st.success(
             f"No drift: every PSI below {view.drift.watch} for the week before {formatting.when(window.end)}."
+        )
+    st.subheader("Retrieval quality (precision@k and recall)")
+    k = int(st.number_input("k (top retrieved chunks)", 1, 100, 5, key="overview_retrieval_k"))
+    quality = session.desk().retrieval.report(k=k)
+    if quality.rows:
+        st.caption(
+            "Over every trace with a relevant set (a golden example's expected chunks, else reviewers' chunk "
+            "marks), all time: precision@k = relevant among the top k retrieved, recall = relevant in the top "
+            "k / relevant; mean per trace. Segment '(all)' is the release as a whole."
+        )
+        widgets.table_with_download(
+            pd.DataFrame(
+                [
+                    {
+                        "release": r.release,
+                        "segment": r.segment or "(all)",
+                        "traces": r.traces,
+                        "from golden": r.from_golden,
+                        "from reviewers": r.from_review,
+                        f"precision@{quality.k}": formatting.percent(r.precision_at_k),
+                        "recall": formatting.percent(r.recall),
+                    }
+                    for r in quality.rows
+                ]
+            ),
+            key="overview_retrieval",
+            file_name="retrieval_quality.csv",
+        )
+    else:
+        st.info(
+            "No trace has a relevant set yet: give golden examples expected_chunks, or add a 'chunks' "
+            "question to the rubric so reviewers mark the relevant chunks."
         )
     st.subheader("Drill down from a metric")
     labels = {k.key: k.label for k in view.kpis}

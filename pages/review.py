@@ -66,7 +66,9 @@ else:
     with right:
         st.caption(f"Rubric {rubric.label} · the judge's verdict is shown after you submit")
         review_form.digit_keys(item_id, rubric.questions)
-        sent, answers, correction, add_golden = review_form.rubric_form(item_id, rubric.questions)
+        sent, answers, correction, add_golden = review_form.rubric_form(
+            item_id, rubric.questions, card.trace.markable
+        )
         reason = st.text_input("Reason (for flag or escalate)", key="review_reason")
         c1, c2, c3 = st.columns(3)
         if c1.button("Skip", shortcut="S", key="review_skip"):

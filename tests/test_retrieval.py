@@ -228,3 +228,18 @@ def test_chunks_question_answers():
     assert q.check_answer(["b", "a", "b"]) == ["b", "a"]
     with pytest.raises(ValidationFailed, match="not a list of chunk ids"):
         q.check_answer([1, 2])
+
+
+def test_the_judge_skips_chunk_questions(engine):
+    """A rubric's "chunks" question is a reviewer's reading of the context: the judge makes no call for it."""
+    from review_store import judge
+    from tests.judge_server import JudgeServer
+    from tests.test_judge import FAST, RATING, setup_world
+
+    with JudgeServer() as server:
+        lead, config, (trace_id,) = setup_world(engine, server, ["ok"], questions=(RATING, QUESTIONS[1]))
+        report = judge.run_judge(engine, actor=lead, config=config, **FAST)
+    assert (report.n_calls, report.n_ok) == (1, 1)
+    with Session(engine) as session:
+        rows = judge.verdicts_for_trace(session, trace_id=trace_id)
+    assert [r["question"] for r in rows] == ["correctness"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from review_store import escalations, queue, reference, rubrics
+from review_store import escalations, queue, reference, retrieval, rubrics
 from review_store import settings as team_settings
 from review_store.db import is_sqlite
 from review_store.desk.base import Part, decode_cursor, encode_cursor
@@ -58,6 +58,7 @@ def _card(session: Session, item_id: int) -> ItemCard:
                 for c in trace["context"]
                 if isinstance(c, dict)
             ),
+            markable=tuple(retrieval.chunk_ids(trace["context"])),
         ),
         guardrails=tuple(GuardrailHit(**g) for g in view["guardrails"]),
     )

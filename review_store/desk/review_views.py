@@ -68,6 +68,8 @@ class TraceView(ReadModel):
     input: str
     output: str
     context: tuple[ContextChunk, ...]
+    # the retrieved chunk ids, in rank order, a "chunks" question may mark relevant (retrieval.chunk_ids)
+    markable: tuple[str, ...] = ()
     latency_ms: float | None
     cost_usd: float | None
     tokens_in: int | None

@@ -20,7 +20,7 @@ class Anchor(ReadModel):
 
 class QuestionView(ReadModel):
     key: str
-    kind: str  # rating | label | multi_label | text
+    kind: str  # rating | label | multi_label | text | chunks
     prompt: str
     guidelines: str
     min: int

@@ -190,7 +190,9 @@ def run_judge(
                 f"{cfg.name}@{cfg.version} is an external evaluator: its scores arrive over the API "
                 "(POST /api/v1/scores); the desk does not run it"
             )
-        questions = rubric_store.spec_of(rubric_store.get(session, cfg.rubric_id)).questions
+        spec = rubric_store.spec_of(rubric_store.get(session, cfg.rubric_id))
+        # chunk relevance marks are a reviewer's reading of the context (review_store.retrieval), not judged
+        questions = tuple(q for q in spec.questions if q.kind != rubric_store.CHUNKS)
         session.expunge(cfg)  # keep its loaded values usable after the read session ends
     if mock_response is None and api_key is None:
         ready, message = provider_ready(cfg)
