@@ -116,6 +116,9 @@ fields = {
         + [{"k": {"n": [[[[]]]]}}, _nested(63), _nested(64), _nested(65)]
     ),
     "metadata": st.sampled_from([None, {"team": "a"}]),
+    "shadow_of": st.sampled_from(
+        ["tr-0", " tr-0 ", "tr-1", " tr-1", "", "  ", None, 3, "x" * 201, "a\x00b", ["x"]]
+    ),
     "extra": any_value,
 }
 usual = {
@@ -216,6 +219,11 @@ ODD_CASES = [
     },
     {"guardrails": [{"name": "pii", "stage": "input", "action": "flagged", "timestamp": None, "ts": "x"}]},
     {"meta": {"otel": {"attributes": {"gen_ai.system": "openai", "n": 3}}}, "metadata": {"team": "a"}},
+    {"shadow_of": " tr-0 "},
+    {"shadow_of": "tr-0", "release": None},
+    {"shadow_of": "tr-0", "release": "  "},
+    {"shadow_of": 7},
+    {"shadow_of": "tr-1"},
 ]
 
 

@@ -55,11 +55,12 @@ KNOWN = {
     "guardrails",
     "meta",
     "metadata",
+    "shadow_of",
 }
 TRACE_COLUMNS = (
     "ts", "app", "segment", "release", "model", "prompt_version", "input", "output", "context", "latency_ms",
     "ttft_ms", "tokens_in", "tokens_out", "cost_usd", "cost_source", "cache_hit", "user_feedback",
-    "task_success", "top_retrieval_score", "meta", "end_user", "tenant",
+    "task_success", "top_retrieval_score", "meta", "end_user", "tenant", "shadow_of",
 )  # fmt: skip
 GUARDRAIL_COLUMNS = ("ts", "name", "stage", "action", "score")
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -319,6 +320,18 @@ def parse_record_detailed(
     for key in BOOLS:
         put(key, key, _bool)
     put("user_feedback", "user_feedback", _feedback)
+    shadow = None
+    if data.get("shadow_of") not in (None, ""):
+        try:
+            shadow = _trace_id(data["shadow_of"])
+        except Bad as exc:
+            problems.append(("shadow_of", str(exc)))
+        if shadow is not None and shadow == row.get("external_id"):
+            problems.append(
+                ("shadow_of", f"{shadow!r} is this trace's own id; a shadow answers another trace")
+            )
+        if shadow is not None and "release" in row and not row["release"]:
+            problems.append(("release", "a shadow trace (shadow_of set) must name its candidate release"))
     try:
         row["context"] = _context(data.get("context"), problems)
     except Bad as exc:
@@ -335,6 +348,7 @@ def parse_record_detailed(
         return None, [], problems
     scores = [c["score"] for c in row["context"] if c.get("score") is not None]
     row["top_retrieval_score"] = max(scores) if scores else None
+    row["shadow_of"] = shadow
     return fill_cost(row), guardrails, []
 
 

@@ -289,7 +289,7 @@ def _record(
             }
         },
     }
-    for key in ("segment", "user_feedback", "task_success", "cache_hit", "ttft_ms"):
+    for key in ("segment", "user_feedback", "task_success", "cache_hit", "ttft_ms", "shadow_of"):
         if key in rd:
             record[key] = rd.pop(key)
     return record, problems

@@ -256,6 +256,15 @@ def _fast_record(
         feedback = None
     elif feedback != "up" and feedback != "down":
         return None
+    shadow_of = get("shadow_of")
+    if shadow_of is not None:  # a shadow trace: plain text naming another trace, and a candidate release
+        if type(shadow_of) is not str:
+            return None
+        shadow_of = shadow_of.strip()
+        if not shadow_of or len(shadow_of) > MAX_ID_CHARS or _NUL in shadow_of:
+            return None
+        if shadow_of == trace_id or not release:
+            return None
     context = _fast_context(get("context"))
     guardrails = _fast_guardrails(get("guardrails"), ts)
     if context is _SKIP or guardrails is _SKIP:
@@ -276,7 +285,7 @@ def _fast_record(
         "tenant": tenant, "latency_ms": latency,
         "ttft_ms": ttft, "cost_usd": cost, "tokens_in": tokens_in, "tokens_out": tokens_out,
         "cache_hit": cache_hit, "task_success": task_success, "user_feedback": feedback, "context": context,
-        "meta": meta, "top_retrieval_score": max(scores) if scores else None,
+        "meta": meta, "top_retrieval_score": max(scores) if scores else None, "shadow_of": shadow_of,
     }  # fmt: skip
     return fill_cost(row), guardrails, []
 

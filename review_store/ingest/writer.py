@@ -211,14 +211,17 @@ def write_batch(writer: Writer, items: list[Item], *, update: bool, report: Inge
         report.guardrail_events += insert_guards(conn, changed)
         report.updated += len(changed)
         olds = [existing[item.row["external_id"]] for _, item in changed]
-        add_traces(conn, olds, [g for r in olds for g in old_events.get(r["id"], [])], sign=-1)
+        took = [g for r in olds if r["shadow_of"] is None for g in old_events.get(r["id"], [])]
+        add_traces(conn, olds, took, sign=-1)
         add_traces(conn, [item.row for _, item in changed], _events([item for _, item in changed]))
 
 
 def _events(items: list[Item]) -> list[dict[str, Any]]:
-    """The guardrail events of these items with their trace's segment and release (as stored)."""
+    """The guardrail events to roll up of these items, with their trace's segment and release (as stored);
+    none of a shadow trace (not production traffic, as Deltas.add_trace)."""
     return [
         {**g, "segment": item.row["segment"], "release": item.row["release"]}
         for item in items
+        if item.row["shadow_of"] is None
         for g in item.guardrails
     ]

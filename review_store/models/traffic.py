@@ -106,6 +106,9 @@ class Trace(SQLModel, table=True):
     # (server default "": raw inserts that predate the columns, e.g. bench/floor.py, still work)
     end_user: str = Field(default="", max_length=120, sa_column_kwargs={"server_default": ""})
     tenant: str = Field(default="", max_length=120, sa_column_kwargs={"server_default": ""})
+    # A shadow trace: the external id of the production trace whose input it answers, with the candidate
+    # release in `release`. Null for production traffic; shadow traces stay out of the traffic rollups.
+    shadow_of: str | None = Field(default=None, max_length=200, index=True)
 
 
 class GuardrailEvent(SQLModel, table=True):

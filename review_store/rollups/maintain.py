@@ -84,7 +84,11 @@ class Deltas:
                 current[i] += v
 
     def add_trace(self, r: Mapping[str, Any], sign: int = 1) -> None:
-        """One trace row (a mapping with the Trace column names; input_chars may be absent)."""
+        """One trace row (a mapping with the Trace column names; input_chars may be absent).
+
+        Shadow traces (shadow_of set) are not production traffic: they add nothing (README "Shadow runs")."""
+        if r.get("shadow_of") is not None:
+            return
         hour, seg, rel = hour_of(r["ts"]), r.get("segment") or "", r.get("release") or ""
         success, cache, latency = r.get("task_success"), r.get("cache_hit"), r.get("latency_ms")
         tokens_in, tokens_out, cost = r.get("tokens_in"), r.get("tokens_out"), r.get("cost_usd")

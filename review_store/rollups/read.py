@@ -34,7 +34,7 @@ _KINDS: dict[str, tuple[Any, ...]] = {
 _RAW_COLUMNS = {
     "traffic": (
         "ts", "app", "segment", "release", "model", "prompt_version", "task_success", "cache_hit",
-        "latency_ms", "tokens_in", "tokens_out", "cost_usd", "input_chars", "top_retrieval_score", "cost_source",
+        "latency_ms", "tokens_in", "tokens_out", "cost_usd", "input_chars", "top_retrieval_score", "cost_source", "shadow_of",
     ),
     "guard": ("ts", "segment", "release", "name", "stage", "action"),
     "verdict": (
@@ -119,6 +119,10 @@ def raw_deltas(session: Session, kind: str, edge: Filters) -> m.Deltas:
         conditions.append(t.c.segment == edge.segment)
     if kind == "verdict":
         conditions.append(t.c.error.is_(None))
+    if raw is Trace:  # shadow traces are not production traffic (as Deltas.add_trace)
+        conditions.append(t.c.shadow_of.is_(None))
+    if kind == "guard":  # nor are their guardrail events
+        conditions.append(t.c.trace_id.not_in(select(Trace.id).where(Trace.shadow_of.is_not(None))))
     columns = [t.c[c] for c in _RAW_COLUMNS[kind]]
     deltas = m.Deltas()
     add = {"guard": deltas.add_event, "verdict": deltas.add_verdict}.get(kind, deltas.add_trace)

@@ -21,7 +21,7 @@ from review_store.rollups.tables import TABLES
 CHUNK = 20_000
 _TRACE_COLUMNS = (
     "ts", "app", "segment", "release", "model", "prompt_version", "task_success", "cache_hit", "latency_ms",
-    "tokens_in", "tokens_out", "cost_usd", "input_chars", "top_retrieval_score", "cost_source",
+    "tokens_in", "tokens_out", "cost_usd", "input_chars", "top_retrieval_score", "cost_source", "shadow_of",
 )  # fmt: skip
 _EVENT_COLUMNS = ("ts", "segment", "release", "name", "stage", "action")
 _VERDICT_COLUMNS = (
@@ -100,9 +100,13 @@ def rebuild(conn: Any, *, start: datetime | None = None, end: datetime | None = 
     verdict_where = [verdict.c.error.is_(None), *_in(verdict.c.trace_ts, lo, hi)]
     if lo is None:  # verdicts without a trace time live at NO_TS
         verdict_where = [verdict.c.error.is_(None), *_in(func.coalesce(verdict.c.trace_ts, NO_TS), lo, hi)]
+    event_where = _in(event.c.ts, lo, hi)
+    if "shadow_of" in present["trace"]:  # a shadow trace's guardrail events are not rolled up
+        shadows = select(trace.c.id).where(trace.c.shadow_of.is_not(None))
+        event_where.append(event.c.trace_id.not_in(shadows))
     for table, columns, where, kind in (
         (trace, tuple(c for c in _TRACE_COLUMNS if c in present["trace"]), _in(trace.c.ts, lo, hi), "traces"),
-        (event, _EVENT_COLUMNS, _in(event.c.ts, lo, hi), "events"),
+        (event, _EVENT_COLUMNS, event_where, "events"),
         (verdict, _VERDICT_COLUMNS, verdict_where, "verdicts"),
     ):
         for rows in _stream(conn, table, columns, where, table.c.id):
@@ -126,7 +130,8 @@ def rebuild(conn: Any, *, start: datetime | None = None, end: datetime | None = 
 def backfill_traffic_sums(conn: Any, deltas: Deltas) -> int:
     """Add the traffic rollup of every stored trace to `deltas` (streamed in chunks); returns the traces."""
     trace, n = Trace.__table__, 0
-    for rows in _stream(conn, trace, _TRACE_COLUMNS, [], trace.c.id):
+    present = {c["name"] for c in inspect(conn).get_columns("trace")}  # a migration's own revision
+    for rows in _stream(conn, trace, tuple(c for c in _TRACE_COLUMNS if c in present), [], trace.c.id):
         for r in rows:
             deltas.add_trace(r)
         n += len(rows)
