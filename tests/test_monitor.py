@@ -205,3 +205,16 @@ def test_cli_monitor_tenants_exit_codes_and_json(engine, db_url):
     spiking = runner.invoke(app, args)
     assert spiking.exit_code == 1 and "SPIKE acme" in spiking.output
     assert runner.invoke(app, [*args[:-2], "--days", "0"]).exit_code == 2
+
+
+def test_demo_traffic_has_tenants_and_end_users_and_the_per_tenant_sums_match_the_rollup(demo_any_url):
+    desk = Desk.open(demo_any_url)
+    options = desk.dashboards.filter_options()
+    window = Range(start=options.last_ts - timedelta(days=30), end=options.last_ts + timedelta(seconds=1))
+    per_tenant = desk.monitor.tenant_costs(range=window)
+    assert {r.tenant for r in per_tenant.rows} == {"acme-retail", "globex", "initech", "umbrella"}
+    by_feature = desk.dashboards.costs(range=window, by="feature")  # the traffic rollup
+    assert sum(r.traces for r in per_tenant.rows) == sum(r.traces for r in by_feature.rows)
+    assert sum(r.cost_usd for r in per_tenant.rows) == pytest.approx(sum(r.cost_usd for r in by_feature.rows))
+    users = desk.monitor.injection_users(as_of=options.last_ts)
+    assert all(u.end_user.startswith("user-") for u in users.users)

@@ -45,6 +45,10 @@ GROUNDING_WHEN_WRONG, GROUNDING_BACKGROUND = 0.45, 0.015
 INPUT_GUARDRAILS = (("prompt_injection", 0.006), ("pii_detector", 0.02), ("off_topic", 0.015))
 OUTPUT_GUARDRAILS = (("citation_check", 0.01), ("low_confidence", 0.01))
 POLICY_BLOCK_RATE = 0.003
+# Who each trace was for (tenant, end user): a hash of the trace id, never a draw of the seeded generator,
+# so the story's traces, words and counts are the same as without them.
+TENANTS = ("acme-retail", "acme-retail", "acme-retail", "globex", "globex", "initech", "umbrella")
+END_USERS = 240
 
 
 @dataclass(slots=True)
@@ -163,6 +167,7 @@ def write_traffic(
     event_rows: list[dict[str, Any]] = []
     facts: list[TraceFacts] = []
     for row, truth, events in generate(rng, start, n):
+        row["tenant"], row["end_user"] = parties(row["id"])
         trace_rows.append(row)
         event_rows.extend(events)
         blocked = any(e["action"] == "blocked" for e in events)
@@ -170,10 +175,17 @@ def write_traffic(
         if len(trace_rows) >= 2000:
             _flush(session, counts, trace_rows, event_rows)
     xss, truth = xss_row(n + 1, start + timedelta(days=DAYS - 1, hours=10))
+    xss["tenant"], xss["end_user"] = parties(xss["id"])  # every row of one insert has the same keys
     trace_rows.append(xss)
     facts.append(TraceFacts(xss["id"], xss["ts"], xss["segment"], xss["release"], truth, False))
     _flush(session, counts, trace_rows, event_rows)
     return facts
+
+
+def parties(trace_id: int) -> tuple[str, str]:
+    """The demo trace's tenant and end user (Knuth's multiplicative hash of its id)."""
+    mixed = (trace_id * 2654435761) % 2**32
+    return TENANTS[mixed % len(TENANTS)], f"user-{(mixed >> 8) % END_USERS:03d}"
 
 
 def _flush(session: Session, counts: BuildCounts, trace_rows: list, event_rows: list) -> None:
