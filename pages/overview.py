@@ -47,8 +47,10 @@ if window is not None:
             f"No drift: every PSI below {view.drift.watch} for the week before {formatting.when(window.end)}."
         )
     st.subheader("Retrieval quality (precision@k and recall)")
-    k = int(st.number_input("k (top retrieved chunks)", 1, 100, 5, key="overview_retrieval_k"))
-    quality = session.desk().retrieval.report(k=k)
+    quality = session.desk().retrieval.report()  # at the team's k (setting retrieval.k)
+    k = int(st.number_input("k (top retrieved chunks)", 1, 100, quality.k, key="overview_retrieval_k"))
+    if k != quality.k:
+        quality = session.desk().retrieval.report(k=k)
     if quality.rows:
         st.caption(
             "Over every trace with a relevant set (a golden example's expected chunks, else reviewers' chunk "

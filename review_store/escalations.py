@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from review_store import audit, rubrics
+from review_store import audit, retrieval, rubrics
 from review_store import settings as team_settings
 from review_store.errors import ConflictError, NotFound, ValidationFailed
 from review_store.models import (
@@ -171,7 +171,10 @@ def adjudicate(
         ).first()
         if rubric_id is None:
             raise ConflictError(f"item {item_id} has no labels to adjudicate")
-    clean = rubrics.spec_of(rubrics.get(session, rubric_id)).check_answers(answers)
+    spec = rubrics.spec_of(rubrics.get(session, rubric_id))
+    clean = spec.check_answers(answers)
+    if any(q.kind == rubrics.CHUNKS for q in spec.questions):
+        retrieval.check_marks(spec, clean, session.get(Trace, item.trace_id).context)
     row = Adjudication(
         item_id=item_id,
         adjudicator_id=actor.id,

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from review_store import rubrics
+from review_store import rubrics, settings
 from review_store.errors import ValidationFailed
 from review_store.models import Adjudication, GoldenExample, Label, ReviewItem, Rubric, Trace
 
@@ -227,10 +227,11 @@ def _row(release: str, segment: str | None, group: list[Judged]) -> QualityRow:
 
 
 def retrieval_quality(
-    session: Session, *, k: int = DEFAULT_K, release: str | None = None, segment: str | None = None
+    session: Session, *, k: int | None = None, release: str | None = None, segment: str | None = None
 ) -> QualityReport:
     """Precision@k and recall per release (segment None) and per release and segment, release order then
-    segment order; the one rule the dashboards, the gate and the CLI read."""
+    segment order; the one rule the dashboards, the gate and the CLI read. k None: the team setting."""
+    k = settings.get(session, "retrieval.k").k if k is None else k
     judged = judged_traces(session, k=k, release=release, segment=segment)
     groups: dict[tuple[str, str | None], list[Judged]] = defaultdict(list)
     for j in judged:
@@ -241,7 +242,7 @@ def retrieval_quality(
 
 
 def gate_entry(
-    session: Session, *, metric: str, release: str, k: int = DEFAULT_K
+    session: Session, *, metric: str, release: str, k: int | None = None
 ) -> tuple[dict[str, Any] | None, str]:
     """The gate's evidence for `retrieval_precision_at_k[:segment]` / `retrieval_recall[:segment]` on a
     release: ({"value", "segment"?}, "") or (None, why there is none)."""

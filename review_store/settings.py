@@ -144,6 +144,13 @@ class TenantSpike(SettingModel):
     min_usd: float = Field(1.0, ge=0, le=1e9, description="Window spend below this is never a spike.")
 
 
+class RetrievalK(SettingModel):
+    """The k of retrieval precision@k and recall (review_store.retrieval): the gate's metrics and the
+    default of the Overview section and `review-desk retrieval report`."""
+
+    k: int = Field(5, ge=1, le=100, description="Top retrieved chunks judged for precision@k and recall.")
+
+
 SCHEMAS: dict[str, type[SettingModel]] = {
     "judge.trust": JudgeTrust,
     "escalation.sla_hours": EscalationSla,
@@ -154,6 +161,7 @@ SCHEMAS: dict[str, type[SettingModel]] = {
     "retention.raw_traces": RawRetention,
     "monitor.injection": InjectionMonitor,
     "monitor.tenant_spike": TenantSpike,
+    "retrieval.k": RetrievalK,
 }
 DEFAULTS: dict[str, SettingModel] = {key: schema() for key, schema in SCHEMAS.items()}
 
@@ -221,6 +229,8 @@ def get(session: Session, key: Literal["retention.raw_traces"]) -> RawRetention:
 def get(session: Session, key: Literal["monitor.injection"]) -> InjectionMonitor: ...
 @overload
 def get(session: Session, key: Literal["monitor.tenant_spike"]) -> TenantSpike: ...
+@overload
+def get(session: Session, key: Literal["retrieval.k"]) -> RetrievalK: ...
 @overload
 def get(session: Session, key: str) -> SettingModel: ...
 def get(session: Session, key: str) -> SettingModel:

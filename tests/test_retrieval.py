@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from review_store import golden, queue, retrieval, rubrics
+from review_store import escalations, golden, queue, retrieval, rubrics
+from review_store import settings as team_settings
 from review_store.cli import app
 from review_store.db import session_scope
 from review_store.desk import Desk
 from review_store.errors import ValidationFailed
-from review_store.models import Adjudication, GoldenExample, ReviewItem
+from review_store.models import GoldenExample, ReviewItem
 from review_store.releases.gate import create_gate_policy, evaluate
 from tests.factories import make_trace, make_user
 
@@ -87,7 +88,7 @@ def _world(engine) -> dict:
         return {"rubric": rubric.id, "reviewers": reviewers, "item": item.id, "b": b.external_id}
 
 
-def _label(engine, world, reviewer, marks):
+def _label(engine, world, reviewer, marks, helpful="yes"):
     with session_scope(engine) as s:
         assert queue.next_item(s, actor=reviewer).id == world["item"]
     with session_scope(engine) as s:
@@ -96,7 +97,7 @@ def _label(engine, world, reviewer, marks):
             actor=reviewer,
             item_id=world["item"],
             rubric_id=world["rubric"],
-            answers={"helpful": "yes", "relevant": marks},
+            answers={"helpful": helpful, "relevant": marks},
         )
 
 
@@ -134,7 +135,7 @@ def test_report_per_release_and_segment_gate_and_cli(engine, db_url):
     only = Desk.open(db_url).retrieval.report(release="r1", segment="refunds", k=3)
     assert [(r.segment, r.precision_at_k) for r in only.rows] == [(None, 0.5), ("refunds", 0.5)]
 
-    with session_scope(engine) as s:  # the gate reads the same function at k = DEFAULT_K (5)
+    with session_scope(engine) as s:  # the gate reads the same function at the setting's k (default 5)
         create_gate_policy(
             s,
             actor=make_user(s, role="lead"),
@@ -155,9 +156,14 @@ def test_report_per_release_and_segment_gate_and_cli(engine, db_url):
     ]
     assert r1.rows[1].segment == "refunds" and not r1.passed
     assert not r3.passed and all(row.value is None and "no evidence" in row.note for row in r3.rows)
+    with session_scope(engine) as s:  # the team's k moves the gate, the report's default and the CLI's
+        team_settings.put(s, actor=make_user(s, role="lead"), key="retrieval.k", value={"k": 3})
+    with Session(engine) as s:
+        assert evaluate(s, release="r1", runs=[]).rows[0].value == pytest.approx(5 / 12)
+    assert Desk.open(db_url).retrieval.report().k == 3
 
     runner = CliRunner()
-    out = runner.invoke(app, ["--db", db_url, "retrieval", "report", "--release", "r1", "--k", "3", "--json"])
+    out = runner.invoke(app, ["--db", db_url, "retrieval", "report", "--release", "r1", "--json"])
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["k"] == 3 and data["rows"][0]["precision_at_k"] == pytest.approx(5 / 12)
@@ -171,18 +177,19 @@ def test_report_per_release_and_segment_gate_and_cli(engine, db_url):
 
 def test_adjudicated_marks_settle_the_relevant_set(engine, db_url):
     world = _world(engine)
-    _label(engine, world, world["reviewers"][0], ["p"])
+    for reviewer, helpful in zip(world["reviewers"], ("yes", "no", "yes"), strict=True):
+        _label(engine, world, reviewer, ["p"], helpful)  # "helpful" disagrees: the item goes to a lead
     with session_scope(engine) as s:
-        s.add(
-            Adjudication(
-                item_id=world["item"],
-                adjudicator_id=world["reviewers"][1].id,
-                rubric_id=world["rubric"],
-                answers={"helpful": "yes", "relevant": ["q"]},
-            )
-        )
+        lead = make_user(s, role="lead")
+        assert s.get(ReviewItem, world["item"]).status == "adjudication"
+    settle = {"helpful": "yes", "relevant": ["zz"]}
+    with session_scope(engine) as s, pytest.raises(ValidationFailed, match="'zz' not among"):
+        escalations.adjudicate(s, actor=lead, item_id=world["item"], answers=settle)
+    with session_scope(engine) as s:
+        escalations.adjudicate(s, actor=lead, item_id=world["item"], answers={**settle, "relevant": ["q"]})
     row = Desk.open(db_url).retrieval.report(release="r1", segment="refunds", k=1).rows[1]
     assert (row.from_review, row.precision_at_k, row.recall) == (1, 0.0, 0.0)  # q is ranked 2nd
+    assert Desk.open(db_url).retrieval.report(release="r1", segment="refunds", k=2).rows[1].recall == 1.0
 
 
 def test_golden_expected_chunks_import_export_and_hash(engine):

@@ -44,8 +44,10 @@ def test_thresholds_tab_is_a_form_per_setting(monkeypatch, db_url):
         "Save retention.raw_traces",
         "Save monitor.injection",
         "Save monitor.tenant_spike",
+        "Save retrieval.k",
     }
     assert at.number_input(key="setting_retention.raw_traces_days_default").value == 90
+    assert at.number_input(key="setting_retrieval.k_k_default").value == 5
     assert at.selectbox(key="setting_rollback.rule_mode_default").options == ["suggest", "auto"]
     assert at.number_input(key="setting_judge.trust_trusted_alpha_default").value == 0.8
     assert at.number_input(key="setting_judge.trust_min_items_default").value == 50

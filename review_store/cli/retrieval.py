@@ -39,7 +39,11 @@ def register(app: typer.Typer) -> None:
     def report(
         release: str = typer.Option(None, "--release", help="Only this release."),
         segment: str = typer.Option(None, "--segment", help="Only this segment."),
-        k: int = typer.Option(5, "--k", help="Precision and recall at the top k retrieved chunks (1..100)."),
+        k: int = typer.Option(
+            None,
+            "--k",
+            help="Precision and recall at the top k chunks (1..100); default: setting retrieval.k.",
+        ),
         as_json: bool = json_option(),
     ) -> None:
         """Precision@k and recall per release and segment, over golden examples with expected_chunks and

@@ -12,9 +12,10 @@ from review_store.desk.base import Part
 
 class RetrievalPart(Part):
     def report(
-        self, *, release: str | None = None, segment: str | None = None, k: int = retrieval.DEFAULT_K
+        self, *, release: str | None = None, segment: str | None = None, k: int | None = None
     ) -> views.RetrievalReportView:
-        """Precision@k and recall of the judged traces (golden expected_chunks, reviewers' chunk marks)."""
+        """Precision@k and recall of the judged traces (golden expected_chunks, reviewers' chunk marks);
+        k None: the "retrieval.k" team setting."""
         with self._read() as session:
             report = retrieval.retrieval_quality(session, k=k, release=release, segment=segment)
         return views.RetrievalReportView(

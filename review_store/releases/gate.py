@@ -201,7 +201,7 @@ def evaluate(
 
     A threshold on `tier1_pass_rate` reads `checks` (the release's newest tier-1 check run) instead; one on
     `retrieval_precision_at_k` or `retrieval_recall` (optionally `:<segment>`) reads the release's
-    retrieval quality (review_store.retrieval.retrieval_quality, k = retrieval.DEFAULT_K).
+    retrieval quality (review_store.retrieval.retrieval_quality at the "retrieval.k" setting's k).
 
     Judge-scored metrics count only when the judge is trusted for that question, in the metric's segment
     when it has one (`judge.agreement.judge_trust`, the one trust rule the Agreement page and CLI show);
