@@ -7,6 +7,7 @@ audit event commit or roll back together. The chain is keyed with a secret kept 
 
 from __future__ import annotations
 
+from review_store.audit.append import record
 from review_store.audit.chain import (
     ANCHOR_ACTION,
     GENESIS_HASH,
@@ -16,7 +17,6 @@ from review_store.audit.chain import (
     count_events,
     last_event,
     list_events,
-    record,
     verify,
 )
 from review_store.audit.keys import AuditKey, AuditKeyMissing

@@ -1,4 +1,4 @@
-"""Append to and verify the keyed hash chain.
+"""The keyed hash chain: what an event's hash covers, and verifying the whole chain (append.py appends).
 
 Each event's hash is HMAC-SHA256(chain key, prev_hash + canonical JSON of the event); the head (last
 seq, its hash, the key id) is mirrored in the `setting` table with its own HMAC, so deleting the newest
@@ -16,19 +16,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
 from review_store.audit import keys
 from review_store.audit.keys import AuditKey
 from review_store.hashing import canonical_json
-from review_store.models import AuditEvent, Setting, utcnow
-from review_store.permissions import Actor
+from review_store.models import AuditEvent, Setting
 
 GENESIS_HASH = "0" * 64
 HEAD_KEY = "audit.head"
 ANCHOR_ACTION = "audit.anchor"
-_PG_LOCK_KEY = 7_204_118  # any constant; serialises appends so the chain never forks
 
 
 def event_body(
@@ -68,113 +66,6 @@ def url_of(session: Session) -> str:
     bind = session.get_bind()
     engine = getattr(bind, "engine", bind)
     return engine.url.render_as_string(hide_password=False)
-
-
-def _lock_head(session: Session) -> Setting | None:
-    """Serialise appends so the chain never forks; returns the head row (None before the first event).
-
-    The head row is locked until commit (PostgreSQL: SELECT ... FOR UPDATE; SQLite: every write
-    transaction starts with BEGIN IMMEDIATE, db.py), one round trip that also reads the row the append
-    rewrites. Only before the head exists is there no row to lock: then a transaction-level advisory lock
-    serialises the appenders, and the head is read again once it is held (the one we waited for may have
-    written it)."""
-    query = select(Setting).where(Setting.key == HEAD_KEY).execution_options(populate_existing=True)
-    if session.get_bind().dialect.name != "postgresql":
-        return session.exec(query).first()
-    query = query.with_for_update()
-    head = session.exec(query).first()
-    if head is None:
-        session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY))
-        head = session.exec(query).first()
-    return head
-
-
-def _append(
-    session: Session, key: AuditKey, last: AuditEvent | None, *, actor: str, action: str, entity: str,
-    entity_id: str, payload: str,
-) -> AuditEvent:  # fmt: skip
-    seq = (last.seq or 0) + 1 if last else 1
-    prev_hash = last.hash if last else GENESIS_HASH
-    ts = utcnow()
-    body = event_body(
-        seq=seq, ts=ts, actor=actor, action=action, entity=entity, entity_id=entity_id, payload=payload
-    )
-    event = AuditEvent(
-        seq=seq,
-        ts=ts,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        payload=payload,
-        prev_hash=prev_hash,
-        hash=keyed_hash(key, prev_hash, body),
-    )
-    session.add(event)
-    return event
-
-
-def record(
-    session: Session,
-    *,
-    actor: Actor | str,
-    action: str,
-    entity: str,
-    entity_id: Any = "",
-    payload: dict[str, Any] | None = None,
-    key: AuditKey | None = None,
-) -> AuditEvent:
-    """Append one event to the chain in the caller's transaction (the caller commits).
-
-    The key comes from `keys.require` (laptop mode creates it; team mode raises AuditKeyMissing, so the
-    caller's whole change rolls back). An unkeyed tail left by an older version is anchored first.
-    """
-    key = key or keys.require(url_of(session))
-    head = _lock_head(session)
-    actor_name = actor if isinstance(actor, str) else actor.username
-    payload = _with_origin(actor, actor_name, payload)
-    last = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
-    if last is not None and _is_unkeyed(key, last):
-        anchor = canonical_json({"key_id": key.key_id, "unkeyed_events": last.seq})
-        last = _append(session, key, last, actor="system", action=ANCHOR_ACTION, entity="audit",
-                       entity_id="chain", payload=anchor)  # fmt: skip
-    event = _append(
-        session, key, last, actor=actor_name, action=action, entity=entity, entity_id=str(entity_id),
-        payload=canonical_json(payload or {}),
-    )  # fmt: skip
-    value = {"seq": event.seq, "hash": event.hash, "key_id": key.key_id}
-    value["mac"] = head_mac(key, event.seq or 0, event.hash)
-    if head is None:
-        session.add(Setting(key=HEAD_KEY, value=value, updated_by="audit"))
-    else:
-        head.value = value
-        head.updated_at = event.ts
-        session.add(head)
-    session.flush()
-    return event
-
-
-def _with_origin(
-    actor: Actor | str, actor_name: str, payload: dict[str, Any] | None
-) -> dict[str, Any] | None:
-    """Where a call came from when not the browser: a CLI token's prefix, or the OS user and host of a
-    credential-less command (recorded as "system")."""
-    from review_store.permissions import presented
-
-    origin = None if isinstance(actor, str) else actor.origin
-    if origin is None and actor_name == "system":
-        shown = presented()
-        origin = shown.origin if shown else None
-    if origin is None or (payload and "origin" in payload):
-        return payload
-    return {**(payload or {}), "origin": origin}
-
-
-def _is_unkeyed(key: AuditKey, event: AuditEvent) -> bool:
-    body = event_text(event)
-    return keyed_hash(key, event.prev_hash, body) != event.hash and (
-        plain_hash(event.prev_hash, body) == event.hash
-    )
 
 
 @dataclass(frozen=True)

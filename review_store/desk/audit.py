@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from review_store.audit import append as audit_append
 from review_store.audit import chain, keys
 from review_store.audit import checkpoint as checkpoints
 from review_store.audit.export import event_rows, to_csv, to_jsonl
@@ -179,7 +180,7 @@ class AuditPart(Part):
             last = chain.last_event(session)
             keyed = last is None or chain.keyed_hash(key, last.prev_hash, chain.event_text(last)) == last.hash
             if created or not keyed:
-                event = chain.record(session, actor=who or actor, action="audit.key_init", entity="audit",
+                event = audit_append.record(session, actor=who or actor, action="audit.key_init", entity="audit",
                                      entity_id="key", payload={"key_id": key.key_id, "created": created},
                                      key=key)  # fmt: skip
                 anchored = event.seq

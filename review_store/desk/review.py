@@ -169,7 +169,8 @@ class ReviewPart(Part):
                 client_key=client_key,
                 source=source,
             )
-            return _label_view(label, who.username)
+        # the view is built after the commit: the audit head stays locked until then (audit/append.py)
+        return _label_view(label, who.username)
 
     def after_submit(self, *, actor: Actor, item_id: int) -> AfterSubmit:
         """The reviewer's stored answers beside every judge verdict on the trace, agreement marked by the

@@ -26,7 +26,18 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, and_, bindparam, exists, func, insert, literal, text
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    union_all,
+)
 from sqlmodel import Session, col, select
 
 from review_store.config import get_settings
@@ -117,6 +128,7 @@ class _Claim:
     serving: Any
     lease: Any
     held: Any
+    lookup: Any  # PostgreSQL: held, assigned and serving in one statement (None on SQLite)
 
 
 @cache
@@ -150,7 +162,23 @@ def _statements(pg: bool) -> _Claim:
         .order_by(col(Assignment.leased_at))
         .limit(1)
     )
-    return _Claim(assigned=assigned, serving=serving, lease=lease, held=held)
+    lookup = _pg_lookup(held, assigned, serving) if pg else None
+    return _Claim(assigned=assigned, serving=serving, lease=lease, held=held, lookup=lookup)
+
+
+def _pg_lookup(held, assigned, serving):
+    """One round trip instead of three: the held item, else the first assigned, else the first serving
+    candidate, each a CTE read in that order under LIMIT 1, so a later one runs only if the earlier ones
+    found nothing (and only the candidate returned is locked). Each row says which it is (`kind`). The
+    row found turns the claim's transaction to asynchronous commit (set_config ... is_local, i.e. SET
+    LOCAL): it writes a lease and nothing else, or nothing at all for a held item (see next_item)."""
+    async_commit = func.set_config("synchronous_commit", "off", True).label("async_commit")
+    parts = [
+        select(query.add_columns(literal(kind).label("kind"), async_commit).cte(kind))
+        for kind, query in (("held", held), ("assigned", assigned), ("serving", serving))
+    ]
+    both = union_all(*parts).limit(1)
+    return select(ReviewItem, literal_column("kind")).from_statement(both)
 
 
 def next_item(session: Session, *, actor: Actor, now: datetime | None = None) -> ReviewItem | None:
@@ -164,25 +192,23 @@ def next_item(session: Session, *, actor: Actor, now: datetime | None = None) ->
     if actor.id is None:
         raise ValidationFailed("next_item: the actor has no user id")
     now = now_or_clock(now)
-    statements = _statements(is_pg(session))
+    pg = is_pg(session)
+    statements = _statements(pg)
     params: dict[str, Any] = {"me": actor.id, "now": now, "tried": []}
-    held = session.exec(statements.held, params=params).first()
-    if held is not None:
-        return held
     expires = now + timedelta(minutes=get_settings().lease_minutes)
-    if is_pg(session):
-        # The claim's transaction writes the lease and nothing else, so its commit need not wait for the
-        # WAL flush (a few ms of fsync on every claim): a crash can only forget the newest leases, whose
-        # items are then served again. A label is a decision and commits durably, and its WAL flush
-        # covers the lease committed before it. (SQLite in WAL mode with synchronous=NORMAL already
-        # commits without a sync, db.py.)
-        session.exec(text("SET LOCAL synchronous_commit = off"))
-    for _ in range(50):
-        item = session.exec(statements.assigned, params=params).first()
-        if item is None:
-            item = session.exec(statements.serving, params=params).first()
-        if item is None:
-            return None
+    # On PostgreSQL the claim's transaction writes the lease and nothing else, so its commit need not
+    # wait for the WAL flush (a few ms of fsync on every claim): a crash can only forget the newest
+    # leases, whose items are then served again. A label is a decision and commits durably, and its WAL
+    # flush covers the lease committed before it. The lookup sets that (_pg_lookup). (SQLite in WAL mode
+    # with synchronous=NORMAL already commits without a sync, db.py.)
+    for attempt in range(50):
+        if pg:
+            row = session.exec(statements.lookup, params=params).first()
+            item, kind = (None, None) if row is None else row
+        else:
+            item, kind = _lookup_sqlite(session, statements, params, held=attempt == 0)
+        if item is None or kind == "held":
+            return item
         # a lease is bookkeeping, not a decision: it is not audited (a label is)
         lease = {**params, "item": item.id, "expires": expires}
         # Core execution on the session's transaction: the ORM would read the parameters as rows to insert
@@ -190,3 +216,16 @@ def next_item(session: Session, *, actor: Actor, now: datetime | None = None) ->
             return item
         params["tried"].append(item.id)  # a claim committed since our snapshot took the last free slot
     return None
+
+
+def _lookup_sqlite(session: Session, statements: _Claim, params: dict[str, Any], *, held: bool):
+    """The held item, else the first assigned, else the first serving candidate, one query each (the
+    write lock BEGIN IMMEDIATE took already serialises the claim)."""
+    if held:
+        item = session.exec(statements.held, params=params).first()
+        if item is not None:
+            return item, "held"
+    item = session.exec(statements.assigned, params=params).first()
+    if item is None:
+        item = session.exec(statements.serving, params=params).first()
+    return item, "candidate"
