@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlmodel import Session, create_engine
 
 from review_store.config import Settings, database_url
@@ -60,7 +61,36 @@ def make_engine(url: str | None = None, *, echo: bool = False, workers: int | No
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     pool_size = max(5, workers + 1) if workers else 5
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=10)
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+PING_AFTER_IDLE_S = 1.0
+
+
+def _note_checkin(_dbapi_connection, record) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    """SQLAlchemy's pool_pre_ping, for a pooled PostgreSQL connection idle for a second or more only: one
+    given back a moment ago is alive, and a ping is a round trip on every transaction (a claim is four
+    without it). A connection that fails the ping is replaced before use; one the server dropped within
+    the last second fails its first statement, which reaches the caller as DatabaseUnavailable ("nothing
+    was kept, please resubmit"; translate_db_error) and is not reused."""
+    idle_since = record.info.get("idle_since")
+    if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+    except Exception as exc:
+        raise DisconnectionError("the pooled connection failed its ping") from exc
 
 
 @lru_cache(maxsize=8)

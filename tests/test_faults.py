@@ -137,3 +137,23 @@ def test_judge_provider_down_records_errors_and_pages_still_work(monkeypatch, de
     at.switch_page(page("overview")).run()
     assert not at.exception
     engine.dispose()
+
+
+def test_a_pooled_postgres_connection_dropped_while_idle_is_replaced_before_use(pg_database_url, monkeypatch):
+    """The pool pings a connection idle for PING_AFTER_IDLE_S or more before handing it out (db.py): one
+    whose backend the server terminated meanwhile is replaced, and the caller never sees the loss."""
+    from sqlalchemy import create_engine, text
+
+    from review_store import db
+
+    engine = make_engine(pg_database_url)
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    killer = create_engine(pg_database_url, isolation_level="AUTOCOMMIT")
+    with killer.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    killer.dispose()
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)  # the connection counts as idle long enough
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+    engine.dispose()
