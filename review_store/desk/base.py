@@ -20,6 +20,8 @@ from review_store.db import read_session, session_scope
 from review_store.permissions import Actor, refresh_actor
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from review_store.desk import Desk
 
 
@@ -95,3 +97,16 @@ def decode_cursor(cursor: str | None) -> int:
             "cursor: not a cursor this API returned (pass next_cursor unchanged)"
         ) from None
     return value
+
+
+def read_text_file(path: Path) -> str:
+    """A file the caller named (a manifest, an eval job's outputs), as UTF-8 text; ValidationFailed says
+    which file and what is wrong with it."""
+    from review_store.errors import ValidationFailed
+
+    if not path.is_file():
+        raise ValidationFailed(f"{path}: no such file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc

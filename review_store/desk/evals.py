@@ -10,8 +10,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from review_store.desk import eval_views as views
-from review_store.desk.base import Part
-from review_store.errors import ValidationFailed
+from review_store.desk.base import Part, read_text_file
 from review_store.evals import records, runner, stack
 from review_store.models import CheckRun
 from review_store.permissions import Actor
@@ -47,15 +46,6 @@ def _run_view(session: Session, run: CheckRun, release: str) -> views.CheckRunVi
     )
 
 
-def _read_outputs(path: Path) -> str:
-    if not path.is_file():
-        raise ValidationFailed(f"{path}: no such file")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-
-
 class EvalsPart(Part):
     def run(
         self, *, actor: Actor, release: str, outputs: Path | None = None, recent: int = 0
@@ -65,7 +55,7 @@ class EvalsPart(Part):
         parsed, source = None, "store"
         if outputs is not None:
             source = str(outputs)
-            parsed = runner.parse_outputs(_read_outputs(outputs), source=source)
+            parsed = runner.parse_outputs(read_text_file(outputs), source=source)
         with self._write(actor) as (session, who):
             run = runner.run_checks(
                 session, actor=who, release=release, outputs=parsed, outputs_source=source, recent=recent

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from review_store.desk import release_builders as build
 from review_store.desk import release_views as views
-from review_store.desk.base import Part
+from review_store.desk.base import Part, read_text_file
 from review_store.desk.release_bundles import BundleMethods
 from review_store.errors import ValidationFailed
 from review_store.permissions import SYSTEM, Actor, refresh_actor
@@ -229,7 +229,7 @@ class ReleasesPart(BundleMethods, Part):
         notes: str | None = None,
     ) -> views.ReleaseDetail:
         """Register a candidate from a manifest file, named `name`, else its `name:`, else the file name."""
-        text = _read_text(path)
+        text = read_text_file(path)
         own, _ = manifests.read_manifest(text, source=str(path))
         return self.create(
             actor=actor,
@@ -378,12 +378,3 @@ def _routing(session: Session) -> views.Routing:
         canary=canary,
         known_good=good.name if good is not None else None,
     )
-
-
-def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise ValidationFailed(f"{path}: no such file")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
