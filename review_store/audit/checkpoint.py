@@ -53,16 +53,27 @@ def make(key: AuditKey, *, seq: int, digest: str, at: datetime) -> Checkpoint:
     return Checkpoint(seq, digest, created, key.key_id, signature)
 
 
-def parse(text: str, *, where: str) -> Checkpoint:
-    """Read a checkpoint file's text; ValidationFailed names the file and the field."""
+def read_document(text: str | bytes, *, where: str, fmt: str, version: int, noun: str, kind: str) -> dict:
+    """The JSON object of a signed file this desk writes (a checkpoint, a release bundle): ValidationFailed,
+    naming the file, when it is not JSON, not of `fmt` or of another version."""
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(f"{where}: not a checkpoint (invalid JSON: {exc})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ValidationFailed(f"{where}: not a review-desk audit checkpoint (format is not {FORMAT!r})")
-    if data.get("version") != VERSION:
-        raise ValidationFailed(f"{where}: version: unsupported checkpoint version {data.get('version')!r}")
+        raise ValidationFailed(f"{where}: not a {noun} (invalid JSON: {exc})") from None
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        raise ValidationFailed(f"{where}: not a review-desk {kind} (format is not {fmt!r})")
+    if data.get("version") != version:
+        raise ValidationFailed(
+            f"{where}: version: unsupported {noun.split()[-1]} version {data.get('version')!r}"
+        )
+    return data
+
+
+def parse(text: str, *, where: str) -> Checkpoint:
+    """Read a checkpoint file's text; ValidationFailed names the file and the field."""
+    data = read_document(
+        text, where=where, fmt=FORMAT, version=VERSION, noun="checkpoint", kind="audit checkpoint"
+    )
     fields: dict[str, Any] = {}
     for name, kind in (("seq", int), ("hash", str), ("created_at", str), ("key_id", str),
                        ("signature", str)):  # fmt: skip

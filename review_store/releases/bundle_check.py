@@ -17,12 +17,11 @@ the bundle is what the store said, signed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from review_store.audit import signing
-from review_store.errors import ValidationFailed
+from review_store.audit.checkpoint import read_document
 from review_store.hashing import canonical_json, content_hash
 
 FORMAT = "review-desk-release-bundle"
@@ -77,15 +76,9 @@ class BundleCheck:
 
 def parse(text: str | bytes, *, source: str) -> dict[str, Any]:
     """The bundle's JSON object; ValidationFailed (unreadable, exit 2) when it is not a bundle at all."""
-    try:
-        body = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(f"{source}: not a release bundle (invalid JSON: {exc})") from None
-    if not isinstance(body, dict) or body.get("format") != FORMAT:
-        raise ValidationFailed(f"{source}: not a review-desk release bundle (format is not {FORMAT!r})")
-    if body.get("version") != VERSION:
-        raise ValidationFailed(f"{source}: version: unsupported bundle version {body.get('version')!r}")
-    return body
+    return read_document(
+        text, where=source, fmt=FORMAT, version=VERSION, noun="release bundle", kind="release bundle"
+    )
 
 
 def _text(value: Any) -> str | None:
