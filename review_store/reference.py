@@ -8,8 +8,9 @@ the reviewer's answer):
   labels for a rating question (a half-point median stays its own value: 3.5 between 3 and 4), the
   majority for any other kind (a tie has no reference: None, never an arbitrary pick);
 - disagreement: rating answers 2 or more points apart (adjacent points are a near miss, not a
-  disagreement), any other answers not all equal; free text and chunk relevance marks (scored by
-  review_store.retrieval, a chunk per chunk) never disagree.
+  disagreement), any other answers not all equal (a pairwise answer by its choice, a / b / tie, not its
+  reason); free text and chunk relevance marks (scored by review_store.retrieval, a chunk per chunk)
+  never disagree.
 
 Blank answers (None, "") are not opinions: they are ignored by both rules.
 """
@@ -35,6 +36,8 @@ def _key(question: Question, value: Any) -> str:
     """Equality key of an answer: a multi-label answer is a set (order does not matter)."""
     if question.kind in ("multi_label", "chunks") and isinstance(value, list | tuple):
         value = sorted({canonical_json(v) for v in value})
+    if question.kind == "pairwise":  # the choice, not the reason: {"choice": "a", ...} agrees with "a"
+        value = value.get("choice") if isinstance(value, dict) else value
     return canonical_json(value)
 
 

@@ -20,7 +20,16 @@ from review_store.permissions import Actor, require
 # means none was). Read by review_store.retrieval for precision@k and recall; the ids are checked against
 # the trace's context when a label is saved (queue.labels), since a rubric knows no trace.
 CHUNKS = "chunks"
-KINDS = ("rating", "label", "multi_label", "text", CHUNKS)
+# "pairwise": which of two outputs for the same input is better, as shown on screen: {"choice": "a" | "b" |
+# "tie", "reason": text}. It applies to an item whose trace has a shadow pair (a candidate release's shadow
+# trace answering the same input, review_store.pairwise.pairs.pair_for_trace); elsewhere it is left blank.
+# A rubric knows no trace, so whether it applies (required there, refused elsewhere) is checked when a
+# label is saved (review_store.pairwise.answers.check_applies). The stored choice is the screen position;
+# review_store.pairwise maps it to the candidate's outcome when it is read.
+PAIRWISE = "pairwise"
+PAIRWISE_CHOICES = ("a", "b", "tie")
+REASON_MAX_CHARS = 2000
+KINDS = ("rating", "label", "multi_label", "text", CHUNKS, PAIRWISE)
 ANCHOR_MAX_CHARS = 120  # an anchor is a label on a scale point, not a guideline
 
 
@@ -133,6 +142,8 @@ class Question:
         """The answer normalised to its stored form; ValidationFailed names the valid choices."""
         if self.kind == CHUNKS and isinstance(value, list | tuple) and not value:
             return []  # "none of the chunks was relevant" is an answer, not a blank
+        if self.kind == PAIRWISE and (value is None or value == "" or value == {}):
+            return None  # required only where a shadow pair exists: checked with the trace (see PAIRWISE)
         if value is None or value == "" or value == []:
             if self.required:
                 raise ValidationFailed(f"{self.key}: an answer is required")
@@ -157,12 +168,39 @@ class Question:
             if bad:
                 raise ValidationFailed(f"{self.key}: {bad!r} not among {', '.join(self.options)}")
             return sorted({str(v) for v in values}, key=self.options.index)
+        if self.kind == PAIRWISE:
+            return self._check_pairwise(value)
         if self.kind == CHUNKS:
             values = [value] if isinstance(value, str) else value
             if not isinstance(values, list | tuple) or not all(isinstance(v, str) and v for v in values):
                 raise ValidationFailed(f"{self.key}: {value!r} is not a list of chunk ids")
             return list(dict.fromkeys(values))
         return str(value)
+
+    def _check_pairwise(self, value: Any) -> dict[str, str]:
+        if not isinstance(value, dict):
+            raise ValidationFailed(
+                f"{self.key}: a pairwise answer is {{'choice': a | b | tie, 'reason': text}}, got {value!r}"
+            )
+        unknown = set(value) - {"choice", "reason"}
+        if unknown:
+            raise ValidationFailed(f"{self.key}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+        choice = value.get("choice")
+        choice = choice.strip().lower() if isinstance(choice, str) else choice
+        if choice not in PAIRWISE_CHOICES:
+            raise ValidationFailed(
+                f"{self.key}: choice {value.get('choice')!r} is not one of a (A is better), b (B is better), "
+                "tie"
+            )
+        reason = value.get("reason")
+        reason = reason.strip() if isinstance(reason, str) else ""
+        if not reason:
+            raise ValidationFailed(f"{self.key}: give a reason for the choice (what made one output better)")
+        if len(reason) > REASON_MAX_CHARS:
+            raise ValidationFailed(
+                f"{self.key}: the reason has {len(reason)} characters; keep it to {REASON_MAX_CHARS}"
+            )
+        return {"choice": choice, "reason": reason}
 
     def score(self, value: Any) -> float | None:
         """Numeric form of an answer for aggregates: ratings only."""

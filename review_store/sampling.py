@@ -63,7 +63,8 @@ class SampleResult:
 
 def _conditions(queue: str, segment: str | None, since: datetime | None, until: datetime | None) -> list:
     taken = exists().where(ReviewItem.trace_id == Trace.id, ReviewItem.queue == queue)
-    conditions = [~taken]
+    # a shadow trace is reviewed beside its production trace (a pairwise question), never on its own
+    conditions = [~taken, col(Trace.shadow_of).is_(None)]
     if segment:
         conditions.append(Trace.segment == segment)
     if since:

@@ -217,6 +217,15 @@ def test_rating_anchors_travel_in_the_argilla_description(client):
     assert questions["tone"].values == [1, 2, 3, 4, 5]
 
 
+def test_a_pairwise_question_stays_on_the_desk(client):
+    spec = RubricSpec.from_dicts(
+        "mig", [{"key": "correctness", "kind": "rating"}, {"key": "better", "kind": "pairwise"}]
+    )
+    settings = am.build_settings(spec, overlap_k=1, client=client)
+    assert [q.name for q in settings.questions] == ["correctness"]  # one output per record: no A/B here
+    settings.validate()
+
+
 def test_rating_outside_argilla_range_is_refused(client):
     spec = RubricSpec.from_dicts("wide", [{"key": "score", "kind": "rating", "min": 1, "max": 20}])
     with pytest.raises(ValidationFailed, match="0 to 10"):

@@ -4,7 +4,8 @@ rubric question -> rg.RatingQuestion / LabelQuestion / MultiLabelQuestion / Text
 the rating scale's anchors as description); trace -> rg.TextField values (input, output, context as text)
 and metadata (segment, release, model); judge verdict -> rg.Suggestion (agent = judge config name@version,
 score = confidence); overlap k -> rg.TaskDistribution(min_submitted=k); submitted rg.Response values ->
-label answers.
+label answers. A pairwise question (two outputs side by side) has no Argilla record shape here: it is
+left out of the dataset and answered on the desk's Review page; a pulled label leaves it blank.
 
 The SDK looks up a client even to build a field or a question, so the builders take one explicitly.
 """
@@ -17,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from review_store.errors import ValidationFailed
-from review_store.rubrics import Question, RubricSpec
+from review_store.rubrics import PAIRWISE, Question, RubricSpec
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -86,7 +87,7 @@ def build_settings(
     ]
     return rg.Settings(
         fields=fields,
-        questions=[question_for(q, client=client) for q in spec.questions],
+        questions=[question_for(q, client=client) for q in spec.questions if q.kind != PAIRWISE],
         metadata=metadata,
         guidelines=guidelines or f"Rubric {spec.name}: answer every question; guidelines are under each one.",
         distribution=rg.TaskDistribution(min_submitted=overlap_k),

@@ -30,6 +30,9 @@ from review_store.desk.review_views import (
     ItemSummary,
     JudgeComparison,
     LabelView,
+    PairOutcome,
+    PairReveal,
+    PairView,
     Progress,
     QueueProgress,
     ReviewerProgress,
@@ -40,13 +43,52 @@ from review_store.desk.review_views import (
 from review_store.desk.rubrics import rubric_view
 from review_store.errors import ConflictError
 from review_store.models import Label, ReviewItem, Rubric, Trace, User
+from review_store.pairwise.answers import choice_of, outcome_of, pairwise_keys, reason_of
+from review_store.pairwise.pairs import pair_for_trace
 from review_store.permissions import Actor, require
 from review_store.queue import listing
 
 DECISIONS = escalations.DECISIONS  # return_to_queue | confirmed_problem | no_problem
 
 
-def _card(session: Session, item_id: int) -> ItemCard:
+def _pair_view(session: Session, item_id: int, trace_id: int, rubric: Rubric | None) -> PairView | None:
+    found = pair_for_trace(session, trace_id=trace_id)
+    if found is None:
+        return None
+    a, b = session.get(Trace, found.pair.a_trace_id), session.get(Trace, found.pair.b_trace_id)
+    keys = pairwise_keys(rubrics.spec_of(rubric)) if rubric is not None else ()
+    return PairView(item_id=item_id, questions=keys, input=a.input, output_a=a.output, output_b=b.output)
+
+
+def _pair_reveal(session: Session, item_id: int, trace_id: int, answers: dict, spec) -> PairReveal | None:
+    found = pair_for_trace(session, trace_id=trace_id)
+    if found is None:
+        return None
+    rows = []
+    for key in pairwise_keys(spec):
+        value = answers.get(key)
+        outcome = outcome_of(value, found)
+        if outcome is None:
+            continue
+        winner = "tie" if outcome == "tie" else found.release_of(choice_of(value))
+        rows.append(
+            PairOutcome(
+                question=key, choice=choice_of(value), reason=reason_of(value), winner=winner, outcome=outcome
+            )
+        )
+    return PairReveal(
+        item_id=item_id,
+        release_a=found.release_of("a"),
+        release_b=found.release_of("b"),
+        candidate=found.candidate,
+        baseline=found.baseline,
+        answers=tuple(rows),
+    )
+
+
+def _card(session: Session, item_id: int, rubric: Rubric | None = None) -> ItemCard:
+    """The item's card; its shadow pair (PairView) is looked up for any item, and names the pairwise
+    questions of `rubric` when one is given."""
     view = queue.item_view(session, item_id=item_id)
     trace = view["trace"]
     return ItemCard(
@@ -61,12 +103,13 @@ def _card(session: Session, item_id: int) -> ItemCard:
             markable=tuple(retrieval.chunk_ids(trace["context"])),
         ),
         guardrails=tuple(GuardrailHit(**g) for g in view["guardrails"]),
+        pair=_pair_view(session, item_id, trace["id"], rubric),
     )
 
 
 def _claim_view(session: Session, item_id: int | None, rubric: Rubric) -> Claim:
     return Claim(
-        item=_card(session, item_id) if item_id is not None else None,
+        item=_card(session, item_id, rubric) if item_id is not None else None,
         rubric=rubric_view(session, rubric),
     )
 
@@ -86,6 +129,8 @@ def _label_view(label: Label, reviewer: str) -> LabelView:
 def _shown(value: Any) -> str:
     if value is None:
         return "—"
+    if isinstance(value, dict) and "choice" in value:  # a pairwise answer: the position picked, and why
+        return f"{value['choice']} · {value.get('reason') or ''}".rstrip(" ·")
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return str(value)
@@ -215,7 +260,24 @@ class ReviewPart(Part):
                 rubric_version=rubric.version,
                 answers=answers_of(label.answers),
                 judge=tuple(rows),
+                pair=_pair_reveal(session, item_id, trace.id, label.answers, spec),
             )
+
+    def pair_reveal(self, *, actor: Actor, item_id: int) -> PairReveal | None:
+        """Which release was shown as A and which as B on this item, with the reviewer's pairwise answers
+        mapped to the candidate (None when the item has no shadow pair). ConflictError before they labelled
+        the item: the pair stays blind until then."""
+        with self._read() as session:
+            label = session.exec(
+                select(Label).where(Label.item_id == item_id, Label.reviewer_id == actor.id)
+            ).first()
+            if label is None:
+                raise ConflictError(
+                    f"item {item_id}: the releases behind A and B are shown after you label it"
+                )
+            spec = rubrics.spec_of(rubrics.get(session, label.rubric_id))
+            trace_id = session.get(ReviewItem, item_id).trace_id
+            return _pair_reveal(session, item_id, trace_id, label.answers, spec)
 
     def skip(self, *, actor: Actor, item_id: int) -> None:
         """Give the item back for the others; this reviewer is not offered it again. Audited."""

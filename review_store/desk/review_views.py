@@ -9,7 +9,18 @@ from typing import Any
 from review_store.desk.base import ReadModel
 from review_store.desk.rubrics import RubricView
 
-AnswerValue = int | float | str | tuple[str, ...] | None
+
+class PairwiseAnswer(ReadModel):
+    """A pairwise question's answer as given on screen: the position picked (a, b or tie) and why."""
+
+    choice: str  # a | b | tie: positions, not releases (PairReveal names them after submit)
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.choice} · {self.reason}" if self.reason else self.choice
+
+
+AnswerValue = int | float | str | tuple[str, ...] | PairwiseAnswer | None
 
 
 class Answer(ReadModel):
@@ -17,12 +28,17 @@ class Answer(ReadModel):
     value: AnswerValue
 
 
+def _answer_value(value: Any) -> AnswerValue:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict) and "choice" in value:
+        return PairwiseAnswer(choice=str(value["choice"]), reason=str(value.get("reason") or ""))
+    return value
+
+
 def answers_of(answers: Mapping[str, Any] | None) -> tuple[Answer, ...]:
     """Stored answers (a JSON object) as a tuple of Answer, in the stored key order."""
-    out = []
-    for key, value in (answers or {}).items():
-        out.append(Answer(key=key, value=tuple(value) if isinstance(value, list) else value))
-    return tuple(out)
+    return tuple(Answer(key=key, value=_answer_value(value)) for key, value in (answers or {}).items())
 
 
 def answers_dict(answers: tuple[Answer, ...]) -> dict[str, AnswerValue]:
@@ -77,10 +93,26 @@ class TraceView(ReadModel):
     user_feedback: str | None
 
 
+class PairView(ReadModel):
+    """The two outputs a pairwise question compares, in their positions, with no release named.
+
+    The item's trace is the baseline's production trace, so `ItemCard.trace.output` is one of the two
+    outputs: a page that shows the pair blind should show `input`, `output_a` and `output_b` (and the
+    context) rather than the card's output and release while the pairwise question is open. Which release
+    was A and which B is read after submit (desk.review.pair_reveal)."""
+
+    item_id: int
+    questions: tuple[str, ...]  # the rubric's pairwise question keys (empty when the rubric has none)
+    input: str
+    output_a: str
+    output_b: str
+
+
 class ItemCard(ReadModel):
     item: ItemInfo
     trace: TraceView
     guardrails: tuple[GuardrailHit, ...]
+    pair: PairView | None = None  # set when the item's trace has a shadow pair (a pairwise question applies)
 
 
 class Claim(ReadModel):
@@ -115,6 +147,27 @@ class JudgeComparison(ReadModel):
     rationale: str
 
 
+class PairOutcome(ReadModel):
+    """One pairwise answer with the releases named: what the choice means for the candidate."""
+
+    question: str
+    choice: str  # a | b | tie, as picked on screen
+    reason: str
+    winner: str  # the release picked, or "tie"
+    outcome: str  # the candidate's outcome: a (candidate better) | b (baseline better) | tie
+
+
+class PairReveal(ReadModel):
+    """After submit: which release was shown as A and which as B, and the reviewer's answers mapped."""
+
+    item_id: int
+    release_a: str
+    release_b: str
+    candidate: str
+    baseline: str
+    answers: tuple[PairOutcome, ...]
+
+
 class AfterSubmit(ReadModel):
     """Shown once the reviewer's label is stored: their answers beside every judge verdict on the trace."""
 
@@ -123,6 +176,7 @@ class AfterSubmit(ReadModel):
     rubric_version: int
     answers: tuple[Answer, ...]
     judge: tuple[JudgeComparison, ...]
+    pair: PairReveal | None = None  # the releases behind A and B, when the item has a shadow pair
 
 
 class ReviewerProgress(ReadModel):

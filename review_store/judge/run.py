@@ -191,8 +191,11 @@ def run_judge(
                 "(POST /api/v1/scores); the desk does not run it"
             )
         spec = rubric_store.spec_of(rubric_store.get(session, cfg.rubric_id))
-        # chunk relevance marks are a reviewer's reading of the context (review_store.retrieval), not judged
-        questions = tuple(q for q in spec.questions if q.kind != rubric_store.CHUNKS)
+        # chunk relevance marks are a reviewer's reading of the context (review_store.retrieval), not judged;
+        # a pairwise question is judged on the shadow pairs (review_store.judge.pairwise), not on one trace
+        questions = tuple(
+            q for q in spec.questions if q.kind not in (rubric_store.CHUNKS, rubric_store.PAIRWISE)
+        )
         session.expunge(cfg)  # keep its loaded values usable after the read session ends
     if mock_response is None and api_key is None:
         ready, message = provider_ready(cfg)

@@ -90,3 +90,37 @@ def shadow_pairs(
     return [
         ShadowPair(key, pid, sid, candidate_shown_as_a(key)) for key, pid, sid in session.exec(stmt).all()
     ]
+
+
+@dataclass(frozen=True)
+class TracePair:
+    """The shadow pair a review item's trace is shown with, and the two releases (revealed after submit)."""
+
+    pair: ShadowPair
+    candidate: str
+    baseline: str
+
+    def release_of(self, position: str) -> str:
+        return self.pair.release_of(position, candidate=self.candidate, baseline=self.baseline)
+
+
+def pair_for_trace(session: Session, *, trace_id: int) -> TracePair | None:
+    """The pair a pairwise question on this trace compares, or None when it has none.
+
+    A trace has a pair when it is production traffic (not itself a shadow), names its release, and a
+    shadow trace of another release answers its input; with shadows of several candidates (or several of
+    one), the first one stored is the pair, so what reviewers saw and what a report reads stay the same
+    as more shadows arrive."""
+    trace = session.get(Trace, trace_id)
+    if trace is None or trace.shadow_of is not None or not trace.release:
+        return None
+    row = session.exec(
+        select(Trace.id, Trace.release)
+        .where(Trace.shadow_of == trace.external_id, Trace.release != trace.release)
+        .order_by(Trace.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    key = trace.external_id
+    return TracePair(ShadowPair(key, trace.id, row[0], candidate_shown_as_a(key)), row[1], trace.release)
