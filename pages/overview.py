@@ -46,6 +46,30 @@ if window is not None:
         st.success(
             f"No drift: every PSI below {view.drift.watch} for the week before {formatting.when(window.end)}."
         )
+    with st.expander("Every drift metric (this week against the week before)"):
+        st.caption(
+            "Status from the PSI: watch at {0}, act at {1}. Retrieval precision@k and recall compare the "
+            "per-trace values of the traces with a relevant set in each week; 'mean' is each week's "
+            "average.".format(view.drift.watch, view.drift.act)
+        )
+        widgets.table_with_download(
+            pd.DataFrame(
+                [
+                    {
+                        "metric": m.label,
+                        "PSI": "—" if m.psi is None else f"{m.psi:.3f}",
+                        "status": m.status,
+                        "reference n": m.reference_n,
+                        "current n": m.current_n,
+                        "reference mean": formatting.percent(m.reference_mean),
+                        "current mean": formatting.percent(m.current_mean),
+                    }
+                    for m in view.drift.metrics
+                ]
+            ),
+            key="overview_drift",
+            file_name="drift.csv",
+        )
     st.subheader("Retrieval quality (precision@k and recall)")
     quality = session.desk().retrieval.report()  # at the team's k (setting retrieval.k)
     k = int(st.number_input("k (top retrieved chunks)", 1, 100, quality.k, key="overview_retrieval_k"))

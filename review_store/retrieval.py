@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -111,11 +112,16 @@ class QualityReport:
         return {"k": self.k, "rows": [r.as_dict() for r in self.rows]}
 
 
-def _filtered(query, release: str | None, segment: str | None):
+Window = tuple[datetime, datetime]  # [start, end) on the trace's ts
+
+
+def _filtered(query, release: str | None, segment: str | None, window: Window | None = None):
     if release:
         query = query.where(Trace.release == release)
     if segment:
         query = query.where(Trace.segment == segment)
+    if window is not None:  # drift's weeks: production traffic only, as the rollups count it
+        query = query.where(Trace.ts >= window[0], Trace.ts < window[1], col(Trace.shadow_of).is_(None))
     return query
 
 
@@ -137,7 +143,9 @@ def _marked(answers: dict[str, Any] | None, keys: list[str]) -> set[str] | None:
     return {str(c) for v in values if isinstance(v, list) for c in v}
 
 
-def _review_sets(session: Session, release: str | None, segment: str | None) -> dict[int, set[str]]:
+def _review_sets(
+    session: Session, release: str | None, segment: str | None, window: Window | None
+) -> dict[int, set[str]]:
     """trace id -> the chunks reviewers marked relevant (adjudicated, else marked by at least half)."""
     questions = _chunk_questions(session)
     if not questions:
@@ -151,7 +159,7 @@ def _review_sets(session: Session, release: str | None, segment: str | None) -> 
         .where(col(Label.rubric_id).in_(ids))
         .order_by(col(Label.id))
     )
-    for trace_id, rubric_id, answers in session.exec(_filtered(query, release, segment)).all():
+    for trace_id, rubric_id, answers in session.exec(_filtered(query, release, segment, window)).all():
         marked = _marked(answers, questions[rubric_id])
         if marked is not None:
             votes[trace_id].append(marked)
@@ -165,7 +173,7 @@ def _review_sets(session: Session, release: str | None, segment: str | None) -> 
         .join(Trace, col(Trace.id) == ReviewItem.trace_id)
         .where(col(Adjudication.rubric_id).in_(ids))
     )
-    for trace_id, rubric_id, answers in session.exec(_filtered(settled, release, segment)).all():
+    for trace_id, rubric_id, answers in session.exec(_filtered(settled, release, segment, window)).all():
         marked = _marked(answers, questions[rubric_id])
         if marked is not None:
             out[trace_id] = marked
@@ -173,17 +181,24 @@ def _review_sets(session: Session, release: str | None, segment: str | None) -> 
 
 
 def judged_traces(
-    session: Session, *, k: int = DEFAULT_K, release: str | None = None, segment: str | None = None
+    session: Session,
+    *,
+    k: int = DEFAULT_K,
+    release: str | None = None,
+    segment: str | None = None,
+    window: Window | None = None,
 ) -> list[Judged]:
-    """Every trace with a relevant set (golden expectation first, else reviewer marks), scored at k."""
+    """Every trace with a relevant set (golden expectation first, else reviewer marks), scored at k.
+    `window` (start, end): only production traces (no shadow run) with start <= ts < end (drift's weeks)."""
     k = check_k(k)
     sets: dict[int, tuple[str, set[str]]] = {
-        trace_id: ("review", marked) for trace_id, marked in _review_sets(session, release, segment).items()
+        trace_id: ("review", marked)
+        for trace_id, marked in _review_sets(session, release, segment, window).items()
     }
     golden = select(GoldenExample.trace_id, GoldenExample.expected_chunks).join(
         Trace, col(Trace.id) == GoldenExample.trace_id
     )
-    for trace_id, expected in session.exec(_filtered(golden, release, segment)).all():
+    for trace_id, expected in session.exec(_filtered(golden, release, segment, window)).all():
         if isinstance(expected, list):
             sets[trace_id] = ("golden", {str(c) for c in expected})
     if not sets:

@@ -54,6 +54,8 @@ def test_overview_matches_the_store_queries_and_is_frozen(desk):
         "segment_mix",
         "judge_score",
         "top_retrieval_score",
+        "retrieval_precision_at_k",
+        "retrieval_recall",
     }
     with pytest.raises(ValidationError):
         view.kpis[0].value = 1.0  # type: ignore[misc]

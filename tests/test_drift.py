@@ -78,7 +78,9 @@ def test_psi_flags_the_r2_retrieval_shift_and_not_before(demo_any_url):
         before = {r.metric: r for r in drift.drift_report(session, end=canary)}
         after = {r.metric: r for r in drift.drift_report(session, end=canary + timedelta(days=6))}
         alerts = drift.drift_alerts(session, end=canary + timedelta(days=6))
-    assert all(r.status == "ok" for r in before.values())
+    assert all(r.status == "ok" for r in before.values() if r.metric not in drift.RETRIEVAL_METRICS)
+    # the demo has no relevant sets (no expected_chunks, no chunks question): retrieval quality has no data
+    assert {before[m].status for m in drift.RETRIEVAL_METRICS} == {"no data"}
     assert after["top_retrieval_score"].status == "act" and after["top_retrieval_score"].psi > 0.25
     assert alerts[0].metric == "top_retrieval_score"
     engine.dispose()

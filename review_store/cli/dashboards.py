@@ -37,6 +37,10 @@ def _end(dashboards: Any, end: str | None, as_of: str | None) -> datetime:
     return last.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
 
 
+def _mean(value: float | None) -> str:
+    return "none" if value is None else f"{value:.3f}"
+
+
 def _range(dashboards: Any, days: int, end: str | None, as_of: str | None, **kw: str | None):
     from review_store.desk.dashboard_views import Range
 
@@ -93,7 +97,8 @@ def register(app: typer.Typer) -> None:
         as_of: str = as_of_option(),
         as_json: bool = json_option(),
     ) -> None:
-        """Week-over-week PSI per metric; exit 1 when any metric is at 'act'.
+        """Week-over-week PSI per metric (retrieval precision@k and recall also show each week's mean);
+        exit 1 when any metric is at 'act'.
 
         Example: review-desk drift --as-of 2026-06-01 --json
         """
@@ -102,6 +107,11 @@ def register(app: typer.Typer) -> None:
         report = dashboards.drift(end=_end(dashboards, end, as_of), release=release)
         text = "\n".join(
             f"{m.label}: PSI {m.psi if m.psi is None else round(m.psi, 3)} ({m.status})"
+            + (
+                ""
+                if m.reference_mean is None and m.current_mean is None
+                else f", mean {_mean(m.reference_mean)} -> {_mean(m.current_mean)}"
+            )
             for m in report.metrics
         )
         acting = any(m.status == "act" for m in report.metrics)

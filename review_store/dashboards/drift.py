@@ -8,9 +8,15 @@ PSI = sum over bins of (c - r) * ln(c / r), where r and c are the reference and 
   [-inf, e1), [e1, e2), ..., [ek, +inf), so every value lands in a bin.
 - Categorical metrics (segment mix, the groundedness judge's scores 1-5): one bin per value seen in
   either week.
+- Retrieval quality (precision@k and recall, review_store.retrieval at the team's k): the per-trace values
+  of the production traces with a relevant set (golden expected_chunks, else reviewers' chunk marks) whose
+  ts falls in each week, binned as a continuous metric (reference-week deciles). Each result also carries
+  both weeks' means (the Overview's number), so a shift reads as "precision fell from 0.6 to 0.4"; the
+  status is the PSI's, like every other metric.
 - An empty bin's share is replaced by EPSILON (1e-4) before the log (no renormalisation), so a value that
   appears or vanishes adds a large but finite term instead of infinity.
-Thresholds come from the "drift.psi" setting (default 0.1 watch, 0.25 act).
+Thresholds come from the "drift.psi" setting (default 0.1 watch, 0.25 act); a metric with no value in
+either week is "no data".
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from review_store import settings
+from review_store import retrieval, settings
 from review_store.dashboards.common import Filters
 from review_store.dashboards.overview import NO_JUDGE, groundedness_judge_id
 from review_store.rollups import read
@@ -36,7 +42,10 @@ METRICS = {
     "segment_mix": "Segment mix",
     "judge_score": "Judge groundedness score",
     "top_retrieval_score": "Top retrieval score",
+    "retrieval_precision_at_k": "Retrieval precision@{k}",
+    "retrieval_recall": "Retrieval recall@{k}",
 }
+RETRIEVAL_METRICS = ("retrieval_precision_at_k", "retrieval_recall")
 
 
 def psi(reference: Sequence[float], current: Sequence[float], *, epsilon: float = EPSILON) -> float:
@@ -63,6 +72,8 @@ class DriftResult:
     current_share: list[float] = field(default_factory=list)
     current_start: datetime | None = None
     end: datetime | None = None
+    reference_mean: float | None = None  # retrieval metrics: each week's mean (None elsewhere)
+    current_mean: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -102,7 +113,11 @@ def _values(session: Session, metric: str, window: Filters) -> list[tuple[float,
 
 
 def _continuous(session: Session, metric: str, ref: Filters, cur: Filters) -> tuple[list[str], dict, dict]:
-    edges, counts = _from_histograms(_values(session, metric, ref), _values(session, metric, cur))
+    return _binned(_values(session, metric, ref), _values(session, metric, cur))
+
+
+def _binned(ref: list[tuple[float, int]], cur: list[tuple[float, int]]) -> tuple[list[str], dict, dict]:
+    edges, counts = _from_histograms(ref, cur)
     bounds = [-math.inf, *edges, math.inf]
     labels = [f"[{bounds[i]:.4g}, {bounds[i + 1]:.4g})" for i in range(len(edges) + 1)]
     return labels, {labels[k]: v for k, v in counts[0].items()}, {labels[k]: v for k, v in counts[1].items()}
@@ -126,6 +141,30 @@ def _scores(session: Session, window: Filters, judge_id: int | None) -> dict[str
     return {str(float(k[0])): v[0] for k, v in sums.items() if v[0]}
 
 
+def _retrieval(session: Session, ref: Filters, cur: Filters) -> tuple[int, dict[str, list[list[float]]]]:
+    """The team's k and, per retrieval metric, the per-trace values of the reference and current weeks."""
+    k = settings.get(session, "retrieval.k").k
+    out: dict[str, list[list[float]]] = {m: [] for m in RETRIEVAL_METRICS}
+    for window in (ref, cur):
+        judged = retrieval.judged_traces(
+            session, k=k, release=window.release, window=(window.start, window.end)
+        )
+        out["retrieval_precision_at_k"].append([j.precision for j in judged if j.precision is not None])
+        out["retrieval_recall"].append([j.recall for j in judged if j.recall is not None])
+    return k, out
+
+
+def _histogram(values: list[float]) -> list[tuple[float, int]]:
+    counts: dict[float, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return sorted(counts.items())
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
 def _shares(labels: list[str], counts: dict[str, int]) -> tuple[list[float], int]:
     n = sum(counts.values())
     return [counts.get(label, 0) / n if n else 0.0 for label in labels], n
@@ -143,9 +182,16 @@ def drift_report(
     ref, cur = Filters(ref_start, cur_start, release), Filters(cur_start, end, release)
     if judge_id is NO_JUDGE:
         judge_id = groundedness_judge_id(session)
+    k, judged = _retrieval(session, ref, cur)
     results = []
     for metric, label in METRICS.items():
-        if metric == "input_length":
+        means: tuple[float | None, float | None] = (None, None)
+        if metric in RETRIEVAL_METRICS:
+            label = label.format(k=k)
+            ref_values, cur_values = judged[metric]
+            bins, r, c = _binned(_histogram(ref_values), _histogram(cur_values))
+            means = (_mean(ref_values), _mean(cur_values))
+        elif metric == "input_length":
             bins, r, c = _continuous(session, "input_chars", ref, cur)
         elif metric == "top_retrieval_score":
             bins, r, c = _continuous(session, "top_score", ref, cur)
@@ -167,7 +213,7 @@ def drift_report(
         )
         results.append(
             DriftResult(
-                metric, label, value, status, ref_n, cur_n, bins, ref_share, cur_share, cur_start, end
+                metric, label, value, status, ref_n, cur_n, bins, ref_share, cur_share, cur_start, end, *means
             )
         )
     return results

@@ -75,6 +75,8 @@ class DriftMetric(ReadModel):
     current_share: tuple[float, ...]
     current_start: datetime | None
     end: datetime | None
+    reference_mean: float | None = None  # retrieval precision@k / recall: each week's mean
+    current_mean: float | None = None
 
 
 class DriftReport(ReadModel):
