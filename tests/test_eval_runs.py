@@ -181,6 +181,46 @@ def test_outputs_file_and_recent_traffic(engine, tmp_path):
     assert run.pass_rate == pytest.approx(3 / 5)
 
 
+def test_a_trace_both_golden_and_recent_counts_once(engine, tmp_path):
+    """Regression: a recent trace that is a golden example's trace, or whose output answered a golden case,
+    was checked twice (golden:X and trace:X) and weighed twice in the gate's pass rate. Golden wins."""
+    people = _world(engine)
+    with session_scope(engine) as s:
+        own = make_trace(  # a golden example taken from c1's own traffic, with a banned phrase
+            s, external_id="c1-own", release="c1", input="Is shipping free?",
+            output='{"answer": "Free, I guarantee it."}', tokens_out=None,
+        )  # fmt: skip
+        s.add(GoldenExample(trace_id=own.id, input=own.input, expected_output="x", added_by="lead"))
+        make_trace(s, external_id="live-1", release="c1", input="Hi", output="not json", tokens_out=None)
+    run_id = _run(engine, people, recent=10)
+    with Session(engine) as s:
+        run = s.get(CheckRun, run_id)
+        keys = s.exec(select(CheckResult.case_key).where(CheckResult.run_id == run_id).distinct()).all()
+        payload = json.loads(
+            s.exec(select(AuditEvent.payload).where(AuditEvent.action == "eval.checks")).one()
+        )
+        gate = releases.gate(s, release="c1")
+    # golden g1-g3 (answered by c1-g1..3, which are recent too) and c1-own; of the recent traces only live-1
+    assert sorted(keys) == ["golden:c1-own", "golden:g1", "golden:g2", "golden:g3", "trace:live-1"]
+    assert (run.n_cases, run.n_cases_passed) == (5, 3) and run.pass_rate == pytest.approx(3 / 5)
+    assert payload["recent_in_golden"] == 4 and payload["cases"] == 5
+    row = next(r for r in gate.rows if r.metric == "tier1_pass_rate")
+    assert row.value == pytest.approx(3 / 5)  # double counting gave 6/9
+
+    # with the eval job's outputs the golden cases check the file's outputs: c1-g1..3 are other traces
+    # and stay; c1-own is a golden example's trace and counts once, as golden
+    text = "\n".join(
+        json.dumps({"trace": ext, "output": out})
+        for ext, out in [*((e, o) for e, (_, o) in GOOD.items()), ("c1-own", '{"answer": "Yes."}')]
+    )
+    from_file = _run(engine, people, outputs=parse_outputs(text), outputs_source="out.jsonl", recent=10)
+    with Session(engine) as s:
+        run = s.get(CheckRun, from_file)
+        keys = s.exec(select(CheckResult.case_key).where(CheckResult.run_id == from_file).distinct()).all()
+    assert "trace:c1-own" not in keys and {"trace:c1-g1", "trace:live-1", "golden:c1-own"} <= set(keys)
+    assert (run.n_cases, run.n_cases_passed) == (8, 7)
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [

@@ -4,7 +4,13 @@ The cases:
 - golden: per golden example, the release's output for its input: from the eval job's outputs file when
   one is given (JSONL `{"trace": golden trace id, "output": text, "tokens_out"?: n}`), else the release's
   newest trace with exactly that input; an example without an output of the release is skipped (counted);
-- recent: the release's `recent` newest traces.
+- recent: the release's `recent` newest traces, less those a golden case of the run already stands for.
+
+Each trace counts once in the pass rate: when one of the `recent` newest traces is a golden example's
+trace (of a golden case in this run) or the trace whose stored output a golden case checked, the golden
+case wins and the recent one is left out (the audit event's `recent_in_golden` counts them). Golden wins
+because every check that applies to the recent case applies to the golden one too (must_refuse's
+`examples` apply to golden cases only).
 
 A case passes when every check that applies to it passes; the run's pass rate (cases passed / cases) is
 the gate's `tier1_pass_rate`. Nothing is written when the input is bad (ValidationFailed names it).
@@ -68,40 +74,48 @@ def _golden(session: Session) -> list[tuple[str, str]]:
     return [(ext, text) for ext, text in rows]
 
 
-def _stored_outputs(session: Session, release: str, inputs: list[str]) -> dict[str, tuple[str, int | None]]:
-    """input -> (output, tokens_out) of the release's newest trace with exactly that input."""
-    found: dict[str, tuple[str, int | None]] = {}
+def _stored_outputs(
+    session: Session, release: str, inputs: list[str]
+) -> dict[str, tuple[str, int | None, str]]:
+    """input -> (output, tokens_out, trace id) of the release's newest trace with exactly that input."""
+    found: dict[str, tuple[str, int | None, str]] = {}
     unique = sorted(set(inputs))
     for i in range(0, len(unique), _CHUNK):
         rows = session.exec(
-            select(Trace.input, Trace.output, Trace.tokens_out)
+            select(Trace.input, Trace.output, Trace.tokens_out, Trace.external_id)
             .where(Trace.release == release, col(Trace.input).in_(unique[i : i + _CHUNK]))
             .order_by(col(Trace.ts).desc(), col(Trace.id).desc())
         ).all()
-        for text, output, tokens in rows:
-            found.setdefault(text, (output, tokens))
+        for text, output, tokens, ext in rows:
+            found.setdefault(text, (output, tokens, ext))
     return found
 
 
 def _cases(
     session: Session, release: str, outputs: dict[str, dict[str, Any]] | None, recent: int, source: str
-) -> tuple[list[Case], int]:
+) -> tuple[list[Case], int, int]:
+    """The run's cases, the golden examples skipped (no output of the release) and the recent traces left
+    out because a golden case stands for them (see the module docstring)."""
     examples = _golden(session)
     cases: list[Case] = []
+    answers: dict[str, tuple[str, int | None, str | None]]  # golden trace -> (output, tokens, from trace)
     if outputs is not None:
         known = {ext for ext, _ in examples}
         for trace, given in outputs.items():
             if trace not in known:
                 raise ValidationFailed(f"{source}:{given['line']}: trace {trace!r} is not in the golden set")
-        answers = {t: (o["output"], o["tokens_out"]) for t, o in outputs.items()}
+        answers = {t: (o["output"], o["tokens_out"], None) for t, o in outputs.items()}
     else:
         stored = _stored_outputs(session, release, [text for _, text in examples])
         answers = {ext: stored[text] for ext, text in examples if text in stored}
+    covered: set[str] = set()  # traces a golden case stands for: its example's trace, its output's trace
     for ext, text in examples:
         if ext in answers:
-            output, tokens = answers[ext]
+            output, tokens, answered_by = answers[ext]
             cases.append(Case(f"golden:{ext}", "golden", ext, text, output, tokens))
+            covered.update(t for t in (ext, answered_by) if t is not None)
     skipped = len(examples) - len(cases)
+    overlap = 0
     if recent:
         rows = session.exec(
             select(Trace.external_id, Trace.input, Trace.output, Trace.tokens_out)
@@ -109,8 +123,13 @@ def _cases(
             .order_by(col(Trace.ts).desc(), col(Trace.id).desc())
             .limit(recent)
         ).all()
-        cases += [Case(f"trace:{ext}", "recent", ext, text, out, tok) for ext, text, out, tok in rows]
-    return cases, skipped
+        overlap = sum(ext in covered for ext, *_ in rows)
+        cases += [
+            Case(f"trace:{ext}", "recent", ext, text, out, tok)
+            for ext, text, out, tok in rows
+            if ext not in covered
+        ]
+    return cases, skipped, overlap
 
 
 def _check_examples(checks: list[dict[str, Any]], release: str, golden_ids: set[str]) -> None:
@@ -143,7 +162,7 @@ def run_checks(
             f"release {release}: its manifest declares no checks (add a `checks:` section: README, Releases)"
         )
     _check_examples(checks, release, {ext for ext, _ in _golden(session)})
-    cases, skipped = _cases(session, release, outputs, recent, outputs_source)
+    cases, skipped, overlap = _cases(session, release, outputs, recent, outputs_source)
     results: list[CheckResult] = []
     n_cases = n_passed = 0
     for case in cases:
@@ -201,6 +220,7 @@ def run_checks(
             "golden_set_version": run.golden_set_version,
             "outputs": run.outputs_source,
             "recent": recent,
+            "recent_in_golden": overlap,
             "cases": n_cases,
             "cases_passed": n_passed,
             "results_failed": run.n_results_failed,
