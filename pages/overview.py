@@ -48,9 +48,9 @@ if window is not None:
         )
     with st.expander("Every drift metric (this week against the week before)"):
         st.caption(
-            "Status from the PSI: watch at {0}, act at {1}. Retrieval precision@k and recall compare the "
-            "per-trace values of the traces with a relevant set in each week; 'mean' is each week's "
-            "average.".format(view.drift.watch, view.drift.act)
+            f"Status from the PSI: watch at {view.drift.watch}, act at {view.drift.act}. Retrieval "
+            "precision@k and recall compare the per-trace values of the traces with a relevant set in "
+            "each week; 'mean' is each week's average."
         )
         widgets.table_with_download(
             pd.DataFrame(
