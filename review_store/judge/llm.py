@@ -218,9 +218,16 @@ def _retry_after(exc: Exception) -> float | None:
 
 
 def call_judge(
-    call: dict[str, Any], question: Question, trace_id: int, *, max_retries: int, backoff_s: float
+    call: dict[str, Any],
+    question: Question,
+    trace_id: int,
+    *,
+    max_retries: int,
+    backoff_s: float,
+    parse: Any = None,
 ) -> Outcome:
-    """Runs in a worker thread: HTTP only, never the database."""
+    """Runs in a worker thread: HTTP only, never the database. `parse(content, question)` reads the reply
+    into (value, confidence, rationale) (default: parse_verdict)."""
     litellm = load_litellm()
     retryable = (
         litellm.RateLimitError,
@@ -253,7 +260,7 @@ def call_judge(
         out.error = None
         try:
             content = response.choices[0].message.content
-            out.value, out.confidence, out.rationale = parse_verdict(content, question)
+            out.value, out.confidence, out.rationale = (parse or parse_verdict)(content, question)
             out.score = question.score(out.value)
         except ValidationFailed as exc:
             out.error = f"invalid verdict: {exc}"

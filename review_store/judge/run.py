@@ -7,6 +7,7 @@ see judge_llm), so a crash loses at most the calls in flight. Every failure beco
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -53,6 +54,7 @@ class _Task:
     trace_id: int
     question: Question
     prompt: str
+    messages: list[dict[str, str]] | None = None  # None: judge.llm.messages(question, prompt)
 
 
 def _pending_tasks(
@@ -177,6 +179,30 @@ def run_judge(
         raise ValidationFailed("run_judge: concurrency >= 1, timeout_s > 0, max_retries >= 0, limit >= 0")
     if budget_usd is not None and budget_usd < 0:
         raise ValidationFailed("run_judge: budget_usd must be >= 0")
+    cfg, spec = load_config(engine, config)
+    # chunk relevance marks are a reviewer's reading of the context (review_store.retrieval), not judged;
+    # a pairwise question is judged on shadow pairs (review_store.judge.pairwise), not on one trace
+    questions = tuple(q for q in spec.questions if q.kind not in (rubric_store.CHUNKS, rubric_store.PAIRWISE))
+    shared = prepare_call(cfg, timeout_s=timeout_s, api_key=api_key, mock_response=mock_response)
+    tasks = _pending_tasks(
+        engine, cfg, questions, limit=limit, trace_ids=trace_ids, retry_errors=retry_errors
+    )
+    return drive(
+        engine,
+        actor,
+        cfg,
+        tasks,
+        shared=shared,
+        concurrency=concurrency,
+        max_retries=max_retries,
+        budget_usd=budget_usd,
+        scheduled=scheduled,
+        backoff_s=backoff_s,
+    )
+
+
+def load_config(engine: Engine, config: JudgeConfig | str) -> tuple[JudgeConfig, rubric_store.RubricSpec]:
+    """The config (detached, usable after its session) and its rubric; an external evaluator is refused."""
     with read_session(engine) as session:
         cfg = (
             get_judge_config(session, config)
@@ -191,18 +217,38 @@ def run_judge(
                 "(POST /api/v1/scores); the desk does not run it"
             )
         spec = rubric_store.spec_of(rubric_store.get(session, cfg.rubric_id))
-        # chunk relevance marks are a reviewer's reading of the context (review_store.retrieval), not judged;
-        # a pairwise question is judged on the shadow pairs (review_store.judge.pairwise), not on one trace
-        questions = tuple(
-            q for q in spec.questions if q.kind not in (rubric_store.CHUNKS, rubric_store.PAIRWISE)
-        )
         session.expunge(cfg)  # keep its loaded values usable after the read session ends
+    return cfg, spec
+
+
+def prepare_call(
+    cfg: JudgeConfig, *, timeout_s: float, api_key: str | None, mock_response: str | None
+) -> dict[str, Any]:
+    """The shared litellm kwargs; ValidationFailed when no provider key is configured (see provider_ready)
+    unless `mock_response` or `api_key` is given."""
     if mock_response is None and api_key is None:
         ready, message = provider_ready(cfg)
         if not ready:
             raise ValidationFailed(message)
-    shared = base_call(cfg, timeout_s=timeout_s, api_key=api_key, mock_response=mock_response)
+    return base_call(cfg, timeout_s=timeout_s, api_key=api_key, mock_response=mock_response)
 
+
+def drive(
+    engine: Engine,
+    actor: Actor,
+    cfg: JudgeConfig,
+    tasks: Iterator[_Task],
+    *,
+    shared: dict[str, Any],
+    concurrency: int,
+    max_retries: int,
+    budget_usd: float | None,
+    scheduled: bool,
+    backoff_s: float,
+    parse: Callable[[str | None, Question], tuple[Any, float | None, str]] | None = None,
+) -> JudgeRunReport:
+    """Run `tasks` through the model `concurrency` at a time under the budget, storing each verdict as it
+    completes (see run_judge); `parse` reads a reply (default: judge.llm.parse_verdict)."""
     with session_scope(engine) as session:
         run = JudgeRun(
             judge_config_id=cfg.id, budget_usd=budget_usd, triggered_by=actor.username, scheduled=scheduled
@@ -212,9 +258,6 @@ def run_judge(
         run_id = run.id
     report = JudgeRunReport(run_id=run_id, config=label_of(cfg), budget_usd=budget_usd)
     traces_seen: set[int] = set()
-    tasks = _pending_tasks(
-        engine, cfg, questions, limit=limit, trace_ids=trace_ids, retry_errors=retry_errors
-    )
     pending: set[Future[Outcome]] = set()
     exhausted = False
     try:
@@ -228,7 +271,7 @@ def run_judge(
                     if task is None:
                         exhausted = True
                         break
-                    call = {**shared, "messages": messages(task.question, task.prompt)}
+                    call = {**shared, "messages": task.messages or messages(task.question, task.prompt)}
                     pending.add(
                         pool.submit(
                             call_judge,
@@ -237,6 +280,7 @@ def run_judge(
                             task.trace_id,
                             max_retries=max_retries,
                             backoff_s=backoff_s,
+                            parse=parse,
                         )
                     )
                     traces_seen.add(task.trace_id)

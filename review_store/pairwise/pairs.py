@@ -67,22 +67,26 @@ def shadow_pairs(
 ) -> list[ShadowPair]:
     """The pairs of `candidate` shadowing `baseline`'s production traces, oldest production trace first.
 
-    A production trace with several shadow traces of the candidate pairs with the first one stored."""
+    A production trace pairs with its first shadow trace stored of another release (as `pair_for_trace`,
+    what reviewers are shown): with several shadows of one candidate, the first; when another candidate's
+    shadow was stored first, the trace is that candidate's pair, not this one's."""
     if not candidate or not baseline:
         raise ValidationFailed("shadow pairs: name both a candidate and a baseline release")
     if candidate == baseline:
         raise ValidationFailed(f"shadow pairs: candidate and baseline are both {candidate!r}")
-    prod, shadow = aliased(Trace), aliased(Trace)
+    prod, shadow, chosen = aliased(Trace), aliased(Trace), aliased(Trace)
     first = (
-        select(shadow.shadow_of, func.min(shadow.id).label("sid"))
-        .where(shadow.release == candidate, shadow.shadow_of.is_not(None))
-        .group_by(shadow.shadow_of)
+        select(prod.id.label("pid"), func.min(shadow.id).label("sid"))
+        .join(shadow, shadow.shadow_of == prod.external_id)
+        .where(prod.release == baseline, prod.shadow_of.is_(None), shadow.release != prod.release)
+        .group_by(prod.id)
         .subquery()
     )
     stmt = (
         select(prod.external_id, prod.id, first.c.sid)
-        .join(first, first.c.shadow_of == prod.external_id)
-        .where(prod.release == baseline, prod.shadow_of.is_(None))
+        .join(first, first.c.pid == prod.id)
+        .join(chosen, chosen.id == first.c.sid)
+        .where(chosen.release == candidate)
         .order_by(prod.ts, prod.id)
     )
     if limit is not None:
