@@ -24,7 +24,7 @@ from review_store.models import JudgeConfig, Trace
 from review_store.rubrics import Question
 
 PLACEHOLDERS = ("question", "key", "kind", "allowed", "guidelines", "input", "output", "context")
-_PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
+PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
 
 # Fast path for provider_ready: the common providers' key variables, without importing litellm.
 PROVIDER_KEYS = {
@@ -66,7 +66,7 @@ SYSTEM_PROMPT = (
 
 def check_template(template: str) -> None:
     """ValidationFailed when the template has an unknown placeholder or lacks {output}/{question}."""
-    unknown = sorted({m for m in _PLACEHOLDER_RE.findall(template) if m not in PLACEHOLDERS})
+    unknown = sorted({m for m in PLACEHOLDER_RE.findall(template) if m not in PLACEHOLDERS})
     if unknown:
         raise ValidationFailed(
             f"prompt template: unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; "
@@ -90,7 +90,7 @@ def allowed_values(question: Question) -> str:
     return "free text"
 
 
-def _context_text(context: list[dict[str, Any]] | None) -> str:
+def context_text(context: list[dict[str, Any]] | None) -> str:
     if not context:
         return "(none)"
     lines = []
@@ -113,9 +113,9 @@ def render_prompt(template: str, question: Question, trace: Trace) -> str:
         "guidelines": question.guidelines or "(none)",
         "input": trace.input,
         "output": trace.output,
-        "context": _context_text(trace.context),
+        "context": context_text(trace.context),
     }
-    return _PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+    return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
 
 _FENCE_RE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")

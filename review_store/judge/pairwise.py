@@ -20,8 +20,8 @@ from sqlmodel import col, select
 
 from review_store.db import read_session
 from review_store.errors import ValidationFailed
-from review_store.judge.llm import _PLACEHOLDER_RE, SYSTEM_PROMPT, _context_text, parse_verdict
-from review_store.judge.run import JudgeRunReport, _Task, drive, load_config, prepare_call
+from review_store.judge.llm import PLACEHOLDER_RE, SYSTEM_PROMPT, context_text, parse_verdict
+from review_store.judge.run import JudgeRunReport, Task, drive, load_config, prepare_call
 from review_store.models import JudgeVerdict, Trace
 from review_store.pairwise.pairs import ShadowPair, shadow_pairs
 from review_store.permissions import Actor, require
@@ -60,12 +60,12 @@ def render_pairwise_prompt(
         "question": question.prompt,
         "guidelines": question.guidelines or "(none)",
         "input": input,
-        "context": _context_text(context),
+        "context": context_text(context),
         "output_a": output_a,
         "output_b": output_b,
     }
     # one pass over the placeholders: trace text containing braces is never re-interpreted
-    return _PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), PAIRWISE_TEMPLATE)
+    return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), PAIRWISE_TEMPLATE)
 
 
 def pairwise_messages(prompt: str) -> list[dict[str, str]]:
@@ -92,7 +92,7 @@ def _tasks(
     *,
     retry_errors: bool,
     batch: int = 100,
-) -> Iterator[_Task]:
+) -> Iterator[Task]:
     for start in range(0, len(pairs), batch):
         chunk = pairs[start : start + batch]
         with read_session(engine) as session:
@@ -122,7 +122,7 @@ def _tasks(
                     output_a=a.output,
                     output_b=b.output,
                 )
-                tasks.append(_Task(p.baseline_trace_id, question, prompt, pairwise_messages(prompt)))
+                tasks.append(Task(p.baseline_trace_id, question, prompt, pairwise_messages(prompt)))
         yield from tasks
 
 
@@ -161,7 +161,7 @@ def run_pairwise_judge(
         pairs = shadow_pairs(session, candidate=candidate, baseline=baseline, limit=limit)
     shared = prepare_call(cfg, timeout_s=timeout_s, api_key=api_key, mock_response=mock_response)
 
-    def every_task() -> Iterator[_Task]:
+    def every_task() -> Iterator[Task]:
         for q in questions:
             yield from _tasks(engine, cfg.id, q, pairs, retry_errors=retry_errors)
 

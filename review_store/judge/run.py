@@ -50,7 +50,7 @@ class JudgeRunReport:
 
 
 @dataclass(frozen=True)
-class _Task:
+class Task:
     trace_id: int
     question: Question
     prompt: str
@@ -97,7 +97,7 @@ def _pending_tasks(
             ).all()
             done = set(have)
             tasks = [
-                _Task(t.id, q, render_prompt(config.prompt_template, q, t))
+                Task(t.id, q, render_prompt(config.prompt_template, q, t))
                 for t in traces
                 for q in questions
                 if (t.id, q.key) not in done
@@ -237,7 +237,7 @@ def drive(
     engine: Engine,
     actor: Actor,
     cfg: JudgeConfig,
-    tasks: Iterator[_Task],
+    tasks: Iterator[Task],
     *,
     shared: dict[str, Any],
     concurrency: int,
