@@ -55,7 +55,7 @@ class RuleCheckView(ReadModel):
     kind: str
     firing: tuple[str, ...]
     new: tuple[str, ...]
-    status: str  # quiet | notified before | cooldown | sent | failed
+    status: str  # quiet | notified before | in flight (another check is sending) | cooldown | sent | failed
     cooldown_until: datetime | None
     attempts: tuple[AttemptView, ...]
 

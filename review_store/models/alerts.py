@@ -33,6 +33,9 @@ class AlertState(SQLModel, table=True):
 
     A subject is notified once per firing episode: `notified_at` is set by the delivery that carried it and
     cleared when the subject stops firing, so it is sent again only after it cleared and fired anew.
+    `claim` (the notification's batch) and `claimed_at` are written by the check that is about to send it,
+    in the same transaction that decided so, and cleared when that check records the outcome: a concurrent
+    check sees the claim and does not send the subject again (alerts.check explains the lease).
     """
 
     __table_args__ = (UniqueConstraint("rule_id", "subject"),)
@@ -45,6 +48,8 @@ class AlertState(SQLModel, table=True):
     since: NaiveDatetime  # when this firing episode began
     last_seen_at: NaiveDatetime
     notified_at: NaiveDatetime | None = None
+    claim: str | None = Field(default=None, max_length=40)
+    claimed_at: NaiveDatetime | None = None
 
 
 class AlertDelivery(SQLModel, table=True):
