@@ -1,11 +1,15 @@
 """The rubric form of the Review page, its digit keys, and the after-submit judge comparison.
 
 Keyboard: digits answer the focused question (a rating takes the digit as its value, a label question
-takes its n-th option) and move focus to the next one; Ctrl+Enter submits; S skips, F flags, E escalates.
+takes its n-th option, a pairwise question takes 1 A better, 2 B better, 3 tie) and move focus to the
+next one; Ctrl+Enter submits; S skips, F flags, E escalates.
 These use Streamlit's native `shortcut=` on buttons, no hand-written JavaScript. Streamlit draws a button's
 shortcut as a key badge beside its label, so a label never repeats its key: a digit button is labelled with
 what it picks for the focused question (the scale anchor or the option), the others with their action.
 A rating's options read "1 · Wrong or harmful" where the rubric anchors that point.
+
+A pairwise question is shown only on an item with a shadow pair (`paired`): its three choices name
+screen positions (A, B), never releases, and it asks for a reason; elsewhere it is left blank.
 """
 
 from __future__ import annotations
@@ -16,23 +20,34 @@ import pandas as pd
 import streamlit as st
 
 from review_store.desk.review_views import AfterSubmit
-from review_store.desk.rubrics import QuestionView
+from review_store.desk.rubrics import PAIRWISE, PAIRWISE_CHOICES, QuestionView
 
 FOCUS = "review_focus"  # index of the question digits answer
 SUBMIT_SHORTCUT = "Ctrl+Enter"
 KEY_LABEL_CHARS = 28  # a digit button's label is cut to this (the radio shows the whole anchor)
+PAIR_LABELS = {"a": "A better", "b": "B better", "tie": "Tie"}  # a pairwise choice as a reviewer reads it
 
 
 def widget_key(item_id: int, question_key: str) -> str:
     return f"review_q_{item_id}_{question_key}"
 
 
-def _keyed(questions: tuple[QuestionView, ...]) -> list[QuestionView]:
-    return [q for q in questions if q.kind in ("rating", "label")]
+def reason_key(item_id: int, question_key: str) -> str:
+    """The widget key of a pairwise question's reason box."""
+    return f"review_pr_{item_id}_{question_key}"
+
+
+def _shown(q: QuestionView, paired: bool) -> bool:
+    """A pairwise question is asked only where there is a pair to compare."""
+    return q.kind != PAIRWISE or paired
+
+
+def _keyed(questions: tuple[QuestionView, ...], paired: bool = False) -> list[QuestionView]:
+    return [q for q in questions if q.kind in ("rating", "label") or (q.kind == PAIRWISE and paired)]
 
 
 def _options(q: QuestionView) -> list:
-    return list(q.choices)
+    return list(PAIRWISE_CHOICES) if q.kind == PAIRWISE else list(q.choices)
 
 
 def short(text: str, limit: int = KEY_LABEL_CHARS) -> str:
@@ -49,6 +64,8 @@ def key_label(q: QuestionView, digit: int) -> str | None:
     """What pressing `digit` picks for question `q`, in words (the key itself is the button's badge);
     None when the digit picks nothing there. An unanchored rating point reads by its place on the scale."""
     options = _options(q)
+    if q.kind == PAIRWISE:
+        return PAIR_LABELS[options[digit - 1]] if 1 <= digit <= len(options) else None
     if q.kind == "label":
         return short(str(options[digit - 1])) if 1 <= digit <= len(options) else None
     if digit not in options:
@@ -62,12 +79,14 @@ def key_label(q: QuestionView, digit: int) -> str | None:
 
 def _full_meaning(q: QuestionView, digit: int, label: str) -> str | None:
     """The whole anchor or option as the button's tooltip, when its label had to be cut."""
+    if q.kind == PAIRWISE:
+        return None  # "A better" is the whole meaning
     full = str(_options(q)[digit - 1]) if q.kind == "label" else q.anchor(digit)
     return full if full and full != label else None
 
 
-def _press(item_id: int, questions: tuple[QuestionView, ...], digit: int) -> None:
-    keyed = _keyed(questions)
+def _press(item_id: int, questions: tuple[QuestionView, ...], digit: int, paired: bool = False) -> None:
+    keyed = _keyed(questions, paired)
     if not keyed:
         return
     focus = st.session_state.get(FOCUS, 0) % len(keyed)
@@ -75,17 +94,18 @@ def _press(item_id: int, questions: tuple[QuestionView, ...], digit: int) -> Non
     options = _options(q)
     if q.kind == "rating" and digit in options:
         st.session_state[widget_key(item_id, q.key)] = digit
-    elif q.kind == "label" and 1 <= digit <= len(options):
+    elif q.kind in ("label", PAIRWISE) and 1 <= digit <= len(options):
         st.session_state[widget_key(item_id, q.key)] = options[digit - 1]
     else:
         return
     st.session_state[FOCUS] = (focus + 1) % len(keyed)
 
 
-def digit_keys(item_id: int, questions: tuple[QuestionView, ...]) -> None:
+def digit_keys(item_id: int, questions: tuple[QuestionView, ...], paired: bool = False) -> None:
     """A row of digit buttons (keys 1-9) that answer the focused question, each labelled with what it
-    picks there; a digit that picks nothing has no button."""
-    keyed = _keyed(questions)
+    picks there; a digit that picks nothing has no button. `paired`: the item has a shadow pair, so its
+    pairwise questions are asked too."""
+    keyed = _keyed(questions, paired)
     if not keyed:
         return
     focus = st.session_state.get(FOCUS, 0) % len(keyed)
@@ -101,22 +121,52 @@ def digit_keys(item_id: int, questions: tuple[QuestionView, ...]) -> None:
                 key=f"review_digit_{digit}",
                 shortcut=str(digit),
                 on_click=_press,
-                args=(item_id, questions, digit),
+                args=(item_id, questions, digit, paired),
                 type="tertiary",
                 help=_full_meaning(question, digit, label),
             )
 
 
+def _pairwise(item_id: int, q: QuestionView) -> dict[str, str] | None:
+    """A pairwise question: three choices by screen position and the reason. None while nothing is
+    picked (the store says an answer is required); a missing reason goes to the store, which names it."""
+    choice = st.radio(
+        q.prompt,
+        _options(q),
+        index=None,
+        horizontal=True,
+        key=widget_key(item_id, q.key),
+        help=q.guidelines or None,
+        format_func=PAIR_LABELS.get,
+    )
+    reason = st.text_area(
+        f"Why? What made the difference ({q.key})",
+        key=reason_key(item_id, q.key),
+        height=68,
+        placeholder="Required: what made one output better, or why they are equally good",
+    )
+    return None if choice is None else {"choice": choice, "reason": reason}
+
+
 def rubric_form(
-    item_id: int, questions: tuple[QuestionView, ...], chunk_ids: tuple[str, ...] = ()
+    item_id: int,
+    questions: tuple[QuestionView, ...],
+    chunk_ids: tuple[str, ...] = (),
+    *,
+    paired: bool = False,
 ) -> tuple[bool, dict[str, Any], str, bool]:
     """The form; returns (submitted, answers, correction, add_to_golden). A "chunks" question lists the
-    trace's retrieved chunk ids (`chunk_ids`, rank order) to mark relevant; none marked is an answer."""
+    trace's retrieved chunk ids (`chunk_ids`, rank order) to mark relevant; none marked is an answer.
+    A pairwise question is asked only when `paired` (answered {"choice", "reason"}); else left out."""
     answers: dict[str, Any] = {}
     with st.form(f"review_form_{item_id}", enter_to_submit=False):
         for q in questions:
             key = widget_key(item_id, q.key)
-            if q.kind in ("rating", "label"):
+            if not _shown(q, paired):
+                continue
+            if q.kind == PAIRWISE:
+                answers[q.key] = _pairwise(item_id, q)
+            elif q.kind in ("rating", "label"):
                 answers[q.key] = st.radio(
                     q.prompt,
                     _options(q),

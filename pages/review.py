@@ -5,7 +5,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from app import review_form, session, state, trace_card, widgets
+from app import pair_view, review_form, session, state, trace_card, widgets
 from review_store.desk import ReviewStoreError
 
 actor = session.require_actor()
@@ -38,6 +38,8 @@ if submitted is not None:
     _progress()
     shown = desk.review.after_submit(actor=actor, item_id=submitted)
     st.success(f"Label saved for {shown.trace} (rubric version {shown.rubric_version}).")
+    if shown.pair is not None:
+        pair_view.reveal(shown.pair)
     review_form.judge_comparison(shown)
     if st.button("Next item", type="primary", shortcut="N", key="review_next"):
         st.session_state.pop(state.REVIEW_SUBMITTED, None)
@@ -60,14 +62,20 @@ else:
         st.session_state[state.REVIEW_ITEM] = item_id
         st.session_state[state.REVIEW_STARTED] = time.time()
         st.session_state[review_form.FOCUS] = 0
-    left, right = st.columns([3, 2])
-    with left:
-        trace_card.render(card)
-    with right:
-        st.caption(f"Rubric {rubric.label} · the judge's verdict is shown after you submit")
-        review_form.digit_keys(item_id, rubric.questions)
+    paired = card.pair is not None
+    if paired:  # A and B side by side across the page, no release named; the form below them
+        pair_view.blind_card(card)
+        form_area = st.container()
+    else:
+        card_area, form_area = st.columns([3, 2])
+        with card_area:
+            trace_card.render(card)
+    with form_area:
+        blind = "the judge's verdict" + (" and the releases behind A and B are" if paired else " is")
+        st.caption(f"Rubric {rubric.label} · {blind} shown after you submit")
+        review_form.digit_keys(item_id, rubric.questions, paired)
         sent, answers, correction, add_golden = review_form.rubric_form(
-            item_id, rubric.questions, card.trace.markable
+            item_id, rubric.questions, card.trace.markable, paired=paired
         )
         reason = st.text_input("Reason (for flag or escalate)", key="review_reason")
         c1, c2, c3 = st.columns(3)

@@ -11,6 +11,8 @@ from review_store.models import Rubric
 from review_store.permissions import Actor, require
 
 KINDS = rubrics.KINDS
+PAIRWISE = rubrics.PAIRWISE  # a question comparing two outputs of one input (answer a | b | tie + reason)
+PAIRWISE_CHOICES = rubrics.PAIRWISE_CHOICES  # the stored choices: screen positions, never releases
 
 
 class Anchor(ReadModel):
