@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from app import review_form, session, trace_card
+from app import pair_view, review_form, session, trace_card
 from review_store.desk import ReviewStoreError
 
 actor = session.require_actor()
@@ -21,9 +21,14 @@ st.caption(
 by_id = {case.item_id: case for case in pending}
 item_id = st.selectbox("Item", list(by_id), format_func=lambda i: f"#{i} · {by_id[i].trace}", key="adj_item")
 case = by_id[item_id]
-left, right = st.columns([3, 2])
-with left:
-    trace_card.render(desk.review.item(item_id))
+card = desk.review.item(item_id)
+if card.pair is not None:  # a shadow pair: the outputs in the positions the reviewers answered about
+    pair_view.blind_card(card)
+    right = st.container()
+else:
+    left, right = st.columns([3, 2])
+    with left:
+        trace_card.render(card)
 with right:
     side = pd.DataFrame({lab.reviewer: {a.key: str(a.value) for a in lab.answers} for lab in case.labels})
     side.insert(0, "disagree", ["differs" if k in case.disagree else "" for k in side.index])
@@ -32,7 +37,9 @@ with right:
         if lab.correction:
             st.caption(f"Correction by {lab.reviewer}")
             st.code(lab.correction, language=None, wrap_lines=True)
-    sent, answers, _, _ = review_form.rubric_form(item_id, case.rubric.questions)
+    sent, answers, _, _ = review_form.rubric_form(
+        item_id, case.rubric.questions, paired=card.pair is not None
+    )
     note = st.text_area("Adjudication note", key=f"adj_note_{item_id}")
     if sent:
         try:

@@ -19,7 +19,7 @@ from review_store import rubrics
 from review_store.db import session_scope
 from review_store.demo import RUBRIC_QUESTIONS
 from review_store.desk import Desk
-from review_store.models import Label, ReviewItem, User
+from review_store.models import Adjudication, Label, ReviewItem, User
 from review_store.pairwise.pairs import candidate_shown_as_a
 from review_store.permissions import actor_for
 from tests.apptest import open_app, page
@@ -45,7 +45,7 @@ def pair_rubric(engine) -> None:
         )
 
 
-def pair_item(engine, key: str) -> tuple[int, bool]:
+def pair_item(engine, key: str, *, overlap: int = 1) -> tuple[int, bool]:
     """A production trace of r2 and r3's shadow of it, queued first; (item id, candidate shown as A)."""
     with session_scope(engine) as s:
         prod = make_trace(
@@ -60,7 +60,7 @@ def pair_item(engine, key: str) -> tuple[int, bool]:
         make_trace(
             s, external_id=f"{key}-s", shadow_of=key, input=QUESTION, output="candidate: refund today", **CAND
         )
-        item = ReviewItem(trace_id=prod.id, priority=1000, overlap_k=1, reason="random")
+        item = ReviewItem(trace_id=prod.id, priority=1000, overlap_k=overlap, reason="random")
         s.add(item)
         s.flush()
         return item.id, candidate_shown_as_a(key)
@@ -178,3 +178,39 @@ def test_pair_is_blind_until_submit_then_names_the_releases(
 def actor_of(engine, username: str):
     with Session(engine) as s:
         return actor_for(s, username)
+
+
+def test_lead_adjudicates_a_pair_by_position(monkeypatch, demo_engine, demo_db_url):
+    """Two reviewers prefer different outputs of one pair: the lead sees A and B in the same positions and
+    answers the pairwise question too; the final answer is stored as the screen choice."""
+    pair_rubric(demo_engine)
+    item_id, _ = pair_item(demo_engine, key_with_layout(False), overlap=2)
+    desk = Desk(demo_engine)
+    for username, choice in (("rita", "a"), ("raj", "b")):
+        who = actor_of(demo_engine, username)
+        claim = desk.review.claim(actor=who)
+        assert claim.item.item.id == item_id and claim.item.pair is not None
+        answers = {**ANSWERS, "preference": {"choice": choice, "reason": f"{username} prefers {choice}"}}
+        desk.review.submit(actor=who, item_id=item_id, rubric_id=claim.rubric.id, answers=answers)
+    at = open_app(monkeypatch, demo_db_url, "lena")
+    at.run()
+    at.switch_page(page("adjudication")).run()
+    assert not at.exception, at.exception
+    at.selectbox(key="adj_item").set_value(item_id).run()
+    assert {"**Output A**", "**Output B**"} <= {m.value for m in at.markdown}
+    assert [c.value for c in at.code][1:3] == ["baseline: refunds take 5-7 days", "candidate: refund today"]
+    side = next(df.value for df in at.dataframe if "disagree" in df.value.columns)
+    assert side.loc["preference", "disagree"] == "differs"
+    assert side.loc["preference", "raj"] == "b · raj prefers b"
+    for key, value in ANSWERS.items():
+        at.radio(key=widget_key(item_id, key)).set_value(value)
+    at.radio(key=widget_key(item_id, "preference")).set_value("tie")
+    at.text_area(key=reason_key(item_id, "preference")).input("both give the same refund facts")
+    at.button(key="review_submit").click().run()
+    assert not at.exception, at.exception
+    assert at.error == []
+    with Session(demo_engine) as s:
+        final = s.exec(select(Adjudication).where(Adjudication.item_id == item_id)).one()
+        assert s.get(ReviewItem, item_id).status == "done"
+    assert final.answers["preference"] == {"choice": "tie", "reason": "both give the same refund facts"}
+    assert item_id not in (at.selectbox(key="adj_item").options if at.selectbox else [])
