@@ -335,8 +335,8 @@ def test_rows_written_by_the_driver_read_back_equal_through_the_orm(sqlite_engin
 _REAL_WRITER_INIT = ingest_writer.Writer.__init__
 
 
-def _core_writer_init(self, conn):
-    _REAL_WRITER_INIT(self, conn)
+def _core_writer_init(self, conn, **options):
+    _REAL_WRITER_INIT(self, conn, **options)
     self.sqlite, self.cursor = False, None  # the SQLAlchemy Core path, as on PostgreSQL
 
 

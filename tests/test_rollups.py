@@ -17,7 +17,7 @@ from review_store.models import Trace
 from review_store.permissions import SYSTEM
 from review_store.rollups import maintain
 from review_store.rollups.rebuild import rebuild
-from review_store.rollups.tables import TABLES, RollupTraffic
+from review_store.rollups.tables import TABLES, RollupTraffic, RollupValue
 from review_store.rubrics import create_rubric
 from tests.factories import make_user
 
@@ -174,3 +174,29 @@ def test_rollup_rebuild_cli(engine, db_url, tmp_path, monkeypatch):
         app, ["--db", db_url, "rollup", "rebuild", "--from", "2026-05-09", "--to", "2026-05-01"]
     )
     assert bad.exit_code == 2 and "before --from" in bad.output
+
+
+def test_sqlite_driver_upserts_meet_rows_written_through_the_column_types(sqlite_engine):
+    """On SQLite `apply` binds the hour as text itself; a row SQLAlchemy wrote for the same key is the one it
+    adds to (no second row), and both read back through the column types as the same hour."""
+    hour = datetime(2026, 5, 1, 9)
+    with session_scope(sqlite_engine) as session:
+        session.add(RollupValue(hour=hour, segment="s", release="r", metric="latency", bucket=7, n=2))
+    deltas = maintain.Deltas()
+    trace = {"ts": hour + timedelta(minutes=5), "segment": "s", "release": "r", "latency_ms": 1.02**7.5}
+    for _ in range(3):
+        deltas.add_trace({**trace, "input": "abc", "tokens_in": 5, "cost_usd": 0.25})
+    deltas.add_verdict(
+        {"trace_ts": None, "judge_config_id": 1, "question_key": "q", "score": 4, "cost_usd": None}
+    )
+    with sqlite_engine.begin() as conn:
+        maintain.apply(conn, deltas)
+    with sqlite_engine.connect() as conn:
+        got = snapshot(conn)
+        by_hour = conn.execute(select(func.count()).where(RollupValue.hour == hour)).scalar_one()
+    assert got["rollupvalue"] == [(hour, "s", "r", "input_chars", 3, 3), (hour, "s", "r", "latency", 7, 5)]
+    assert by_hour == 2
+    assert got["rollupverdict"] == [(maintain.NO_TS, "", "", 1, "q", True, 4.0, 1, 0, 0)]
+    traffic = got["rolluptraffic"][0]
+    assert traffic[:6] == (hour, "", "s", "r", "", "") and traffic[6] == 3  # traces
+    assert traffic[11] == 3 * 250_000_000  # cost_nanos

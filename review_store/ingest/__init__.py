@@ -224,7 +224,7 @@ def _run(
     rejects: IO[bytes] | None,
 ) -> None:
     name, skip = report.path, report.on_error == "skip"
-    writer = Writer(session.connection())
+    writer = Writer(session.connection(), accumulate=True)
     prepare = sqlite_values if writer.sqlite else None
     reporter = _reporter(progress, "write", report)
     try:
@@ -247,6 +247,7 @@ def _run(
         report.file_problem = str(problem)
         if rejects is not None:
             _reject(rejects, exc.line, None, [(exc.field, exc.message)])
+    writer.flush()  # the rollups of every batch written, in the import's transaction
 
 
 def _reject(rejects: IO[bytes], line: int, source: str | None, problems: Iterable[tuple[str, str]]) -> None:

@@ -22,7 +22,7 @@ from review_store.ingest.readers import Item
 from review_store.ingest.records import GUARDRAIL_COLUMNS, TRACE_COLUMNS
 from review_store.ingest.report import IngestReport
 from review_store.models import GuardrailEvent, PrunedTrace, Trace
-from review_store.rollups.maintain import add_traces
+from review_store.rollups.maintain import Deltas, add_traces, apply
 
 _TRACE = Trace.__table__
 _GUARD = GuardrailEvent.__table__
@@ -46,14 +46,42 @@ def insert_guards(conn: Any, pairs: list[tuple[int, Item]]) -> int:
     return len(rows)
 
 
-class Writer:
-    """Existence checks and inserts for the batches of one import, on the import's connection."""
+FLUSH_KEYS = 100_000  # rollup keys an accumulating writer holds before it writes them
 
-    def __init__(self, conn: Any) -> None:
+
+class Writer:
+    """Existence checks and inserts for the batches of one import, on the import's connection.
+
+    `accumulate`: the rollup deltas of every batch are summed in memory and written by `flush` (or once
+    they hold FLUSH_KEYS keys), in the same transaction: a file's batches share most of their hours, so
+    each rollup row is upserted about once per import instead of once per batch. The caller must flush
+    before its transaction commits; nothing in an import reads the rollups before then."""
+
+    def __init__(self, conn: Any, *, accumulate: bool = False) -> None:
         self.conn = conn
         self.sqlite = conn.dialect.name == "sqlite"
         self.cursor = conn.connection.driver_connection.cursor() if self.sqlite else None
         self.any_pruned: bool | None = None  # looked up once, on the first batch with new ids
+        self.deltas = Deltas() if accumulate else None
+
+    def roll(self, traces: list[Any], events: list[dict[str, Any]], *, sign: int = 1) -> None:
+        """Roll up (or take back) these traces and events: now, or with the next flush."""
+        deltas = self.deltas
+        if deltas is None:
+            add_traces(self.conn, traces, events, sign=sign)
+            return
+        for r in traces:
+            deltas.add_trace(r, sign)
+        for e in events:
+            deltas.add_event(e, sign)
+        if deltas.size() >= FLUSH_KEYS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the accumulated rollup deltas (a no-op for a writer that does not accumulate)."""
+        if self.deltas is not None and self.deltas.size():
+            apply(self.conn, self.deltas)
+            self.deltas = Deltas()
 
     def pruned(self, external_ids: list[str]) -> set[str]:
         """The ids of this batch that a prune deleted (skipped: their numbers are in the rollups)."""
@@ -190,7 +218,7 @@ def write_batch(writer: Writer, items: list[Item], *, update: bool, report: Inge
     if new:
         report.guardrail_events += writer.insert(new)
         report.inserted += len(new)
-        add_traces(writer.conn, [i.row for i in new], _events(new))  # rollups, same transaction
+        writer.roll([i.row for i in new], _events(new))  # rollups, same transaction
     if changed:
         conn = writer.conn
         values = {c: bindparam(f"v_{c}") for c in TRACE_COLUMNS}
@@ -212,8 +240,8 @@ def write_batch(writer: Writer, items: list[Item], *, update: bool, report: Inge
         report.updated += len(changed)
         olds = [existing[item.row["external_id"]] for _, item in changed]
         took = [g for r in olds if r["shadow_of"] is None for g in old_events.get(r["id"], [])]
-        add_traces(conn, olds, took, sign=-1)
-        add_traces(conn, [item.row for _, item in changed], _events([item for _, item in changed]))
+        writer.roll(olds, took, sign=-1)
+        writer.roll([item.row for _, item in changed], _events([item for _, item in changed]))
 
 
 def _events(items: list[Item]) -> list[dict[str, Any]]:

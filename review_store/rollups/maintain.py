@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import cache
+from operator import add as _add
 from typing import Any
 
 from sqlalchemy import and_, column, delete, tuple_
@@ -28,6 +30,7 @@ from review_store.rollups.tables import RollupGuardrail, RollupTraffic, RollupVa
 
 STEP = 1.02
 _LOG_STEP = math.log(STEP)
+_floor, _log = math.floor, math.log
 ZERO_BUCKET = -(2**31)
 SCORE_SCALE = 1000  # top retrieval scores kept at 0.001
 NO_TS = datetime(1970, 1, 1)  # the hour of a verdict whose trace time is unknown
@@ -86,32 +89,69 @@ class Deltas:
     def add_trace(self, r: Mapping[str, Any], sign: int = 1) -> None:
         """One trace row (a mapping with the Trace column names; input_chars may be absent).
 
-        Shadow traces (shadow_of set) are not production traffic: they add nothing (README "Shadow runs")."""
-        if r.get("shadow_of") is not None:
+        Shadow traces (shadow_of set) are not production traffic: they add nothing (README "Shadow runs").
+        Runs once per trace of every import, so the sums are made as ints directly and added with map."""
+        get = r.get
+        if get("shadow_of") is not None:
             return
-        hour, seg, rel = hour_of(r["ts"]), r.get("segment") or "", r.get("release") or ""
-        success, cache, latency = r.get("task_success"), r.get("cache_hit"), r.get("latency_ms")
-        tokens_in, tokens_out, cost = r.get("tokens_in"), r.get("tokens_out"), r.get("cost_usd")
-        complete = tokens_in is not None and cost is not None and latency is not None
-        key = (hour, r.get("app") or "", seg, rel, r.get("model") or "", r.get("prompt_version") or "")
-        reported, computed = (r.get("cost_source") == s for s in ("reported", "computed"))
-        values = (
-            1, success is True, success is not None, tokens_in or 0, tokens_out or 0, nanos(cost),
-            cost is not None, cache is True, cache is not None, latency is not None, complete,
-            nanos(cost) if reported else 0, reported, nanos(cost) if computed else 0, computed,
-        )  # fmt: skip
-        self._bump(self.traffic, key, [sign * int(v) for v in values])
-        chars = r.get("input_chars")
-        if chars is None and r.get("input") is not None:
-            chars = len(r["input"])
-        top = r.get("top_retrieval_score")
-        for metric, bucket in (
-            ("latency", None if latency is None else latency_bucket(latency)),
-            ("input_chars", chars),
-            ("top_score", None if top is None else score_bucket(top)),
-        ):
-            if bucket is not None:
-                self._bump(self.value, (hour, seg, rel, metric, bucket), (sign,))
+        ts = r["ts"]
+        hour = NO_TS if ts is None else ts.replace(minute=0, second=0, microsecond=0)
+        seg, rel = get("segment") or "", get("release") or ""
+        success, cache, latency = get("task_success"), get("cache_hit"), get("latency_ms")
+        tokens_in, tokens_out, cost = get("tokens_in"), get("tokens_out"), get("cost_usd")
+        source = get("cost_source")
+        cost_n = 0 if cost is None else round(cost * 1_000_000_000)  # nanos(cost)
+        known = cost is not None
+        reported, computed = source == "reported", source == "computed"
+        values = [
+            sign, sign if success is True else 0, 0 if success is None else sign, sign * (tokens_in or 0),
+            sign * (tokens_out or 0), sign * cost_n, sign if known else 0, sign if cache is True else 0,
+            0 if cache is None else sign, 0 if latency is None else sign,
+            sign if tokens_in is not None and known and latency is not None else 0,
+            sign * cost_n if reported else 0, sign if reported else 0,
+            sign * cost_n if computed else 0, sign if computed else 0,
+        ]  # fmt: skip
+        key = (hour, get("app") or "", seg, rel, get("model") or "", get("prompt_version") or "")
+        traffic = self.traffic
+        current = traffic.get(key)
+        traffic[key] = values if current is None else list(map(_add, current, values))
+        value = self.value
+        if latency is not None:
+            k = (
+                hour,
+                seg,
+                rel,
+                "latency",
+                ZERO_BUCKET if latency <= 0 else _floor(_log(latency) / _LOG_STEP),
+            )
+            c = value.get(k)
+            if c is None:
+                value[k] = [sign]
+            else:
+                c[0] += sign
+        chars = get("input_chars")
+        if chars is None:
+            text = get("input")
+            chars = None if text is None else len(text)
+        if chars is not None:
+            k = (hour, seg, rel, "input_chars", chars)
+            c = value.get(k)
+            if c is None:
+                value[k] = [sign]
+            else:
+                c[0] += sign
+        top = get("top_retrieval_score")
+        if top is not None:
+            k = (hour, seg, rel, "top_score", round(top * SCORE_SCALE))
+            c = value.get(k)
+            if c is None:
+                value[k] = [sign]
+            else:
+                c[0] += sign
+
+    def size(self) -> int:
+        """How many keys the deltas hold (a caller that accumulates flushes past a bound)."""
+        return len(self.traffic) + len(self.guard) + len(self.verdict) + len(self.value)
 
     def add_event(self, e: Mapping[str, Any], sign: int = 1) -> None:
         """One guardrail event row (ts, segment, release, name, stage, action)."""
@@ -150,8 +190,12 @@ def apply(conn: Any, deltas: Deltas, *, present: Mapping[str, set[str]] | None =
     """Add the deltas to the rollup tables on this connection (upserts), then drop rows that reach zero.
 
     `present` ({table name: its columns}) writes only the sums a table has: a migration's rebuild runs
-    this code against the schema of its own revision, before later revisions add sums."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    this code against the schema of its own revision, before later revisions add sums. On SQLite the
+    upserts go through the driver's executemany with the values as SQLAlchemy's column types store them
+    (the hour as `YYYY-MM-DD HH:MM:SS.ffffff`), as the trace writer does: the same rows, without binding
+    each parameter through the column types (most of an import's rollup time)."""
+    dialect = conn.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for attr, model, keys, all_sums in _TABLES:
         changes = getattr(deltas, attr)
         if not changes:
@@ -159,28 +203,56 @@ def apply(conn: Any, deltas: Deltas, *, present: Mapping[str, set[str]] | None =
         table = model.__table__
         kept = [i for i, s in enumerate(all_sums) if present is None or s in present[table.name]]
         sums = tuple(all_sums[i] for i in kept)
-        if len(sums) < len(all_sums):  # only these columns (the model's would add its defaults of later sums)
-            table = sa_table(table.name, *(column(c, table.c[c].type) for c in (*keys, *sums)))
-        rows = [
-            {**dict(zip(keys, key, strict=True)), **{all_sums[i]: values[i] for i in kept}}
-            for key, values in sorted(changes.items(), key=lambda kv: kv[0])  # one lock order for all writers
+        changed = [
+            (key, values)
+            for key, values in sorted(changes.items(), key=_first)  # one lock order for all writers
             if any(values)
         ]
-        if not rows:
+        if not changed:
             continue
-        stmt = insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys), set_={s: table.c[s] + stmt.excluded[s] for s in sums}
-        )
-        for i in range(0, len(rows), 1000):
-            conn.execute(stmt, rows[i : i + 1000])
-        if any(v < 0 for values in changes.values() for v in values):
-            touched = [tuple(r[k] for k in keys) for r in rows]
+        if dialect == "sqlite" and len(sums) == len(all_sums):
+            cursor = conn.connection.driver_connection.cursor()
+            try:
+                cursor.executemany(
+                    _sqlite_upsert(table.name, keys, sums),
+                    [(key[0].isoformat(" ", "microseconds"), *key[1:], *values) for key, values in changed],
+                )
+            finally:
+                cursor.close()
+        else:
+            if len(sums) < len(all_sums):  # only these columns (the model's would add its defaults)
+                table = sa_table(table.name, *(column(c, table.c[c].type) for c in (*keys, *sums)))
+            rows = [
+                {**dict(zip(keys, key, strict=True)), **{all_sums[i]: values[i] for i in kept}}
+                for key, values in changed
+            ]
+            stmt = insert(table)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys), set_={s: table.c[s] + stmt.excluded[s] for s in sums}
+            )
+            for i in range(0, len(rows), 1000):
+                conn.execute(stmt, rows[i : i + 1000])
+        if any(v < 0 for _, values in changed for v in values):
+            touched = [key for key, _ in changed]
             key_cols = tuple_(*(table.c[k] for k in keys))
             for i in range(0, len(touched), 200):
                 conn.execute(
                     delete(table).where(and_(key_cols.in_(touched[i : i + 200]), table.c[sums[0]] <= 0))
                 )
+
+
+def _first(item: tuple[tuple, list[int]]) -> tuple:
+    return item[0]
+
+
+@cache
+def _sqlite_upsert(name: str, keys: tuple[str, ...], sums: tuple[str, ...]) -> str:
+    """`INSERT ... ON CONFLICT (keys) DO UPDATE SET s = s + excluded.s` for the SQLite driver."""
+    columns = ", ".join(f'"{c}"' for c in (*keys, *sums))
+    marks = ", ".join("?" * (len(keys) + len(sums)))
+    conflict = ", ".join(f'"{k}"' for k in keys)
+    add = ", ".join(f'"{s}" = "{s}" + excluded."{s}"' for s in sums)
+    return f'INSERT INTO "{name}" ({columns}) VALUES ({marks}) ON CONFLICT ({conflict}) DO UPDATE SET {add}'
 
 
 def add_traces(
