@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # the parts' classes, for type checkers only (they are import
     from review_store.desk.items import ItemsPart
     from review_store.desk.judge import JudgePart
     from review_store.desk.monitor import MonitorPart
+    from review_store.desk.pairwise import PairwisePart
     from review_store.desk.releases import ReleasesPart
     from review_store.desk.retrieval import RetrievalPart
     from review_store.desk.review import ReviewPart
@@ -147,6 +148,12 @@ class Desk:
         from review_store.desk.review import ReviewPart
 
         return ReviewPart(self)
+
+    @cached_property
+    def pairwise(self) -> PairwisePart:
+        from review_store.desk.pairwise import PairwisePart
+
+        return PairwisePart(self)
 
     @cached_property
     def retrieval(self) -> RetrievalPart:

@@ -18,6 +18,7 @@ from review_store.errors import ValidationFailed
 from review_store.hashing import content_hash
 from review_store.judge.agreement import TrustResult, judge_trust
 from review_store.models import CheckRun, EvalRun, GatePolicy
+from review_store.pairwise import report as pairwise_report
 from review_store.permissions import Actor, require
 
 # The gate metric fed by tier-1 checks (`review-desk eval run`): the newest check run's share of cases that
@@ -102,6 +103,8 @@ def create_gate_policy(session: Session, *, actor: Actor, thresholds: list[dict[
         threshold = row.get("threshold")
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
             raise ValidationFailed(f"gate policy: thresholds[{i}].threshold must be a number")
+        if pairwise_report.is_metric(str(row["metric"])):
+            pairwise_report.check_threshold(row, where=f"gate policy: thresholds[{i}]")
         clean.append({"metric": str(row["metric"]), "op": row["op"], "threshold": threshold})
     return versioning.save_version(
         session,
@@ -201,7 +204,9 @@ def evaluate(
 
     A threshold on `tier1_pass_rate` reads `checks` (the release's newest tier-1 check run) instead; one on
     `retrieval_precision_at_k` or `retrieval_recall` (optionally `:<segment>`) reads the release's
-    retrieval quality (review_store.retrieval.retrieval_quality at the "retrieval.k" setting's k).
+    retrieval quality (review_store.retrieval.retrieval_quality at the "retrieval.k" setting's k); one on
+    `pairwise:<question>` is the non-inferiority rule of the release's shadow run against its baseline
+    (review_store.pairwise.report: value = the lower end of the paired bootstrap CI of delta).
 
     Judge-scored metrics count only when the judge is trusted for that question, in the metric's segment
     when it has one (`judge.agreement.judge_trust`, the one trust rule the Agreement page and CLI show);
@@ -212,7 +217,16 @@ def evaluate(
     latest = runs[-1] if runs else None
     result = GateResult(release, policy.version if policy else None, latest.id if latest else None)
     trust_cache: dict[tuple[str, str, str | None], TrustResult] = {}
+    pairwise = pairwise_report.gate_rows(
+        session, release=release, thresholds=policy.thresholds if policy else []
+    )
     for spec in policy.thresholds if policy else []:
+        if spec["metric"] in pairwise:  # the non-inferiority rule (review_store.pairwise.report.decide)
+            found = pairwise[spec["metric"]]
+            row = GateRow(spec["metric"], spec["op"], spec["threshold"], found["value"], found["passed"])
+            row.question, row.note = found["question"], found["note"]
+            result.rows.append(row)
+            continue
         if spec["metric"] == TIER1_METRIC:
             entry, why = _tier1_entry(checks)
             row = _gate_row(spec, entry, None)
