@@ -1,5 +1,8 @@
 """The shared trace card. Every model or user text (input, output, context, ids) is shown inert with
 st.text / st.code, never as markdown or HTML: a trace may carry `<script>` and it must stay text.
+
+An item with a shadow pair is drawn blind wherever its card appears (app/pair_view.py): Output A and
+Output B, no release, so no page shows which output came from which release before the reveal.
 """
 
 from __future__ import annotations
@@ -8,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import formatting
+from app import formatting, pair_view
 from review_store.desk.review_views import ItemCard
 
 
@@ -23,7 +26,11 @@ def _fmt(value: Any, unit: str = "") -> str:
 
 
 def render(card: ItemCard) -> None:
-    """Draw one item's trace: metadata, input, output, retrieved chunks, guardrail events."""
+    """Draw one item's trace: metadata, input, output, retrieved chunks, guardrail events; an item with a
+    shadow pair as its blind A/B card."""
+    if card.pair is not None:
+        pair_view.blind_card(card)
+        return
     trace, item = card.trace, card.item
     with st.container(border=True):
         st.text(

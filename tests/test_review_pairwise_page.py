@@ -214,3 +214,26 @@ def test_lead_adjudicates_a_pair_by_position(monkeypatch, demo_engine, demo_db_u
         assert s.get(ReviewItem, item_id).status == "done"
     assert final.answers["preference"] == {"choice": "tie", "reason": "both give the same refund facts"}
     assert item_id not in (at.selectbox(key="adj_item").options if at.selectbox else [])
+
+
+def test_items_page_draws_a_pair_blind(monkeypatch, demo_engine, demo_db_url):
+    """The Items page opens any item's card: a pair item's is the blind A/B card there too, so browsing
+    never shows which output is the production (baseline) one."""
+    pair_rubric(demo_engine)
+    key = key_with_layout(True)
+    item_id, _ = pair_item(demo_engine, key)
+    at = open_app(monkeypatch, demo_db_url, "rita")
+    at.run()
+    at.switch_page(page("items")).run()
+    assert not at.exception, at.exception
+    at.selectbox(key="items_open").set_value(item_id).run()
+    assert not at.exception, at.exception
+    assert {"**Output A**", "**Output B**"} <= {m.value for m in at.markdown}
+    assert [c.value for c in at.code][:3] == [
+        QUESTION,
+        "candidate: refund today",
+        "baseline: refunds take 5-7 days",
+    ]
+    assert not any(c.value == "Model output" for c in at.caption)
+    card_text = "\n".join(t.value for t in at.text)
+    assert f"Trace {key}" in card_text and TELLS.findall(card_text) == []
