@@ -151,6 +151,22 @@ class RetrievalK(SettingModel):
     k: int = Field(5, ge=1, le=100, description="Top retrieved chunks judged for precision@k and recall.")
 
 
+class AlertWebhooks(SettingModel):
+    """Which hosts alert webhooks may point at besides public ones (review_store.alerts.webhooks).
+    Link-local and cloud metadata addresses (169.254.169.254, ...) are refused whatever this says."""
+
+    loopback: Literal["allow", "refuse"] = Field(
+        "allow", description="127.0.0.0/8, ::1 and localhost (local receivers, tests)."
+    )
+    private: Literal["allow", "refuse"] = Field(
+        "allow", description="Private networks: 10/8, 172.16/12, 192.168/16, fc00::/7."
+    )
+
+    def hosts(self) -> dict[str, bool]:
+        """The keyword arguments of webhooks.validate_url and delivery.send."""
+        return {"allow_loopback": self.loopback == "allow", "allow_private": self.private == "allow"}
+
+
 SCHEMAS: dict[str, type[SettingModel]] = {
     "judge.trust": JudgeTrust,
     "escalation.sla_hours": EscalationSla,
@@ -162,6 +178,7 @@ SCHEMAS: dict[str, type[SettingModel]] = {
     "monitor.injection": InjectionMonitor,
     "monitor.tenant_spike": TenantSpike,
     "retrieval.k": RetrievalK,
+    "alerts.webhooks": AlertWebhooks,
 }
 DEFAULTS: dict[str, SettingModel] = {key: schema() for key, schema in SCHEMAS.items()}
 
@@ -231,6 +248,8 @@ def get(session: Session, key: Literal["monitor.injection"]) -> InjectionMonitor
 def get(session: Session, key: Literal["monitor.tenant_spike"]) -> TenantSpike: ...
 @overload
 def get(session: Session, key: Literal["retrieval.k"]) -> RetrievalK: ...
+@overload
+def get(session: Session, key: Literal["alerts.webhooks"]) -> AlertWebhooks: ...
 @overload
 def get(session: Session, key: str) -> SettingModel: ...
 def get(session: Session, key: str) -> SettingModel:

@@ -45,6 +45,7 @@ def test_thresholds_tab_is_a_form_per_setting(monkeypatch, db_url):
         "Save monitor.injection",
         "Save monitor.tenant_spike",
         "Save retrieval.k",
+        "Save alerts.webhooks",
     }
     assert at.number_input(key="setting_retention.raw_traces_days_default").value == 90
     assert at.number_input(key="setting_retrieval.k_k_default").value == 5

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from review_store import audit
+from review_store import audit, settings
 from review_store.alerts import kinds, payloads
 from review_store.alerts.delivery import Attempt
 from review_store.models import AlertDelivery, AlertRule, AlertState
@@ -49,6 +49,7 @@ class Outgoing:
     batch: str
     subjects: list[str]
     payload: dict[str, Any]
+    hosts: dict[str, bool] = field(default_factory=dict)  # alerts.webhooks at plan time, for delivery.send
     attempts: list[Attempt] = field(default_factory=list)
 
     @property
@@ -152,6 +153,7 @@ def plan(session: Session, *, actor: Actor, at: datetime) -> list[RuleOutcome]:
             batch,
             outcome.new,
             payloads.build(rule.payload_format, rule.name, rule.kind, at, pending),
+            settings.get(session, "alerts.webhooks").hosts(),
         )
     return outcomes
 

@@ -11,11 +11,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from review_store.errors import ValidationFailed
+from review_store.alerts.webhooks import resolved_refusal
 
 
 @dataclass(frozen=True)
@@ -34,25 +33,21 @@ class Attempt:
     duration_ms: float
 
 
-def validate_url(url: Any) -> str:
-    """An http(s) URL with a host; ValidationFailed naming the field otherwise."""
-    text = url.strip() if isinstance(url, str) else ""
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed(f"webhook_url: {url!r} is not an http:// or https:// URL with a host")
-    if len(text) > 500:
-        raise ValidationFailed("webhook_url: at most 500 characters")
-    return text
-
-
 def send(
     url: str,
     payload: dict[str, Any],
     policy: RetryPolicy,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    allow_loopback: bool = True,
+    allow_private: bool = True,
 ) -> list[Attempt]:
-    """POST the payload as JSON until a 2xx answer or `policy.attempts` tries; every try, in order."""
+    """POST the payload as JSON until a 2xx answer or `policy.attempts` tries; every try, in order.
+    A host refused now (alerts.webhooks: by name or by what it resolves to) is one failed attempt, not
+    retried and never connected to."""
+    why = resolved_refusal(url, allow_loopback=allow_loopback, allow_private=allow_private)
+    if why:
+        return [Attempt(1, False, None, f"refused: {why}", 0.0)]
     attempts: list[Attempt] = []
     with httpx.Client(timeout=policy.timeout_seconds, follow_redirects=False) as client:
         for n in range(1, policy.attempts + 1):

@@ -7,15 +7,19 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from review_store import audit
+from review_store import audit, settings
 from review_store.alerts import kinds
-from review_store.alerts.delivery import validate_url
 from review_store.alerts.payloads import FORMATS
+from review_store.alerts.webhooks import validate_url
 from review_store.errors import ConflictError, NotFound, ValidationFailed
 from review_store.models import AlertDelivery, AlertRule, AlertState, utcnow
 from review_store.permissions import Actor, require
 
 MAX_COOLDOWN_MINUTES = 7 * 24 * 60
+
+
+def _url(session: Session, webhook_url: Any) -> str:
+    return validate_url(webhook_url, **settings.get(session, "alerts.webhooks").hosts())
 
 
 def add_rule(
@@ -35,7 +39,7 @@ def add_rule(
     if not name or len(name) > 120:
         raise ValidationFailed("name: required, at most 120 characters")
     clean = kinds.validate(kind, params or {})
-    url = validate_url(webhook_url)
+    url = _url(session, webhook_url)
     if payload_format not in FORMATS:
         raise ValidationFailed(f"format: {payload_format!r} is not one of {', '.join(FORMATS)}")
     if isinstance(cooldown_minutes, bool) or not isinstance(cooldown_minutes, int):

@@ -124,7 +124,7 @@ class AlertsPart(Part):
             out = outcome.outgoing
             if out is not None:
                 extra = {"sleep": sleep} if sleep is not None else {}
-                out.attempts = send(out.url, out.payload, policy, **extra)
+                out.attempts = send(out.url, out.payload, policy, **extra, **out.hosts)
         with self._write(actor) as (session, who):
             checking.record(session, actor=who, at=at, outcomes=outcomes)
         return views.AlertCheckView(
