@@ -45,6 +45,68 @@ def gate_table(gate, *, key: str) -> None:
 
 
 TIER_NAMES = {"checks": "unit checks", "judge": "judge", "human": "human"}
+RULE_WORDS = {True: "holds", False: "FAILS", None: "not critical"}  # the store's verdict per question
+PAIRWISE_LABELS = {
+    "n": "Outcomes",
+    "candidate_better": "Candidate better",
+    "baseline_better": "Baseline better",
+    "win_rate": "Win rate (ties half)",
+    "delta": "Delta (wins − losses) / n",
+    "sign_p": "Sign test p",
+    "margin": "Margin",
+    "rule": "Non-inferiority",
+}
+
+
+def _pairwise_rows(report) -> list[dict]:
+    """One row per question and source: humans first (what the gate's rule reads), then each judge."""
+    rows = []
+    for q in report.questions:
+        for s in (q.human, *q.judges):
+            human = s.source == "human"
+            rows.append(
+                {
+                    "question": q.question,
+                    "source": s.source,
+                    "n": s.n,
+                    "candidate_better": s.wins,
+                    "baseline_better": s.losses,
+                    "ties": s.ties,
+                    "win_rate": s.win_rate,
+                    "delta": None if s.delta is None else round(s.delta, 3),
+                    "ci": "—" if s.ci_low is None else f"[{s.ci_low:+.3f}, {s.ci_high:+.3f}]",
+                    "sign_p": round(s.sign_p, 4),
+                    "margin": q.margin if human else None,
+                    "rule": RULE_WORDS[q.holds] if human else "not gated (judge)",
+                    "note": q.note if human else "",
+                }
+            )
+    return rows
+
+
+def shadow_run(report, *, key: str) -> None:
+    """The release's shadow run against its baseline (desk.pairwise.for_release), per pairwise question:
+    outcomes for the candidate, win rate, ties, the CI of delta, the sign test, and the gate's
+    non-inferiority verdict (the CI's lower end against -margin) on the critical questions."""
+    if report is None:
+        st.caption("No shadow run: no shadow trace of this release answers a production trace.")
+        return
+    head = f"Shadow run against {report.baseline}: {report.pairs} pairs"
+    if any(q.critical for q in report.questions):
+        if report.passed:
+            st.success(f"{head}; every critical question improves or holds within its margin.")
+        else:
+            st.error(f"{head}; a critical question may be worse than its margin (see Non-inferiority).")
+    else:
+        st.info(
+            f"{head}; no pairwise question is critical in the gate policy (pairwise:<question> >= -margin)."
+        )
+    if not report.questions:
+        return
+    frame = pd.DataFrame(_pairwise_rows(report))
+    confidence = report.questions[0].human.confidence
+    labels = {**PAIRWISE_LABELS, "ci": f"{confidence:.0%} CI of delta"}
+    formatting.table(frame, key=key, labels=labels)
 
 
 def eval_stack(stack, *, key: str) -> None:

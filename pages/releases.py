@@ -34,6 +34,8 @@ if board.diff is not None:
     release_widgets.component_diff(board.diff)
 st.markdown("**Evidence vs thresholds**")
 release_widgets.gate_table(gate, key="rel_gate")
+st.markdown("**Shadow run** (pairwise review: A/B blind, candidate against the release it shadowed)")
+release_widgets.shadow_run(desk.pairwise.for_release(name), key="rel_pairwise")
 st.markdown("**Eval stack** (unit checks → judge → human)")
 release_widgets.eval_stack(desk.evals.stack(name), key="rel_eval_stack")
 release_widgets.proof_downloads(desk, actor=actor, name=name, can_bundle=board.can_bundle)

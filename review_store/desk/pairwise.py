@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from review_store.desk.base import Part, ReadModel
 from review_store.desk.judge import RunError, RunReport
-from review_store.pairwise.report import pairwise_report
+from review_store.pairwise.report import PairwiseReport, baseline_of, pairwise_report
 from review_store.pairwise.stats import PairedStats
 from review_store.permissions import Actor, refresh_actor
 
@@ -61,32 +61,44 @@ def _stats(source: str, s: PairedStats) -> PairedStatsView:
     )
 
 
+def _report_view(found: PairwiseReport) -> PairwiseReportView:
+    return PairwiseReportView(
+        candidate=found.candidate,
+        baseline=found.baseline,
+        pairs=found.pairs,
+        policy_version=found.policy_version,
+        passed=found.passed,
+        questions=tuple(
+            PairwiseQuestionView(
+                question=q.question,
+                human=_stats("human", q.human),
+                judges=tuple(_stats(j.source, j.stats) for j in q.judges),
+                critical=q.margin is not None,
+                margin=q.margin,
+                holds=q.holds,
+                note=q.note,
+            )
+            for q in found.questions
+        ),
+    )
+
+
 class PairwisePart(Part):
     def report(self, *, candidate: str, baseline: str) -> PairwiseReportView:
         """Per pairwise question: win rate, ties, sign test and bootstrap CI from human labels and from each
         judge config (separately), and the non-inferiority rule's verdict on the policy's critical
         questions. ValidationFailed when the two releases are missing or the same."""
         with self._read() as session:
-            found = pairwise_report(session, candidate=candidate, baseline=baseline)
-        return PairwiseReportView(
-            candidate=found.candidate,
-            baseline=found.baseline,
-            pairs=found.pairs,
-            policy_version=found.policy_version,
-            passed=found.passed,
-            questions=tuple(
-                PairwiseQuestionView(
-                    question=q.question,
-                    human=_stats("human", q.human),
-                    judges=tuple(_stats(j.source, j.stats) for j in q.judges),
-                    critical=q.margin is not None,
-                    margin=q.margin,
-                    holds=q.holds,
-                    note=q.note,
-                )
-                for q in found.questions
-            ),
-        )
+            return _report_view(pairwise_report(session, candidate=candidate, baseline=baseline))
+
+    def for_release(self, release: str) -> PairwiseReportView | None:
+        """The report of `release` as candidate against the baseline its shadow run answered (the one the
+        gate's pairwise rows compare against, `baseline_of`); None when it has no shadow run."""
+        with self._read() as session:
+            baseline = baseline_of(session, release)
+            if baseline is None:
+                return None
+            return _report_view(pairwise_report(session, candidate=release, baseline=baseline))
 
     def judge(
         self,
