@@ -1,4 +1,5 @@
-"""Settings > Alerts (leads and admins): the alert rules, add one, enable or disable, recent deliveries.
+"""Settings > Alerts (leads and admins): the alert rules, add one, edit one, enable or disable, recent
+deliveries.
 Everything goes through desk.alerts; `review-desk alerts check` (cron) evaluates and notifies."""
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def render(actor: Actor) -> None:
     else:
         st.info("No alert rules yet.")
     _add_form(actor, desk)
+    _edit_form(actor, rules)
     _toggle(actor, rules)
     st.subheader("Recent deliveries")
     if deliveries:
@@ -122,6 +124,65 @@ def _add_form(actor: Actor, desk) -> None:
         st.session_state[state.ALERTS_FLASH] = ("error", str(exc))
     else:
         st.session_state[state.ALERTS_FLASH] = ("success", f"Added alert rule {rule.name} ({rule.kind}).")
+    st.rerun()
+
+
+def _edit_form(actor: Actor, rules) -> None:
+    st.subheader("Edit a rule")
+    if not rules:
+        st.caption("No rules to edit.")
+        return
+    by_name = {r.name: r for r in rules}
+    rule = by_name[st.selectbox("Rule to edit", list(by_name), key="alerts_edit_rule")]
+    # the widgets' keys follow the stored values, so after a save the form shows what was stored
+    version = (
+        f"{rule.id}_{abs(hash((rule.webhook_url, rule.payload_format, rule.cooldown_minutes, rule.params)))}"
+    )
+    with st.form("alerts_edit", clear_on_submit=False):
+        url = st.text_input(
+            "Rule's webhook URL", value=rule.webhook_url, max_chars=500, key=f"alerts_edit_url_{version}"
+        )
+        formats = ["json", "slack"]
+        payload_format = st.selectbox(
+            "Rule's payload",
+            formats,
+            index=formats.index(rule.payload_format),
+            key=f"alerts_edit_format_{version}",
+        )
+        cooldown = st.number_input(
+            "Rule's cooldown (minutes)", min_value=0, max_value=10080, value=rule.cooldown_minutes,
+            key=f"alerts_edit_cooldown_{version}",
+        )  # fmt: skip
+        params_text = st.text_input(
+            f"Rule's parameters, its thresholds (JSON, replaces them; {rule.kind})",
+            value=rule.params,
+            key=f"alerts_edit_params_{version}",
+        )
+        submitted = st.form_submit_button("Save changes")
+    if not submitted:
+        return
+    try:
+        params = json.loads(params_text or "{}")
+    except json.JSONDecodeError as exc:
+        st.session_state[state.ALERTS_FLASH] = (
+            "error",
+            f"params: not JSON ({exc.msg} at column {exc.colno})",
+        )
+        st.rerun()
+    try:
+        edited = session.desk().alerts.edit(
+            actor=actor,
+            name=rule.name,
+            params=params,
+            webhook_url=url,
+            cooldown_minutes=int(cooldown),
+            payload_format=payload_format,
+        )
+    except ReviewStoreError as exc:
+        st.session_state[state.ALERTS_FLASH] = ("error", str(exc))
+    else:
+        note = " (audited)." if edited.changes else "."
+        st.session_state[state.ALERTS_FLASH] = ("success", f"Saved {edited.summary()}{note}")
     st.rerun()
 
 

@@ -1,5 +1,5 @@
-"""Alert rules as records: add (validated), list, enable/disable, and the recorded deliveries. Leads and
-admins only (permission "manage_alerts"); every change is audited."""
+"""Alert rules as records: add (validated), edit, list, enable/disable, and the recorded deliveries. Leads
+and admins only (permission "manage_alerts"); every change is audited."""
 
 from __future__ import annotations
 
@@ -22,6 +22,20 @@ def _url(session: Session, webhook_url: Any) -> str:
     return validate_url(webhook_url, **settings.get(session, "alerts.webhooks").hosts())
 
 
+def _cooldown(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed("cooldown_minutes: must be a whole number of minutes")
+    if not 0 <= value <= MAX_COOLDOWN_MINUTES:
+        raise ValidationFailed(f"cooldown_minutes: must be from 0 to {MAX_COOLDOWN_MINUTES} (a week)")
+    return value
+
+
+def _format(value: Any) -> str:
+    if value not in FORMATS:
+        raise ValidationFailed(f"format: {value!r} is not one of {', '.join(FORMATS)}")
+    return value
+
+
 def add_rule(
     session: Session,
     *,
@@ -40,12 +54,8 @@ def add_rule(
         raise ValidationFailed("name: required, at most 120 characters")
     clean = kinds.validate(kind, params or {})
     url = _url(session, webhook_url)
-    if payload_format not in FORMATS:
-        raise ValidationFailed(f"format: {payload_format!r} is not one of {', '.join(FORMATS)}")
-    if isinstance(cooldown_minutes, bool) or not isinstance(cooldown_minutes, int):
-        raise ValidationFailed("cooldown_minutes: must be a whole number of minutes")
-    if not 0 <= cooldown_minutes <= MAX_COOLDOWN_MINUTES:
-        raise ValidationFailed(f"cooldown_minutes: must be from 0 to {MAX_COOLDOWN_MINUTES} (a week)")
+    _format(payload_format)
+    _cooldown(cooldown_minutes)
     if session.exec(select(AlertRule.id).where(AlertRule.name == name)).first() is not None:
         raise ConflictError(f"an alert rule named {name!r} already exists")
     rule = AlertRule(
@@ -76,6 +86,50 @@ def get_rule(session: Session, *, name: str) -> AlertRule:
     if rule is None:
         raise NotFound(f"no alert rule named {name!r}")
     return rule
+
+
+def edit_rule(
+    session: Session,
+    *,
+    actor: Actor,
+    name: str,
+    params: dict[str, Any] | None = None,
+    webhook_url: str | None = None,
+    cooldown_minutes: int | None = None,
+    payload_format: str | None = None,
+) -> tuple[AlertRule, dict[str, dict[str, Any]]]:
+    """Change a rule's parameters (its thresholds: the kind's params, replaced whole), webhook, cooldown or
+    payload format; None leaves a field as it is. Every given field is validated before anything changes
+    (as when adding; the webhook against the alerts.webhooks setting). Returns the rule and the changes
+    ({field: {"from", "to"}}, empty when nothing differs: then nothing is written or audited). The rule's
+    firing state is kept: the next check reconciles it with what the edited rule fires for."""
+    require(actor, "manage_alerts")
+    rule = get_rule(session, name=name)
+    wanted: dict[str, Any] = {}
+    if params is not None:
+        wanted["params"] = kinds.validate(rule.kind, params)
+    if webhook_url is not None:
+        wanted["webhook_url"] = _url(session, webhook_url)
+    if cooldown_minutes is not None:
+        wanted["cooldown_minutes"] = _cooldown(cooldown_minutes)
+    if payload_format is not None:
+        wanted["payload_format"] = _format(payload_format)
+    changes = {
+        field: {"from": getattr(rule, field), "to": value}
+        for field, value in wanted.items()
+        if getattr(rule, field) != value
+    }
+    if not changes:
+        return rule, {}
+    for field, change in changes.items():
+        setattr(rule, field, change["to"])
+    rule.updated_at = utcnow()
+    session.add(rule)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="alert.rule_edit", entity="alertrule", entity_id=name, payload=changes
+    )
+    return rule, changes
 
 
 def set_enabled(session: Session, *, actor: Actor, name: str, enabled: bool) -> AlertRule:

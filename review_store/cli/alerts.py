@@ -1,9 +1,10 @@
-"""`review-desk alerts ...`: alert rules (add, list, enable, disable; leads and admins, `--as NAME` with
+"""`review-desk alerts ...`: alert rules (add, edit, list, enable, disable; leads and admins, `--as NAME` with
 their token), their recorded deliveries, and `alerts check` (evaluate every enabled rule at a time and
 notify webhooks; cron runs it with no credential). All through the facade (`desk.alerts`)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import typer
@@ -85,6 +86,51 @@ def register(app: typer.Typer) -> None:
             cooldown_minutes=cooldown,
         )
         emit({"ok": True, **rule.to_json()}, f"added alert rule {rule.name} ({rule.kind})", as_json)
+
+    @al.command("edit")
+    def edit(
+        name: str = typer.Argument(..., help="Rule name."),
+        url: str = typer.Option(None, "--url", help="A new webhook (http:// or https://)."),
+        cooldown: int = typer.Option(None, "--cooldown", help="New minimum minutes between deliveries."),
+        payload_format: str = typer.Option(None, "--format", help="json or slack."),
+        param: list[str] = typer.Option(
+            [],
+            "--param",
+            help="KEY=VALUE: set this parameter (threshold) of the kind, others kept; repeatable.",
+        ),
+        unset: list[str] = typer.Option([], "--unset-param", help="Remove this parameter; repeatable."),
+        user: str = typer.Option(None, "--as", help=AS_HELP),
+        as_json: bool = json_option(),
+    ) -> None:
+        """Change a rule's parameters, webhook, cooldown or format (audited; the rest is kept).
+
+        Example: review-desk alerts edit refunds-guardrails --param days=3 --cooldown 30 --as lena
+        """
+        as_json = resolve(as_json)
+        if url is None and cooldown is None and payload_format is None and not param and not unset:
+            fail("nothing to change: give --url, --cooldown, --format, --param or --unset-param")
+        d = desk()
+        actor = acting_actor(d, user)
+        params = None
+        if param or unset:
+            current = next((r for r in d.alerts.list(actor=actor) if r.name == name), None)
+            if current is None:
+                fail(f"no alert rule named {name!r}")
+            params = {k: v for k, v in json.loads(current.params).items() if k not in unset}
+            params.update(_params(param))
+        edited = d.alerts.edit(
+            actor=actor,
+            name=name,
+            params=params,
+            webhook_url=url,
+            cooldown_minutes=cooldown,
+            payload_format=payload_format,
+        )
+        emit(
+            {"ok": True, **edited.rule.to_json(), "changes": [c.to_json() for c in edited.changes]},
+            edited.summary(),
+            as_json,
+        )
 
     @al.command("list")
     def list_(user: str = typer.Option(None, "--as", help=AS_HELP), as_json: bool = json_option()) -> None:

@@ -24,7 +24,26 @@ class AlertRuleView(ReadModel):
     enabled: bool
     created_by: str
     created_at: datetime
+    updated_at: datetime
     firing: tuple[str, ...]  # subjects the rule fired for at the last check
+
+
+class FieldChange(ReadModel):
+    field: str  # params | webhook_url | cooldown_minutes | payload_format
+    before: str  # as shown (params as canonical JSON)
+    after: str
+
+
+class AlertRuleEdit(ReadModel):
+    """A rule after an edit and what changed (empty: nothing differed, nothing was written)."""
+
+    rule: AlertRuleView
+    changes: tuple[FieldChange, ...]
+
+    def summary(self) -> str:
+        if not self.changes:
+            return f"{self.rule.name}: nothing changed"
+        return f"{self.rule.name}: " + "; ".join(f"{c.field} {c.before} -> {c.after}" for c in self.changes)
 
 
 class AlertDeliveryView(ReadModel):

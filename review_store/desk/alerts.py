@@ -34,8 +34,13 @@ def _rule_view(rule: AlertRule, firing: list[AlertState]) -> views.AlertRuleView
         enabled=rule.enabled,
         created_by=rule.created_by,
         created_at=rule.created_at,
+        updated_at=rule.updated_at,
         firing=tuple(s.subject for s in firing),
     )
+
+
+def _shown(value: Any) -> str:
+    return canonical_json(value) if isinstance(value, dict) else str(value)
 
 
 def _delivery_view(row: AlertDelivery, rule: str) -> views.AlertDeliveryView:
@@ -87,6 +92,40 @@ class AlertsPart(Part):
                 cooldown_minutes=cooldown_minutes,
             )
             return _rule_view(rule, [])
+
+    def edit(
+        self,
+        *,
+        actor: Actor,
+        name: str,
+        params: dict[str, Any] | None = None,
+        webhook_url: str | None = None,
+        cooldown_minutes: int | None = None,
+        payload_format: str | None = None,
+    ) -> views.AlertRuleEdit:
+        """Change a rule's parameters (replaced whole), webhook, cooldown or format; None keeps a field.
+        Validated like `add`; audited (alert.rule_edit, from and to) when something changed."""
+        with self._write(actor) as (session, who):
+            rule, changes = rules.edit_rule(
+                session,
+                actor=who,
+                name=name,
+                params=params,
+                webhook_url=webhook_url,
+                cooldown_minutes=cooldown_minutes,
+                payload_format=payload_format,
+            )
+            return views.AlertRuleEdit(
+                rule=_rule_view(rule, []),
+                changes=tuple(
+                    views.FieldChange(
+                        field=field,
+                        before=_shown(change["from"]),
+                        after=_shown(change["to"]),
+                    )
+                    for field, change in changes.items()
+                ),
+            )
 
     def set_enabled(self, *, actor: Actor, name: str, enabled: bool) -> views.AlertRuleView:
         """Enable or disable a rule (disabling forgets what it fired for); audited."""
