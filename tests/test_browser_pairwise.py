@@ -42,7 +42,7 @@ def _press(page, key: str) -> None:
 def test_pairwise_review_by_keyboard_reveals_the_releases(demo_engine, demo_db_url, tmp_path):
     require_chromium()
     require_axe()
-    pair_rubric(demo_engine)
+    q_key, _ = pair_rubric(demo_engine)
     item_id, cand_is_a = pair_item(demo_engine, key_with_layout(True))  # r3 (the candidate) shown as A
     assert cand_is_a
     dialogs: list[str] = []
@@ -74,7 +74,7 @@ def test_pairwise_review_by_keyboard_reveals_the_releases(demo_engine, demo_db_u
         expect(page.locator("input[type=radio]:checked")).to_have_count(5, timeout=10_000)
         checked = page.locator("label").filter(has=page.locator("input[type=radio]:checked"))
         expect(checked.filter(has_text="B better")).to_have_count(1)
-        page.get_by_label("Why? What made the difference (preference)").fill(REASON)
+        page.get_by_label(f"Why? What made the difference ({q_key})").fill(REASON)
         page.keyboard.press("Control+Enter")
 
         # revealed: the release behind each position
@@ -94,6 +94,6 @@ def test_pairwise_review_by_keyboard_reveals_the_releases(demo_engine, demo_db_u
     with Session(demo_engine) as s:
         rita = s.exec(select(User).where(User.username == "rita")).one()
         label = s.exec(select(Label).where(Label.item_id == item_id, Label.reviewer_id == rita.id)).one()
-    assert label.answers["preference"] == {"choice": "b", "reason": REASON}  # B: r2, the baseline
+    assert label.answers[q_key] == {"choice": "b", "reason": REASON}  # B: r2, the baseline
     assert dialogs == [], f"a script ran in the page: {dialogs}"
     assert outside == [], f"requests left 127.0.0.1: {outside}"

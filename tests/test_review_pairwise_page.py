@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import Session, select
 
 from app.review_form import reason_key, widget_key
-from review_store import rubrics
+from review_store import queue, rubrics
 from review_store.db import session_scope
 from review_store.demo import RUBRIC_QUESTIONS
 from review_store.desk import Desk
@@ -34,15 +34,18 @@ CAND = {"release": "r3", "model": "model-cand-9", "prompt_version": "prompt-cand
 TELLS = re.compile(r"\br2\b|\br3\b|model-base-7|model-cand-9|prompt-base-7|prompt-cand-9|4321|0\.0777")
 
 
-def pair_rubric(engine) -> None:
-    """The demo rubric's next version with a pairwise question (unless the demo already has one)."""
+def pair_rubric(engine) -> tuple[str, str]:
+    """(key, prompt) of the active rubric's pairwise question: the demo's own when it has one, else the
+    demo rubric's next version gains PAIR_Q."""
     with session_scope(engine) as s:
-        active = rubrics.spec_of(rubrics.list_rubrics(s)[-1])
-        if any(q.kind == "pairwise" for q in active.questions):
-            return
+        active = rubrics.spec_of(queue.active_rubric(s))
+        found = [q for q in active.questions if q.kind == "pairwise"]
+        if found:
+            return found[0].key, found[0].prompt
         rubrics.create_rubric(
             s, actor=actor_for(s, "lena"), name="acme-support", questions=[*RUBRIC_QUESTIONS, PAIR_Q]
         )
+        return PAIR_Q["key"], PAIR_Q["prompt"]
 
 
 def pair_item(engine, key: str, *, overlap: int = 1) -> tuple[int, bool]:
@@ -102,7 +105,7 @@ def _outputs_shown(at) -> list[str]:
 def test_pair_is_blind_until_submit_then_names_the_releases(
     monkeypatch, demo_engine, demo_db_url, candidate_first
 ):
-    pair_rubric(demo_engine)
+    q_key, prompt = pair_rubric(demo_engine)
     key = key_with_layout(candidate_first)
     item_id, cand_is_a = pair_item(demo_engine, key)
     assert cand_is_a == candidate_first
@@ -118,7 +121,7 @@ def test_pair_is_blind_until_submit_then_names_the_releases(
     text = _everything(at)
     assert QUESTION in text and "Output B" in text and "Rubric acme-support" in text  # the walk sees it all
     assert TELLS.findall(text) == []
-    choice = at.radio(key=widget_key(item_id, "preference"))
+    choice = at.radio(key=widget_key(item_id, q_key))
     assert choice.options == ["A better", "B better", "Tie"] and choice.value is None
     assert not any(s.value == "Releases revealed" for s in at.subheader)
 
@@ -127,9 +130,9 @@ def test_pair_is_blind_until_submit_then_names_the_releases(
         at.button(key=f"review_digit_{digit}").click().run()
     labels = {b.proto.shortcut: b.label for b in at.button if b.key and b.key.startswith("review_digit_")}
     assert labels == {"1": "A better", "2": "B better", "3": "Tie"}
-    assert any("Which answer is better?" in c.value for c in at.caption)
+    assert f"Number keys answer: {prompt}" in [c.value for c in at.caption]
     at.button(key="review_digit_2").click().run()  # B better
-    assert at.radio(key=widget_key(item_id, "preference")).value == "b"  # shown as "B better"
+    assert at.radio(key=widget_key(item_id, q_key)).value == "b"  # shown as "B better"
     assert [at.radio(key=widget_key(item_id, k)).value for k in ("correctness", "groundedness", "tone")] == [
         4,
         5,
@@ -140,11 +143,11 @@ def test_pair_is_blind_until_submit_then_names_the_releases(
     at.button(key="review_submit").click().run()
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == [
-        "preference: give a reason for the choice (what made one output better)"
+        f"{q_key}: give a reason for the choice (what made one output better)"
     ]
     assert TELLS.findall(_everything(at)) == []
 
-    at.text_area(key=reason_key(item_id, "preference")).input("B gives the refund timeline")
+    at.text_area(key=reason_key(item_id, q_key)).input("B gives the refund timeline")
     at.button(key="review_submit").click().run()
     assert not at.exception, at.exception
 
@@ -154,7 +157,7 @@ def test_pair_is_blind_until_submit_then_names_the_releases(
     assert (shown["Output A was"], shown["Output B was"]) == (("r3", "r2") if cand_is_a else ("r2", "r3"))
     table = next(df.value for df in at.dataframe if "for the candidate" in df.value.columns)
     row = table.iloc[0].to_dict()
-    assert row["question"] == "preference" and row["your choice"] == "B better"
+    assert row["question"] == q_key and row["your choice"] == "B better"
     assert row["preferred"] == ("r2" if cand_is_a else "r3")
     assert row["for the candidate"] == ("baseline better" if cand_is_a else "candidate better")
     assert row["reason"] == "B gives the refund timeline"
@@ -162,7 +165,7 @@ def test_pair_is_blind_until_submit_then_names_the_releases(
     with Session(demo_engine) as s:
         rita = s.exec(select(User).where(User.username == "rita")).one()
         label = s.exec(select(Label).where(Label.item_id == item_id, Label.reviewer_id == rita.id)).one()
-    assert label.answers["preference"] == {"choice": "b", "reason": "B gives the refund timeline"}
+    assert label.answers[q_key] == {"choice": "b", "reason": "B gives the refund timeline"}
     assert {k: label.answers[k] for k in ANSWERS} == ANSWERS
     revealed = Desk(demo_engine).review.pair_reveal(actor=actor_of(demo_engine, "rita"), item_id=item_id)
     assert revealed.answers[0].winner == ("r2" if cand_is_a else "r3")
@@ -171,7 +174,7 @@ def test_pair_is_blind_until_submit_then_names_the_releases(
     assert not at.exception, at.exception
     assert at.session_state["review_item_id"] != item_id
     assert not any(m.value in ("**Output A**", "**Output B**") for m in at.markdown)
-    assert "preference" not in {r.key.rsplit("_", 1)[-1] for r in at.radio if r.key}
+    assert q_key not in {r.key.rsplit("_", 1)[-1] for r in at.radio if r.key}
     assert not any(s.value == "Releases revealed" for s in at.subheader)
 
 
@@ -183,14 +186,14 @@ def actor_of(engine, username: str):
 def test_lead_adjudicates_a_pair_by_position(monkeypatch, demo_engine, demo_db_url):
     """Two reviewers prefer different outputs of one pair: the lead sees A and B in the same positions and
     answers the pairwise question too; the final answer is stored as the screen choice."""
-    pair_rubric(demo_engine)
+    q_key, _ = pair_rubric(demo_engine)
     item_id, _ = pair_item(demo_engine, key_with_layout(False), overlap=2)
     desk = Desk(demo_engine)
     for username, choice in (("rita", "a"), ("raj", "b")):
         who = actor_of(demo_engine, username)
         claim = desk.review.claim(actor=who)
         assert claim.item.item.id == item_id and claim.item.pair is not None
-        answers = {**ANSWERS, "preference": {"choice": choice, "reason": f"{username} prefers {choice}"}}
+        answers = {**ANSWERS, q_key: {"choice": choice, "reason": f"{username} prefers {choice}"}}
         desk.review.submit(actor=who, item_id=item_id, rubric_id=claim.rubric.id, answers=answers)
     at = open_app(monkeypatch, demo_db_url, "lena")
     at.run()
@@ -200,19 +203,19 @@ def test_lead_adjudicates_a_pair_by_position(monkeypatch, demo_engine, demo_db_u
     assert {"**Output A**", "**Output B**"} <= {m.value for m in at.markdown}
     assert [c.value for c in at.code][1:3] == ["baseline: refunds take 5-7 days", "candidate: refund today"]
     side = next(df.value for df in at.dataframe if "disagree" in df.value.columns)
-    assert side.loc["preference", "disagree"] == "differs"
-    assert side.loc["preference", "raj"] == "b · raj prefers b"
+    assert side.loc[q_key, "disagree"] == "differs"
+    assert side.loc[q_key, "raj"] == "b · raj prefers b"
     for key, value in ANSWERS.items():
         at.radio(key=widget_key(item_id, key)).set_value(value)
-    at.radio(key=widget_key(item_id, "preference")).set_value("tie")
-    at.text_area(key=reason_key(item_id, "preference")).input("both give the same refund facts")
+    at.radio(key=widget_key(item_id, q_key)).set_value("tie")
+    at.text_area(key=reason_key(item_id, q_key)).input("both give the same refund facts")
     at.button(key="review_submit").click().run()
     assert not at.exception, at.exception
     assert at.error == []
     with Session(demo_engine) as s:
         final = s.exec(select(Adjudication).where(Adjudication.item_id == item_id)).one()
         assert s.get(ReviewItem, item_id).status == "done"
-    assert final.answers["preference"] == {"choice": "tie", "reason": "both give the same refund facts"}
+    assert final.answers[q_key] == {"choice": "tie", "reason": "both give the same refund facts"}
     assert item_id not in (at.selectbox(key="adj_item").options if at.selectbox else [])
 
 
