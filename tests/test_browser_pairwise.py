@@ -1,11 +1,11 @@
 """A pairwise review in real headless Chromium (issue 16 part 1), in the style of test_browser_journey.py.
 
 A reviewer signs in and opens Review on an item whose trace r3 shadowed (r2 served it): the page shows
-the input once and "Output A" / "Output B" side by side with no release, model or prompt named; axe-core
-finds no serious or critical violation and Tab reaches every action. The reviewer answers the rubric and
-the pairwise question from the keyboard (digits; 2 = B better), types the reason, submits with
-Ctrl+Enter, and the page names the release behind each output; the stored answer is the screen choice.
-No request leaves 127.0.0.1 and no script runs.
+the input once and "Output A" / "Output B" side by side (stacked on a phone-wide window) with no
+release, model or prompt named; axe-core finds no serious or critical violation and Tab reaches every
+action. The reviewer answers the rubric and the pairwise question from the keyboard (digits; 2 = B
+better), types the reason, submits with Ctrl+Enter, and the page names the release behind each output;
+the stored answer is the screen choice. No request leaves 127.0.0.1 and no script runs.
 """
 
 from __future__ import annotations
@@ -39,6 +39,18 @@ def _press(page, key: str) -> None:
     page.wait_for_timeout(900)  # each digit reruns the script; the next key must find the new focus
 
 
+def _side_by_side_then_stacked(page) -> None:
+    """Wide: Output B beside Output A; on a phone-wide window the two stack, A above B."""
+    a, b = (page.get_by_text(f"Output {n}", exact=True).bounding_box() for n in "AB")
+    assert abs(a["y"] - b["y"]) < 5 and b["x"] > a["x"] + 200, (a, b)
+    page.set_viewport_size({"width": 560, "height": 1000})
+    page.wait_for_timeout(800)
+    a, b = (page.get_by_text(f"Output {n}", exact=True).bounding_box() for n in "AB")
+    assert b["y"] > a["y"] + 40 and abs(a["x"] - b["x"]) < 5, (a, b)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.wait_for_timeout(800)
+
+
 def test_pairwise_review_by_keyboard_reveals_the_releases(demo_engine, demo_db_url, tmp_path):
     require_chromium()
     require_axe()
@@ -64,6 +76,7 @@ def test_pairwise_review_by_keyboard_reveals_the_releases(demo_engine, demo_db_u
         assert axe_violations(page) == []
         assert unreachable_by_keyboard(page) == []
         screenshot(page, tmp_path, "review-pairwise")
+        _side_by_side_then_stacked(page)
 
         # the keyboard: digits answer the rubric in order, the pairwise question last (2 = B better)
         page.get_by_role("heading", name="Review").first.click()  # focus on the page, not a text box
