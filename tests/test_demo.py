@@ -135,7 +135,9 @@ def test_releases_are_made_by_the_release_service(demo_any_url):
     its gate computes (policy, eval runs, rows), r2's is an exception with its override reason recorded,
     each promote's audit event names the evidence hash the approval was given, and the audit trail holds
     one event per release step (create, eval runs, approvals, 8 canary stages, r1's health check)."""
-    from review_store.models import Approval, AuditEvent, Release
+    from sqlmodel import Session
+
+    from review_store.models import Approval, AuditEvent, GatePolicy, Release
     from review_store.releases import gate
 
     engine = make_engine(demo_any_url)
@@ -144,7 +146,14 @@ def test_releases_are_made_by_the_release_service(demo_any_url):
             names = {r.id: r.name for r in s.query(Release).all()}
             signed = {names[a.release_id]: a for a in s.query(Approval).all()}
             assert set(signed) == {"r1", "r2"} and all(a.decision == "approved" for a in signed.values())
-            assert signed["r1"].evidence_hash == gate(s, release="r1").evidence_hash
+            policies = [(p.id, p.version) for p in s.query(GatePolicy).order_by(GatePolicy.version).all()]
+            assert [v for _, v in policies] == [1, 2]  # v2 (day 28) adds r3's pairwise rule
+            r1_hash = signed["r1"].evidence_hash
+            with Session(engine) as s2:  # r1's gate under the policy its approval saw (v1); rolled back
+                s2.delete(s2.get(GatePolicy, policies[1][0]))
+                s2.flush()
+                assert r1_hash == gate(s2, release="r1").evidence_hash
+                s2.rollback()
             assert signed["r1"].override_reason is None and signed["r2"].override_reason
             events = s.query(AuditEvent).filter(AuditEvent.entity == "release").order_by(AuditEvent.seq).all()
             actions = [(e.action, e.entity_id) for e in events]

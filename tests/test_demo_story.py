@@ -9,7 +9,9 @@ must show, exactly:
 - the refunds grounding anomaly is flagged on some day after r2's canary, it is the only anomalous series,
   and nothing is flagged before the canary;
 - top retrieval score drift is at "act" for the week after the canary, and nothing drifts before it;
-- maturity is level 3 with the same criteria met, as of the world's end.
+- maturity is level 3 with the same criteria met, as of the world's end;
+- r3's shadow run against r2 holds the pairwise rule by construction: reviewers never prefer r2's answer
+  (a loss would be a wrong shadow answer), so the CI's lower end is at least 0.
 """
 
 from __future__ import annotations
@@ -89,6 +91,12 @@ def test_demo_story_holds(tmp_path, seed, end):
     gates = {name: runner.invoke(app, ["--db", url, "release", "gate", name]) for name in ("r2", "r3")}
     assert gates["r2"].exit_code == 1, gates["r2"].output
     assert gates["r3"].exit_code == 0, gates["r3"].output
+
+    pairwise = desk.pairwise.report(candidate="r3", baseline="r2")
+    (better,) = pairwise.questions
+    assert pairwise.passed and better.critical and better.holds, better.note
+    assert better.human.losses == 0 and better.human.n >= 40 and better.human.ci_low >= 0
+    assert [j.source for j in better.judges] == ["acme-pairwise@1"]
 
     for question in ("correctness", "groundedness"):
         trust = desk.agreement.trust(judge="acme-judge@1", question=question)

@@ -170,8 +170,9 @@ def test_releases_page_offers_the_notes_and_the_bundle(monkeypatch, demo_db_url,
     assert "Download release notes (Markdown)" in labels and "Download proof bundle" in labels
     notes = _download(at, deferred_downloads, "Download release notes (Markdown)")
     assert notes.startswith("# Release r3\n") and "## Changes against known-good `r1`" in notes
-    assert "**PASS** against gate policy v1" in notes
+    assert "**PASS** against gate policy v2" in notes  # v2 (day 28) adds the pairwise rule of r3's shadow run
     assert "| groundedness_rate:refunds | >= | 0.9 | 0.93 | pass |" in notes
+    assert "| pairwise:preference | >= | -0.05 |" in notes
     assert notes == Desk.open(demo_db_url).releases.notes("r3")  # the store's notes, as they are
     bundle = _download(at, deferred_downloads, "Download proof bundle")
     report = verify_bundle(bundle)

@@ -60,7 +60,9 @@ def test_reviewer_labels_three_items_blind_then_sees_the_judge(monkeypatch, demo
     with Session(demo_engine) as session:
         rita = session.exec(select(User).where(User.username == "rita")).one()
         labels = session.exec(select(Label).where(Label.reviewer_id == rita.id, Label.source == "app")).all()
-        rubric = session.exec(select(Rubric).where(Rubric.name == "acme-support")).one()
+        rubric = session.exec(  # the newest version (v2 added the shadow run's pairwise question)
+            select(Rubric).where(Rubric.name == "acme-support").order_by(Rubric.version.desc()).limit(1)
+        ).one()
     assert sorted(lb.item_id for lb in labels) == sorted(done)
     for label in labels:
         assert label.rubric_id == rubric.id
@@ -232,12 +234,14 @@ def test_rubric_editor_takes_anchors_and_names_a_bad_one(monkeypatch, demo_engin
     at.text_area(key="rubric_json_acme-support").input(json.dumps(questions))
     at.button(key="rubric_save").click().run()
     assert not at.exception and at.error == []
-    assert [s.value for s in at.success] == ["Saved acme-support v2."]  # v1 has labels: a new version
+    # v2 (the demo's shadow run added its pairwise question) has labels: the edit is a new version
+    assert [s.value for s in at.success] == ["Saved acme-support v3."]
     with Session(demo_engine) as session:
         versions = session.exec(
             select(Rubric).where(Rubric.name == "acme-support").order_by(Rubric.version)
         ).all()
     assert [r.questions[1]["anchors"]["3"] for r in versions] == [
+        "Partly supported",
         "Partly supported",
         "Some claims supported, some not",
     ]

@@ -14,7 +14,8 @@ The build drives the store's own services at each step's story moment (story.py 
 them in time order, so the audit chain is what real use writes, in time order, and verifies): users, the
 rubric, the gate policy, judge configs, the sampling policy and settings (setup.py); every release step
 (releases.py: create, eval runs, sign-off with the gate's evidence hash, canary promotes, r1's health
-check); the lead's adjudications and the golden examples (review.py). Bulk data keeps fast paths: traces
+check); the lead's adjudications and the golden examples (review.py); r3's shadow run against r2 with its pairwise review and the gate rule
+(shadow.py). Bulk data keeps fast paths: traces
 and guardrail events are inserted row-wise with the ingest writer's rollup upkeep
 (`rollups.maintain.add_traces`, same transaction; not the ingest writer itself, which parses records),
 judge verdicts with `rollups.maintain.add_verdicts`; review items and labels are inserted as planned
@@ -36,6 +37,7 @@ from review_store.demo.labelplan import plan_labels
 from review_store.demo.releases import write_releases
 from review_store.demo.review import write_review, write_verdicts
 from review_store.demo.setup import DEMO_USERS, JUDGE_TEMPLATE, RUBRIC_QUESTIONS, write_config, write_people
+from review_store.demo.shadow import write_shadow_run
 from review_store.demo.story import Story
 from review_store.demo.traffic import DAYS, BuildCounts, write_traffic
 from review_store.errors import DatabaseNotEmpty, ValidationFailed
@@ -119,6 +121,7 @@ def build(
         write_verdicts(session, rng, story, world.counts, facts, plans, ids)
         write_review(session, rng, story, world.counts, facts, plans, ids)
         write_releases(session, story, ids, ("r2", "r3"))
+        write_shadow_run(session, seed, story, world.counts, facts, ids)  # r3 in shadow of r2 (day 28)
         story.flush(session)
     _reset_sequences(session)
     return world

@@ -247,7 +247,7 @@ def write_review(
     )
 
 
-def _corrected(context: list[dict[str, Any]]) -> str:
+def corrected_answer(context: list[dict[str, Any]]) -> str:
     """What the answer should have said: the policy chunk the question is about (retrieved first), cited."""
     cited = next((c for c in context or [] if isinstance(c, dict) and c.get("text")), None)
     if cited is None:
@@ -273,6 +273,6 @@ def _promote_golden(
             golden.promote,
             actor=rita,
             item_id=item.id,
-            expected_output=None if plan.trace.truth.correct else _corrected(contexts[item.trace_id]),
+            expected_output=None if plan.trace.truth.correct else corrected_answer(contexts[item.trace_id]),
             tags=[plan.trace.segment],
         )
