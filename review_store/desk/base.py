@@ -8,14 +8,15 @@ session crosses the boundary.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session
 
 from review_store import clock
+from review_store.audit import append
 from review_store.db import read_session, session_scope
 from review_store.permissions import Actor, refresh_actor
 
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from review_store.desk import Desk
+
+
+T = TypeVar("T")
 
 
 class ReadModel(BaseModel):
@@ -68,6 +72,20 @@ class Part:
         with self._clock(), session_scope(self._desk.engine) as session:
             fresh = refresh_actor(session, actor) if actor is not None else None
             yield session, fresh
+
+    def _write_audited_last(self, actor: Actor, work: Callable[[Session, Actor], T]) -> tuple[T, Actor]:
+        """`work` in one transaction whose audit event is its last write (audit/append.py: on PostgreSQL
+        the event goes with the COMMIT in one round trip, the audit head held across one wake-up less).
+        Run once more the usual way if the head was not the newest event (nothing of the first run is
+        kept). Returns work's result and the actor as re-read."""
+        try:
+            with self._write(actor) as (session, who), append.at_commit(session):
+                result = work(session, who)
+                append.commit_with_events(session)
+                return result, who
+        except append.HeadNotNewest:
+            with self._write(actor) as (session, who):
+                return work(session, who), who
 
 
 def encode_cursor(last_id: int) -> str:

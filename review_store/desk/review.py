@@ -202,8 +202,9 @@ class ReviewPart(Part):
         """Store the reviewer's label (validated against that rubric version); audited. Idempotent for the
         same answers; ConflictError for different answers or a lease another reviewer took over.
         `client_key` (an API client's Idempotency-Key) may not be reused for another label."""
-        with self._write(actor) as (session, who):
-            label = queue.submit_label(
+        label, who = self._write_audited_last(
+            actor,
+            lambda session, who: queue.submit_label(
                 session,
                 actor=who,
                 item_id=item_id,
@@ -213,7 +214,8 @@ class ReviewPart(Part):
                 seconds_spent=seconds_spent,
                 client_key=client_key,
                 source=source,
-            )
+            ),
+        )
         # the view is built after the commit: the audit head stays locked until then (audit/append.py)
         return _label_view(label, who.username)
 
