@@ -30,7 +30,7 @@ def _human_scores(desk: Desk, n: int) -> list[dict]:
         ).all()
     out, seen = [], set()
     for external_id, answers in rows:
-        if external_id not in seen:
+        if external_id not in seen and "correctness" in answers:  # not a shadow review's pairwise-only label
             seen.add(external_id)
             out.append({"trace_id": external_id, "question": "correctness", "value": answers["correctness"]})
     return out[:n]

@@ -16,7 +16,8 @@ from review_store.db import make_engine, read_session
 
 def expected_kpis(engine, filters: dashboards.Filters) -> dict[str, float | None]:
     """The reference: plain pandas over every raw row, no SQL aggregates."""
-    traces = pd.read_sql(text("SELECT * FROM trace"), engine)
+    # shadow traces (the demo's r3 shadow run) are not production traffic
+    traces = pd.read_sql(text("SELECT * FROM trace WHERE shadow_of IS NULL"), engine)
     traces["ts"] = pd.to_datetime(traces["ts"])
     mask = (traces["ts"] >= filters.start) & (traces["ts"] < filters.end)
     if filters.release:

@@ -36,7 +36,9 @@ def categorical_psi(ref: pd.Series, cur: pd.Series, eps: float = 1e-4) -> float:
 @pytest.mark.parametrize("day", [14, 21, 30])
 def test_psi_equals_numpy(demo_any_url, day):
     engine = make_engine(demo_any_url)
-    traces = pd.read_sql(text("SELECT id, ts, input, segment, top_retrieval_score FROM trace"), engine)
+    traces = pd.read_sql(  # shadow traces (the demo's r3 shadow run) are not production traffic
+        text("SELECT id, ts, input, segment, top_retrieval_score FROM trace WHERE shadow_of IS NULL"), engine
+    )
     traces["ts"] = pd.to_datetime(traces["ts"])
     end = traces["ts"].max().normalize() + pd.Timedelta(days=1) - pd.Timedelta(days=30 - day)
     ref = traces[(traces["ts"] >= end - pd.Timedelta(days=14)) & (traces["ts"] < end - pd.Timedelta(days=7))]

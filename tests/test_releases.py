@@ -232,7 +232,8 @@ def _reference_table(session: Session, question: str) -> tuple[np.ndarray, int]:
     labels = pd.read_sql(
         "SELECT r.trace_id, l.item_id, l.answers FROM label l JOIN reviewitem r ON r.id = l.item_id", bind
     )
-    labels["v"] = [(json.loads(a) if isinstance(a, str) else a)[question] for a in labels["answers"]]
+    labels["v"] = [(json.loads(a) if isinstance(a, str) else a).get(question) for a in labels["answers"]]
+    labels = labels.dropna(subset=["v"])  # a label of the shadow review answers only the pairwise question
     adj = pd.read_sql("SELECT item_id, answers FROM adjudication", bind)
     adj = {
         i: (json.loads(a) if isinstance(a, str) else a)[question]
