@@ -20,7 +20,8 @@ STEP = {"hour": "h", "day": "D"}
 
 def expected_rates(engine, filters: Filters, bucket: str, by: str, **only) -> pd.DataFrame:
     """Reference: pandas over every trace and event row; empty buckets as traces 0 and rate NaN."""
-    traces = pd.read_sql(text("SELECT ts, segment, release FROM trace"), engine)
+    # shadow traces (the demo's r3 shadow run) are not production traffic
+    traces = pd.read_sql(text("SELECT ts, segment, release FROM trace WHERE shadow_of IS NULL"), engine)
     events = pd.read_sql(text("SELECT ts, name, stage, action, segment, release FROM guardrailevent"), engine)
     for frame in (traces, events):
         frame["ts"] = pd.to_datetime(frame["ts"])

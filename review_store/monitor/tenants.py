@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from review_store import settings
 from review_store.errors import ValidationFailed
@@ -58,7 +58,7 @@ def tenant_costs(session: Session, *, start: datetime, end: datetime) -> list[Te
             func.coalesce(func.sum(Trace.cost_usd), 0.0),
             func.count(Trace.cost_usd),
         )
-        .where(Trace.ts >= start, Trace.ts < end)
+        .where(Trace.ts >= start, Trace.ts < end, col(Trace.shadow_of).is_(None))  # production traffic only
         .group_by(Trace.tenant, Trace.app)
     ).all()
     out = [TenantCost(t, a, int(n), int(i), int(o), float(c), int(k)) for t, a, n, i, o, c, k in rows]
@@ -97,7 +97,7 @@ def _spend(session: Session, start: datetime, end: datetime) -> dict[str, tuple[
             func.coalesce(func.sum(Trace.cost_usd), 0.0),
             func.coalesce(func.sum(Trace.tokens_in), 0) + func.coalesce(func.sum(Trace.tokens_out), 0),
         )
-        .where(Trace.ts >= start, Trace.ts < end, Trace.tenant != "")
+        .where(Trace.ts >= start, Trace.ts < end, Trace.tenant != "", col(Trace.shadow_of).is_(None))
         .group_by(Trace.tenant)
     ).all()
     return {t: (float(c), int(k)) for t, c, k in rows}

@@ -77,6 +77,7 @@ def injection_triggers(session: Session, *, as_of: datetime | None = None) -> In
             col(GuardrailEvent.ts) >= start,
             col(GuardrailEvent.ts) < as_of,
             Trace.end_user != "",
+            col(Trace.shadow_of).is_(None),  # a shadow replay of the same input is not another attempt
         )
         .group_by(Trace.end_user)
     ).all()
