@@ -52,7 +52,7 @@ def render(results: dict) -> str:
         "",
         f"Ingest: {results['ingest_rows_per_s']:,} rows/s through `review-desk ingest` against a floor of "
         f"{results['ingest_floor_rows_per_s']:,} rows/s (orjson + `sqlite3.executemany` into the same tables and "
-        f"indexes, one transaction).",
+        f"indexes, one transaction)." + (f" {results['ingest_note']}" if results.get("ingest_note") else ""),
         "",
         f"Queue (`python -m bench.claim`): a claim (`next_item`, lease written) with 100,000 open items "
         f"sampled just before, no manual ANALYZE: SQLite p50 {results['next_item_ms_p50']} ms, "
@@ -177,6 +177,7 @@ def _otlp_line(results: dict) -> str:
         f"rows/s ({results['otlp_machine']}). CPU per span: the receiver "
         f"{_fmt(results.get('otlp_http_server_cpu_us_per_span'))} µs, the SDK exporters "
         f"{_fmt(results.get('otlp_http_client_cpu_us_per_span'))} µs."
+        + (f" {results['otlp_note']}" if results.get("otlp_note") else "")
     )
 
 
