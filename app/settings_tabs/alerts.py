@@ -102,14 +102,7 @@ def _add_form(actor: Actor, desk) -> None:
         submitted = st.form_submit_button("Add rule")
     if not submitted:
         return
-    try:
-        params = json.loads(params_text or "{}")
-    except json.JSONDecodeError as exc:
-        st.session_state[state.ALERTS_FLASH] = (
-            "error",
-            f"params: not JSON ({exc.msg} at column {exc.colno})",
-        )
-        st.rerun()
+    params = _params(params_text)
     try:
         rule = desk.alerts.add(
             actor=actor,
@@ -125,6 +118,18 @@ def _add_form(actor: Actor, desk) -> None:
     else:
         st.session_state[state.ALERTS_FLASH] = ("success", f"Added alert rule {rule.name} ({rule.kind}).")
     st.rerun()
+
+
+def _params(text: str) -> dict:
+    """The form's parameters as JSON; not JSON: the error is flashed and the page reruns."""
+    try:
+        return json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        st.session_state[state.ALERTS_FLASH] = (
+            "error",
+            f"params: not JSON ({exc.msg} at column {exc.colno})",
+        )
+        st.rerun()
 
 
 def _edit_form(actor: Actor, rules) -> None:
@@ -161,14 +166,7 @@ def _edit_form(actor: Actor, rules) -> None:
         submitted = st.form_submit_button("Save changes")
     if not submitted:
         return
-    try:
-        params = json.loads(params_text or "{}")
-    except json.JSONDecodeError as exc:
-        st.session_state[state.ALERTS_FLASH] = (
-            "error",
-            f"params: not JSON ({exc.msg} at column {exc.colno})",
-        )
-        st.rerun()
+    params = _params(params_text)
     try:
         edited = session.desk().alerts.edit(
             actor=actor,
