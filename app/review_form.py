@@ -8,8 +8,9 @@ shortcut as a key badge beside its label, so a label never repeats its key: a di
 what it picks for the focused question (the scale anchor or the option), the others with their action.
 A rating's options read "1 · Wrong or harmful" where the rubric anchors that point.
 
-A pairwise question is shown only on an item with a shadow pair (`paired`): its three choices name
-screen positions (A, B), never releases, and it asks for a reason; elsewhere it is left blank.
+The form draws only the questions the item asks (`asked`, from the store: on an item with a shadow pair
+only the pairwise question, elsewhere every other one). A pairwise question's three choices name screen
+positions (A, B), never releases, and it asks for a reason.
 """
 
 from __future__ import annotations
@@ -37,13 +38,8 @@ def reason_key(item_id: int, question_key: str) -> str:
     return f"review_pr_{item_id}_{question_key}"
 
 
-def _shown(q: QuestionView, paired: bool) -> bool:
-    """A pairwise question is asked only where there is a pair to compare."""
-    return q.kind != PAIRWISE or paired
-
-
-def _keyed(questions: tuple[QuestionView, ...], paired: bool = False) -> list[QuestionView]:
-    return [q for q in questions if q.kind in ("rating", "label") or (q.kind == PAIRWISE and paired)]
+def _keyed(questions: tuple[QuestionView, ...], asked: tuple[str, ...]) -> list[QuestionView]:
+    return [q for q in questions if q.kind in ("rating", "label", PAIRWISE) and q.key in asked]
 
 
 def _options(q: QuestionView) -> list:
@@ -85,8 +81,8 @@ def _full_meaning(q: QuestionView, digit: int, label: str) -> str | None:
     return full if full and full != label else None
 
 
-def _press(item_id: int, questions: tuple[QuestionView, ...], digit: int, paired: bool = False) -> None:
-    keyed = _keyed(questions, paired)
+def _press(item_id: int, questions: tuple[QuestionView, ...], digit: int, asked: tuple[str, ...]) -> None:
+    keyed = _keyed(questions, asked)
     if not keyed:
         return
     focus = st.session_state.get(FOCUS, 0) % len(keyed)
@@ -101,11 +97,10 @@ def _press(item_id: int, questions: tuple[QuestionView, ...], digit: int, paired
     st.session_state[FOCUS] = (focus + 1) % len(keyed)
 
 
-def digit_keys(item_id: int, questions: tuple[QuestionView, ...], paired: bool = False) -> None:
+def digit_keys(item_id: int, questions: tuple[QuestionView, ...], asked: tuple[str, ...]) -> None:
     """A row of digit buttons (keys 1-9) that answer the focused question, each labelled with what it
-    picks there; a digit that picks nothing has no button. `paired`: the item has a shadow pair, so its
-    pairwise questions are asked too."""
-    keyed = _keyed(questions, paired)
+    picks there; a digit that picks nothing has no button. `asked`: the keys the item asks (the store's)."""
+    keyed = _keyed(questions, asked)
     if not keyed:
         return
     focus = st.session_state.get(FOCUS, 0) % len(keyed)
@@ -121,7 +116,7 @@ def digit_keys(item_id: int, questions: tuple[QuestionView, ...], paired: bool =
                 key=f"review_digit_{digit}",
                 shortcut=str(digit),
                 on_click=_press,
-                args=(item_id, questions, digit, paired),
+                args=(item_id, questions, digit, asked),
                 type="tertiary",
                 help=_full_meaning(question, digit, label),
             )
@@ -153,16 +148,17 @@ def rubric_form(
     questions: tuple[QuestionView, ...],
     chunk_ids: tuple[str, ...] = (),
     *,
-    paired: bool = False,
+    asked: tuple[str, ...],
 ) -> tuple[bool, dict[str, Any], str, bool]:
-    """The form; returns (submitted, answers, correction, add_to_golden). A "chunks" question lists the
-    trace's retrieved chunk ids (`chunk_ids`, rank order) to mark relevant; none marked is an answer.
-    A pairwise question is asked only when `paired` (answered {"choice", "reason"}); else left out."""
+    """The form; returns (submitted, answers, correction, add_to_golden). Only the questions in `asked`
+    (the store's keys for this item) are drawn and answered. A "chunks" question lists the trace's
+    retrieved chunk ids (`chunk_ids`, rank order) to mark relevant; none marked is an answer. A pairwise
+    question is answered {"choice", "reason"}."""
     answers: dict[str, Any] = {}
     with st.form(f"review_form_{item_id}", enter_to_submit=False):
         for q in questions:
             key = widget_key(item_id, q.key)
-            if not _shown(q, paired):
+            if q.key not in asked:
                 continue
             if q.kind == PAIRWISE:
                 answers[q.key] = _pairwise(item_id, q)

@@ -37,9 +37,7 @@ with right:
         if lab.correction:
             st.caption(f"Correction by {lab.reviewer}")
             st.code(lab.correction, language=None, wrap_lines=True)
-    sent, answers, _, _ = review_form.rubric_form(
-        item_id, case.rubric.questions, paired=card.pair is not None
-    )
+    sent, answers, _, _ = review_form.rubric_form(item_id, case.rubric.questions, asked=case.asked)
     note = st.text_area("Adjudication note", key=f"adj_note_{item_id}")
     if sent:
         try:

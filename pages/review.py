@@ -73,9 +73,9 @@ else:
     with form_area:
         blind = "the judge's verdict" + (" and the releases behind A and B are" if paired else " is")
         st.caption(f"Rubric {rubric.label} · {blind} shown after you submit")
-        review_form.digit_keys(item_id, rubric.questions, paired)
+        review_form.digit_keys(item_id, rubric.questions, claim.asked)
         sent, answers, correction, add_golden = review_form.rubric_form(
-            item_id, rubric.questions, card.trace.markable, paired=paired
+            item_id, rubric.questions, card.trace.markable, asked=claim.asked
         )
         reason = st.text_input("Reason (for flag or escalate)", key="review_reason")
         c1, c2, c3 = st.columns(3)

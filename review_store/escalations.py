@@ -26,7 +26,7 @@ from review_store.models import (
     User,
     utcnow,
 )
-from review_store.pairwise.answers import check_applies
+from review_store.pairwise.answers import check_item_answers
 from review_store.permissions import Actor, require
 from review_store.queue import ESCALATION_PRIORITY
 from review_store.reference import disagreeing_questions
@@ -173,11 +173,9 @@ def adjudicate(
         if rubric_id is None:
             raise ConflictError(f"item {item_id} has no labels to adjudicate")
     spec = rubrics.spec_of(rubrics.get(session, rubric_id))
-    clean = spec.check_answers(answers)
+    clean = check_item_answers(session, spec, answers, trace_id=item.trace_id)
     if any(q.kind == rubrics.CHUNKS for q in spec.questions):
         retrieval.check_marks(spec, clean, session.get(Trace, item.trace_id).context)
-    if any(q.kind == rubrics.PAIRWISE for q in spec.questions):
-        check_applies(session, spec, clean, trace_id=item.trace_id)
     row = Adjudication(
         item_id=item_id,
         adjudicator_id=actor.id,

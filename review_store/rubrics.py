@@ -24,8 +24,9 @@ CHUNKS = "chunks"
 # "tie", "reason": text}. It applies to an item whose trace has a shadow pair (a candidate release's shadow
 # trace answering the same input, review_store.pairwise.pairs.pair_for_trace); elsewhere it is left blank.
 # A rubric knows no trace, so whether it applies (required there, refused elsewhere) is checked when a
-# label is saved (review_store.pairwise.answers.check_applies). The stored choice is the screen position;
-# review_store.pairwise maps it to the candidate's outcome when it is read.
+# label is saved (review_store.pairwise.answers.check_item_answers); there the rubric's other questions are
+# not asked (asked_questions: they ask about "the answer", which the blind A/B view does not name). The
+# stored choice is the screen position; review_store.pairwise maps it to the candidate's outcome on read.
 PAIRWISE = "pairwise"
 PAIRWISE_CHOICES = ("a", "b", "tie")
 REASON_MAX_CHARS = 2000

@@ -109,13 +109,11 @@ def test_pairwise_review_by_keyboard_reveals_the_releases(demo_engine, demo_db_u
         screenshot(page, tmp_path, "review-pairwise", readme=True)
         _side_by_side_then_stacked(page)
 
-        # the keyboard: digits answer the rubric in order, the pairwise question last (2 = B better)
+        # the keyboard: a pair item asks only the pairwise question, so the digits answer it (2 = B better)
         page.get_by_role("heading", name="Review").first.click()  # focus on the page, not a text box
-        for key in ("4", "5", "3", "1"):  # correctness, groundedness, tone, issue_type
-            _press(page, key)
         page.locator(".st-key-review_digit_2 button").filter(has_text="B better").wait_for()
         _press(page, "2")
-        expect(page.locator("input[type=radio]:checked")).to_have_count(5, timeout=10_000)
+        expect(page.locator("input[type=radio]:checked")).to_have_count(1, timeout=10_000)
         checked = page.locator("label").filter(has=page.locator("input[type=radio]:checked"))
         expect(checked.filter(has_text="B better")).to_have_count(1)
         page.get_by_label(f"Why? What made the difference ({q_key})").fill(REASON)

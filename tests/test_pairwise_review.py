@@ -129,16 +129,25 @@ def test_the_card_shows_the_pair_blind_and_the_reveal_maps_the_answer(engine, db
     target = w["items"]["p1"]
     claim = _claim_until(desk, w["ann"], target)
     assert claim.item.pair.questions == ("better",)
+    assert claim.asked == ("better",)  # a pair item asks only the pairwise question, not "correct"
     with pytest.raises(ConflictError, match="after you label it"):
         desk.review.pair_reveal(actor=w["ann"], item_id=target)
     with pytest.raises(ValidationFailed, match="better: an answer is required"):
-        desk.review.submit(actor=w["ann"], item_id=target, rubric_id=w["rubric"], answers={"correct": 4})
+        desk.review.submit(actor=w["ann"], item_id=target, rubric_id=w["rubric"], answers={"correct": None})
     answer = {"choice": "a", "reason": "A cites the refund policy"}
+    with pytest.raises(
+        ValidationFailed, match=r"correct: not asked on this item: it has a shadow pair.*better"
+    ):
+        desk.review.submit(
+            actor=w["ann"], item_id=target, rubric_id=w["rubric"], answers={"correct": 4, "better": answer}
+        )
     label = desk.review.submit(
-        actor=w["ann"], item_id=target, rubric_id=w["rubric"], answers={"correct": 4, "better": answer}
+        actor=w["ann"], item_id=target, rubric_id=w["rubric"], answers={"better": answer}
     )
-    stored = dict((a.key, a.value) for a in label.answers)["better"]
+    values = dict((a.key, a.value) for a in label.answers)
+    stored = values["better"]
     assert (stored.choice, stored.reason) == ("a", "A cites the refund policy")  # the screen answer
+    assert values.get("correct") is None  # not asked: stored blank
 
     reveal = desk.review.pair_reveal(actor=w["ann"], item_id=target)
     cand_a = candidate_shown_as_a("p1")
@@ -158,7 +167,9 @@ def test_the_question_applies_only_where_a_pair_exists(engine, db_url):
     w = _world(engine)
     desk = Desk.open(db_url)
     lonely = w["items"]["p5"]
-    _claim_until(desk, w["ann"], lonely)
+    assert _claim_until(desk, w["ann"], lonely).asked == ("correct",)  # unchanged: every other question
+    with pytest.raises(ValidationFailed, match="correct: an answer is required"):
+        desk.review.submit(actor=w["ann"], item_id=lonely, rubric_id=w["rubric"], answers={})
     with pytest.raises(ValidationFailed, match="better: this item has no shadow pair"):
         desk.review.submit(
             actor=w["ann"],
@@ -181,15 +192,15 @@ def test_the_question_applies_only_where_a_pair_exists(engine, db_url):
 
 
 def _label_everything(desk, w, actor, choices: dict[str, str]) -> None:
-    """The reviewer labels every item served, in the queue's order: a pairwise choice where there is a
-    pair (`choices` by production trace, "tie" otherwise), no pairwise answer elsewhere."""
+    """The reviewer labels every item served, in the queue's order: only a pairwise choice where there is
+    a pair (`choices` by production trace, "tie" otherwise), only the rating elsewhere."""
     names = {item_id: ext for ext, item_id in w["items"].items()}
     while (claim := desk.review.claim(actor=actor)).item is not None:
         item_id = claim.item.item.id
-        answers = {"correct": 4}
+        answers: dict = {"correct": 4}
         if claim.item.pair is not None:
             choice = choices.get(names[item_id], "tie")
-            answers["better"] = {"choice": choice, "reason": f"{actor.username}'s reason"}
+            answers = {"better": {"choice": choice, "reason": f"{actor.username}'s reason"}}
         desk.review.submit(actor=actor, item_id=item_id, rubric_id=w["rubric"], answers=answers)
 
 
@@ -209,9 +220,13 @@ def test_reviewers_disagree_on_the_choice_not_on_the_reason(engine, db_url):
     }
     (case,) = desk.review.adjudication_queue()
     assert case.item_id == w["items"]["p3"] and case.disagree == ("better",)
+    assert case.asked == ("better",)  # the adjudication form draws only the pairwise question too
     with session_scope(engine) as s:
         lead = make_user(s, role="lead")
-    desk.review.adjudicate(
-        actor=lead, item_id=case.item_id, answers={"correct": 4, "better": {"choice": "a", "reason": "ok"}}
-    )
+    settled = {"better": {"choice": "a", "reason": "ok"}}
+    with pytest.raises(ValidationFailed, match="correct: not asked on this item"):
+        desk.review.adjudicate(actor=lead, item_id=case.item_id, answers={"correct": 4, **settled})
+    with pytest.raises(ValidationFailed, match="better: an answer is required"):
+        desk.review.adjudicate(actor=lead, item_id=case.item_id, answers={})
+    desk.review.adjudicate(actor=lead, item_id=case.item_id, answers=settled)
     assert desk.review.item(case.item_id).item.status == "done"

@@ -2,9 +2,11 @@
 
 Before submit the page shows "Output A" and "Output B" in the store's positions with nothing naming or
 telling apart the releases (release, model, prompt version, the production trace's own numbers); the
-pairwise question offers A better / B better / Tie, answered by click or digit key, with a reason. After
-submit the page names the release behind each position, and the stored answer maps to the right release.
-An item without a pair shows the ordinary card and no pairwise question.
+pairwise question offers A better / B better / Tie, answered by click or digit key, with a reason, and
+it is the only rubric question drawn (the others ask about "the answer", which the blind view does not
+name; the store says which questions an item asks). After submit the page names the release behind each
+position, and the stored answer maps to the right release. An item without a pair shows the ordinary card
+and the usual questions, no pairwise one.
 """
 
 from __future__ import annotations
@@ -125,19 +127,18 @@ def test_pair_is_blind_until_submit_then_names_the_releases(
     assert choice.options == ["A better", "B better", "Tie"] and choice.value is None
     assert not any(s.value == "Releases revealed" for s in at.subheader)
 
-    # keyboard flow: the digits walk the rubric; the pairwise question comes last, 1/2/3 = A/B/Tie
-    for digit in ("4", "5", "3", "1"):
-        at.button(key=f"review_digit_{digit}").click().run()
+    # only the pairwise question and its reason box: none of the rubric's questions about "the answer"
+    drawn = {w.key for w in [*at.radio, *at.multiselect, *at.text_area] if w.key}
+    assert drawn == {widget_key(item_id, q_key), reason_key(item_id, q_key), f"review_corr_{item_id}"}
+    assert not any(k == widget_key(item_id, other) for other in ANSWERS for k in drawn)
+
+    # keyboard flow: the digits answer the pairwise question straight away, 1/2/3 = A/B/Tie
     labels = {b.proto.shortcut: b.label for b in at.button if b.key and b.key.startswith("review_digit_")}
     assert labels == {"1": "A better", "2": "B better", "3": "Tie"}
     assert f"Number keys answer: {prompt}" in [c.value for c in at.caption]
     at.button(key="review_digit_2").click().run()  # B better
     assert at.radio(key=widget_key(item_id, q_key)).value == "b"  # shown as "B better"
-    assert [at.radio(key=widget_key(item_id, k)).value for k in ("correctness", "groundedness", "tone")] == [
-        4,
-        5,
-        3,
-    ]
+    assert len(at.radio) == 1
 
     # no reason: the store refuses and says why; nothing is saved, the page is still blind
     at.button(key="review_submit").click().run()
@@ -166,16 +167,20 @@ def test_pair_is_blind_until_submit_then_names_the_releases(
         rita = s.exec(select(User).where(User.username == "rita")).one()
         label = s.exec(select(Label).where(Label.item_id == item_id, Label.reviewer_id == rita.id)).one()
     assert label.answers[q_key] == {"choice": "b", "reason": "B gives the refund timeline"}
-    assert {k: label.answers[k] for k in ANSWERS} == ANSWERS
+    assert {k: label.answers.get(k) for k in ANSWERS} == dict.fromkeys(ANSWERS)  # not asked: blank
     revealed = Desk(demo_engine).review.pair_reveal(actor=actor_of(demo_engine, "rita"), item_id=item_id)
     assert revealed.answers[0].winner == ("r2" if cand_is_a else "r3")
 
     at.button(key="review_next").click().run()  # the next item: an ordinary one, no pair and no question
     assert not at.exception, at.exception
-    assert at.session_state["review_item_id"] != item_id
+    nxt = at.session_state["review_item_id"]
+    assert nxt != item_id
     assert not any(m.value in ("**Output A**", "**Output B**") for m in at.markdown)
     assert q_key not in {r.key.rsplit("_", 1)[-1] for r in at.radio if r.key}
     assert not any(s.value == "Releases revealed" for s in at.subheader)
+    for other in ("correctness", "groundedness", "tone", "issue_type"):  # the usual questions are back
+        assert at.radio(key=widget_key(nxt, other)).value is None
+    assert not any(t.key == reason_key(nxt, q_key) for t in at.text_area)
 
 
 def actor_of(engine, username: str):
@@ -193,7 +198,8 @@ def test_lead_adjudicates_a_pair_by_position(monkeypatch, demo_engine, demo_db_u
         who = actor_of(demo_engine, username)
         claim = desk.review.claim(actor=who)
         assert claim.item.item.id == item_id and claim.item.pair is not None
-        answers = {**ANSWERS, q_key: {"choice": choice, "reason": f"{username} prefers {choice}"}}
+        assert claim.asked == (q_key,)
+        answers = {q_key: {"choice": choice, "reason": f"{username} prefers {choice}"}}
         desk.review.submit(actor=who, item_id=item_id, rubric_id=claim.rubric.id, answers=answers)
     at = open_app(monkeypatch, demo_db_url, "lena")
     at.run()
@@ -205,8 +211,7 @@ def test_lead_adjudicates_a_pair_by_position(monkeypatch, demo_engine, demo_db_u
     side = next(df.value for df in at.dataframe if "disagree" in df.value.columns)
     assert side.loc[q_key, "disagree"] == "differs"
     assert side.loc[q_key, "raj"] == "b · raj prefers b"
-    for key, value in ANSWERS.items():
-        at.radio(key=widget_key(item_id, key)).set_value(value)
+    assert [r.key for r in at.radio] == [widget_key(item_id, q_key)]  # only the pairwise question
     at.radio(key=widget_key(item_id, q_key)).set_value("tie")
     at.text_area(key=reason_key(item_id, q_key)).input("both give the same refund facts")
     at.button(key="review_submit").click().run()

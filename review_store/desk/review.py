@@ -43,7 +43,7 @@ from review_store.desk.review_views import (
 from review_store.desk.rubrics import rubric_view
 from review_store.errors import ConflictError
 from review_store.models import Label, ReviewItem, Rubric, Trace, User
-from review_store.pairwise.answers import choice_of, outcome_of, pairwise_keys, reason_of
+from review_store.pairwise.answers import asked_keys, choice_of, outcome_of, pairwise_keys, reason_of
 from review_store.pairwise.pairs import pair_for_trace
 from review_store.permissions import Actor, require
 from review_store.queue import listing
@@ -107,10 +107,16 @@ def _card(session: Session, item_id: int, rubric: Rubric | None = None) -> ItemC
     )
 
 
+def _asked(session: Session, item_id: int, rubric: Rubric) -> tuple[str, ...]:
+    item = session.get(ReviewItem, item_id)
+    return asked_keys(session, rubrics.spec_of(rubric), trace_id=item.trace_id)
+
+
 def _claim_view(session: Session, item_id: int | None, rubric: Rubric) -> Claim:
     return Claim(
         item=_card(session, item_id, rubric) if item_id is not None else None,
         rubric=rubric_view(session, rubric),
+        asked=_asked(session, item_id, rubric) if item_id is not None else (),
     )
 
 
@@ -346,6 +352,7 @@ class ReviewPart(Part):
                         item_id=row["item_id"],
                         trace=row["trace"],
                         rubric=rubric_view(session, rubrics.get(session, rubric_id)),
+                        asked=_asked(session, row["item_id"], rubrics.get(session, rubric_id)),
                         labels=tuple(_label_view(lb, users.get(lb.reviewer_id, "?")) for lb in labels),
                         disagree=tuple(escalations.disagreement_of(session, item_id=row["item_id"])),
                     )

@@ -116,10 +116,13 @@ class ItemCard(ReadModel):
 
 
 class Claim(ReadModel):
-    """What the Review page shows: the item leased to the reviewer (None: nothing left) and the rubric."""
+    """What the Review page shows: the item leased to the reviewer (None: nothing left) and the rubric.
+    `asked`: the keys of the rubric questions this item asks, in rubric order; the form draws only these
+    (on a shadow pair only the pairwise question, elsewhere all but it: pairwise.answers.asked_questions)."""
 
     item: ItemCard | None
     rubric: RubricView
+    asked: tuple[str, ...]
 
 
 class Progress(ReadModel):
@@ -226,6 +229,7 @@ class AdjudicationCase(ReadModel):
     rubric: RubricView
     labels: tuple[LabelView, ...]
     disagree: tuple[str, ...]  # the question keys the labels disagree on
+    asked: tuple[str, ...]  # the rubric questions this item asks (see Claim.asked)
 
 
 class ItemSummary(ReadModel):

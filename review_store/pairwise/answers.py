@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from review_store.errors import ValidationFailed
 from review_store.pairwise.pairs import TracePair, candidate_outcome, pair_for_trace
-from review_store.rubrics import PAIRWISE, RubricSpec
+from review_store.rubrics import PAIRWISE, Question, RubricSpec
 
 
 def pairwise_keys(spec: RubricSpec) -> tuple[str, ...]:
@@ -42,23 +42,56 @@ def outcome_of(value: Any, pair: TracePair) -> str | None:
     return None if choice is None else candidate_outcome(choice, candidate_is_a=pair.pair.candidate_is_a)
 
 
-def check_applies(session: Session, spec: RubricSpec, answers: dict[str, Any], *, trace_id: int) -> None:
-    """ValidationFailed when a pairwise question is answered on an item without a shadow pair, or left
-    blank (and required) on one with a pair. `answers` are already checked by the rubric."""
-    keys = pairwise_keys(spec)
-    if not keys:
-        return
-    pair = pair_for_trace(session, trace_id=trace_id)
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def asked_questions(spec: RubricSpec, *, paired: bool) -> tuple[Question, ...]:
+    """The one rule of which rubric questions an item asks. On an item with a shadow pair (`paired`) only
+    the pairwise question(s): the others ask about "the answer", and the blind A/B view cannot say which
+    output that is without naming the releases. Elsewhere every question but the pairwise ones. A rubric
+    without a pairwise question asks all its questions everywhere (it has nothing else to ask)."""
+    pairwise = tuple(q for q in spec.questions if q.kind == PAIRWISE)
+    if paired and pairwise:
+        return pairwise
+    return tuple(q for q in spec.questions if q.kind != PAIRWISE)
+
+
+def asked_keys(session: Session, spec: RubricSpec, *, trace_id: int) -> tuple[str, ...]:
+    """The keys of the questions an item on this trace asks, in rubric order (see asked_questions)."""
+    paired = bool(pairwise_keys(spec)) and pair_for_trace(session, trace_id=trace_id) is not None
+    return tuple(q.key for q in asked_questions(spec, paired=paired))
+
+
+def check_item_answers(session: Session, spec: RubricSpec, answers: dict[str, Any], *, trace_id: int) -> dict:
+    """The answers of a label or adjudication on an item of this trace, normalised (every rubric key, a
+    question not asked stored blank); ValidationFailed names the question when an answer is missing or
+    bad, when a question the item does not ask is answered (a rating on a shadow pair, a pairwise choice
+    on an item without one), or when a key is not in the rubric."""
+    unknown = set(answers) - {q.key for q in spec.questions}
+    if unknown:
+        raise ValidationFailed(f"answers: unknown question(s) {', '.join(sorted(unknown))}")
+    asked = set(asked_keys(session, spec, trace_id=trace_id))
+    clean: dict[str, Any] = {}
     for q in spec.questions:
-        if q.kind != PAIRWISE:
+        value = answers.get(q.key)
+        if q.key in asked:
+            clean[q.key] = q.check_answer(value)
+            if q.kind == PAIRWISE and clean[q.key] is None and q.required:
+                raise ValidationFailed(
+                    f"{q.key}: an answer is required: A better, B better or tie, with a reason"
+                )
             continue
-        given = answers.get(q.key) is not None
-        if pair is None and given:
+        if not _blank(value):
+            if q.kind == PAIRWISE:
+                raise ValidationFailed(
+                    f"{q.key}: this item has no shadow pair (no candidate release answered the same input); "
+                    "leave the pairwise question blank"
+                )
+            only = ", ".join(k for k in pairwise_keys(spec) if k in asked)
             raise ValidationFailed(
-                f"{q.key}: this item has no shadow pair (no candidate release answered the same input); "
-                "leave the pairwise question blank"
+                f"{q.key}: not asked on this item: it has a shadow pair (outputs A and B), so only the "
+                f"pairwise question ({only}) is answered; leave {q.key} blank"
             )
-        if pair is not None and not given and q.required:
-            raise ValidationFailed(
-                f"{q.key}: an answer is required: A better, B better or tie, with a reason"
-            )
+        clean[q.key] = None
+    return clean

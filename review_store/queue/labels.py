@@ -19,7 +19,7 @@ from sqlmodel import Session, col, func, select
 from review_store import audit, retrieval, rubrics
 from review_store.errors import ConflictError, NotFound, ValidationFailed
 from review_store.models import Assignment, Label, ReviewItem, Trace
-from review_store.pairwise.answers import check_applies
+from review_store.pairwise.answers import check_item_answers
 from review_store.permissions import Actor, require
 from review_store.queue.claim import is_pg, now_or_clock
 from review_store.reference import disagreeing_questions
@@ -95,14 +95,12 @@ def submit_label(
     require(actor, "label")
     now = now_or_clock(now)
     spec = rubrics.spec_of(rubrics.get(session, rubric_id))
-    clean = spec.check_answers(answers)
     correction = (correction or "").strip() or None
     client_key = _client_key(client_key)
     item, existing, lease = _item_label_lease(session, item_id, actor.id)
+    clean = check_item_answers(session, spec, answers, trace_id=item.trace_id)
     if any(q.kind == rubrics.CHUNKS for q in spec.questions):
         retrieval.check_marks(spec, clean, session.get(Trace, item.trace_id).context)
-    if any(q.kind == rubrics.PAIRWISE for q in spec.questions):
-        check_applies(session, spec, clean, trace_id=item.trace_id)
     if client_key is not None:
         keyed = session.exec(
             select(Label).where(Label.reviewer_id == actor.id, Label.client_key == client_key)
